@@ -1,0 +1,68 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Everything else is installed by them.
+SHELL := /bin/bash
+PYTHON ?= python3.13
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .tools
+SAM_CLI_VERSION := 1.170.0
+CFN_LINT_VERSION := 1.58.0
+CFN_LINT_SERVERLESS_VERSION := 0.3.6
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test unit integration contract template lint typecheck tools build bench clean
+
+$(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+# aws-sam-cli and cfn-lint pin their own boto3/pydantic: each lives in its own environment.
+$(TOOLS)/sam/.installed: Makefile
+	test -x $(TOOLS)/sam/bin/python || $(PYTHON) -m venv $(TOOLS)/sam
+	$(TOOLS)/sam/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+	touch $@
+
+$(TOOLS)/cfnlint/.installed: Makefile
+	test -x $(TOOLS)/cfnlint/bin/python || $(PYTHON) -m venv $(TOOLS)/cfnlint
+	$(TOOLS)/cfnlint/bin/pip install --quiet cfn-lint==$(CFN_LINT_VERSION) \
+		cfn-lint-serverless==$(CFN_LINT_SERVERLESS_VERSION)
+	touch $@
+
+tools: $(TOOLS)/sam/.installed $(TOOLS)/cfnlint/.installed
+
+demo: $(BIN)/.installed
+	$(BIN)/jira-bridge local demo
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check layers functions local tests bench
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy layers/shared/jira_bridge local functions
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest -q tests/unit -p no:cacheprovider --disable-socket
+
+integration: $(BIN)/.installed
+	$(BIN)/pytest -q tests/integration -p no:cacheprovider --allow-hosts=127.0.0.1
+
+contract: $(BIN)/.installed
+	$(BIN)/pytest -q tests/contract -p no:cacheprovider --allow-hosts=127.0.0.1
+
+template: $(BIN)/.installed tools
+	$(BIN)/pytest -q tests/template -p no:cacheprovider
+
+test: lint typecheck unit integration contract template
+
+build: tools
+	$(TOOLS)/sam/bin/sam build
+	$(BIN)/python scripts/precompile_layer.py .aws-sam/build/JiraBridgeLayer
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache

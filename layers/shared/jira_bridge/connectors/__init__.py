@@ -1,0 +1,1 @@
+"""Jira connectors: who the bridge talks to Jira as, per Jira project."""

@@ -1,0 +1,84 @@
+"""The link between one incident and one Jira issue, and what the bridge did to that issue.
+
+The record doubles as the echo ledger: every value the bridge writes to Jira is recorded in
+`written`, so the Jira -> incident path can tell its own changes from a human's by identity.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_ACTIONS_KEPT = 20
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LinkState(StrEnum):
+    CLAIMED = "claimed"  # the incident is reserved; the issue may or may not exist yet
+    LINKED = "linked"  # issue id and key are known
+
+
+class SyncStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+
+
+class ActionRecord(BaseModel):
+    """One thing the bridge did (or failed to do) to the issue, kept for `jira-bridge status`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime = Field(default_factory=utc_now)
+    action: str
+    outcome: str
+    detail: str = ""
+
+
+class WrittenValues(BaseModel):
+    """What the bridge itself wrote, keyed so echoes are recognised by identity, never by text."""
+
+    fields: dict[str, Any] = Field(default_factory=dict)  # field id -> last value written
+    statuses: list[str] = Field(default_factory=list)  # every status entered, hops included
+    comment_ids: list[str] = Field(default_factory=list)
+    changelog_ids: list[str] = Field(default_factory=list)
+
+
+class IssueLink(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)
+
+    incident_id: str = Field(min_length=1)
+    connector: str
+    project_key: str
+    state: LinkState = LinkState.CLAIMED
+    issue_id: str | None = None  # numeric id: stable when the issue moves project and changes key
+    issue_key: str | None = None
+    version: int = 0
+    claimed_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+    last_sequence: int | None = None
+    field_sequences: dict[str, int] = Field(default_factory=dict)
+    written: WrittenValues = Field(default_factory=WrittenValues)
+    sync_status: SyncStatus = SyncStatus.OK
+    last_error: str | None = None
+    actions: list[ActionRecord] = Field(default_factory=list)
+
+    def record(self, action: str, outcome: str, detail: str = "") -> None:
+        self.actions = [*self.actions, ActionRecord(action=action, outcome=outcome, detail=detail)][
+            -MAX_ACTIONS_KEPT:
+        ]
+
+    def fail(self, action: str, message: str) -> None:
+        self.sync_status = SyncStatus.FAILED
+        self.last_error = message
+        self.record(action, "failed", message)
+
+    def succeed(self, action: str, detail: str = "") -> None:
+        self.sync_status = SyncStatus.OK
+        self.last_error = None
+        self.record(action, "ok", detail)

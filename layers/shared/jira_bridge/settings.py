@@ -1,0 +1,72 @@
+"""Validated environment settings, one model per function, failing at cold start with a clear message.
+
+Read through :func:`load_settings`, which caches per model so a warm container parses the environment
+once. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from jira_bridge.errors import ConfigurationError
+
+
+class BaseSettings(BaseModel):
+    """What every Jira Bridge function needs; template.yaml sets all of it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    service_name: str = Field(alias="POWERTOOLS_SERVICE_NAME", min_length=1)
+    link_table_name: str = Field(alias="LINK_TABLE_NAME", min_length=3, max_length=255)
+    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=3, max_length=255)
+    connector_secret_prefix: str = Field(alias="CONNECTOR_SECRET_PREFIX", min_length=1)
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    config_dir: Path = Field(alias="CONFIG_DIR", default=Path("/opt"))
+    secret_cache_seconds: int = Field(alias="SECRET_CACHE_SECONDS", default=300, ge=0, le=86_400)
+
+
+class IncidentEventsSettings(BaseSettings):
+    """The incident -> Jira function also moves Jira refusals to its DLQ itself."""
+
+    dead_letter_queue_url: str = Field(alias="INCIDENT_EVENTS_DLQ_URL", min_length=1)
+
+
+class JiraWebhookSettings(BaseSettings):
+    """The Jira -> incident function."""
+
+
+class CiNotifySettings(BaseSettings):
+    """The CI -> Jira function."""
+
+
+def describe_validation_error(error: ValidationError, source: str) -> str:
+    """One readable line per problem, naming the variable (alias) rather than the Python field."""
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]) or "(root)"
+        if item["type"] == "missing":
+            problems.append(f"{name} is missing")
+        else:
+            problems.append(f"{name}: {item['msg']}")
+    return f"{source}: " + "; ".join(problems)
+
+
+def parse_settings[S: BaseSettings](model: type[S], environ: Mapping[str, str]) -> S:
+    try:
+        return model.model_validate(dict(environ))
+    except ValidationError as error:
+        raise ConfigurationError(
+            describe_validation_error(error, f"invalid environment for {model.__name__}")
+            + " (template.yaml sets these; for local runs pass `--env-vars FILE`)"
+        ) from None
+
+
+@cache
+def load_settings[S: BaseSettings](model: type[S]) -> S:
+    """Settings of this container, parsed once."""
+    return parse_settings(model, os.environ)

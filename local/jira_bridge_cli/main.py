@@ -1,0 +1,170 @@
+"""`jira-bridge`: run the bundle locally, test a connector, and (as the flows land) lint, status, keys.
+
+Every failure an operator can fix is printed as one line naming what is wrong, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from jira_bridge.errors import ConfigurationError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jira-bridge", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    local = commands.add_parser("local", help="run the bundle on this machine (simulator + moto)")
+    local_commands = local.add_subparsers(dest="local_command", required=True)
+
+    invoke = local_commands.add_parser("invoke", help="invoke one function, like `sam local invoke`")
+    invoke.add_argument("logical_id", help="function logical id in template.yaml, e.g. CiNotifyFunction")
+    invoke.add_argument("-e", "--event", type=Path, required=True, help="event JSON file ('-' for stdin)")
+    invoke.add_argument("--env-vars", type=Path, help="JSON file of environment overrides (sam's shape)")
+    invoke.add_argument("-t", "--template", type=Path, default=None)
+    invoke.set_defaults(run=_local_invoke)
+
+    start = local_commands.add_parser("start", help="start simulator, AWS and the API routes on loopback")
+    start.add_argument("--port", type=int, default=3000, help="API port (default 3000, 0 = any)")
+    start.add_argument("--env-vars", type=Path)
+    start.set_defaults(run=_local_start)
+
+    demo = local_commands.add_parser("demo", help="tell the whole story end to end, in under a minute")
+    demo.set_defaults(run=_local_demo)
+
+    test_connection = commands.add_parser(
+        "test-connection", help="check a connector's credentials, permissions and projects"
+    )
+    test_connection.add_argument("--connector", default=None, help="connector name (default: all)")
+    test_connection.add_argument("--project", action="append", default=[], help="Jira project key to check")
+    test_connection.add_argument("--secret-prefix", help="connector secret prefix, e.g. jira-bridge/STACK/connectors/")
+    test_connection.add_argument("--config-dir", type=Path, default=Path("config"))
+    test_connection.add_argument("--local", action="store_true", help="run against the local simulator")
+    test_connection.set_defaults(run=_test_connection)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Command = args.run
+    try:
+        return run(args)
+    except ConfigurationError as error:
+        print(f"jira-bridge: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+# ----- local -------------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    text = sys.stdin.read() if str(path) == "-" else _read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})") from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(f"{path}: cannot read ({error.strerror})") from None
+
+
+def _env_overrides(path: Path | None) -> dict[str, dict[str, str]]:
+    if path is None:
+        return {}
+    data = _read_json(path)
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigurationError(
+            f"{path}: expected sam's --env-vars shape "
+            '{"FunctionLogicalId": {"VAR": "value"}, "Parameters": {"VAR": "value"}}'
+        )
+    return {name: {k: str(v) for k, v in values.items()} for name, values in data.items()}
+
+
+def _local_invoke(args: argparse.Namespace) -> int:
+    from local_runtime.environment import TEMPLATE, LocalEnvironment
+
+    event = _read_json(args.event)
+    with LocalEnvironment(
+        template=args.template or TEMPLATE, env_overrides=_env_overrides(args.env_vars), with_api=False
+    ) as env:
+        if args.logical_id not in env.runner.specs:
+            known = ", ".join(sorted(env.runner.specs))
+            raise ConfigurationError(f"{args.logical_id!r} is not a function in template.yaml (known: {known})")
+        try:
+            result = env.runner.invoke(args.logical_id, event)
+        except ConfigurationError:
+            raise
+        except Exception as error:  # noqa: BLE001 - report like `sam local invoke` does
+            print(json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}))
+            return 1
+        env.drain()
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def _local_start(args: argparse.Namespace) -> int:
+    import threading
+
+    from local_runtime.environment import LocalEnvironment
+
+    env = LocalEnvironment(env_overrides=_env_overrides(args.env_vars), with_api=False)
+    env.start()
+    env.api.start(port=args.port)
+    env.with_api = True
+    env.configure()
+    stop = threading.Event()
+    print(f"Jira simulator   {env.jira.base_url}/  (state: {env.jira.base_url}/_sim/state)")
+    print(f"AWS (moto)       {env.aws.endpoint_url}")
+    for method, path, function in env.api.routes:
+        print(f"API {method:<5}      {env.api.url(path)}  -> {function}")
+    print(f"incident bus     {env.stack.physical_name(_bus_id(env))} (put events with AWS_ENDPOINT_URL set)")
+    print("Ctrl-C to stop.")
+    try:
+        while not stop.wait(0.5):
+            env.drain()
+    finally:
+        env.stop()
+    return 0
+
+
+def _bus_id(env: Any) -> str:
+    buses = list(env.stack.of_type("AWS::Events::EventBus"))
+    return buses[0] if buses else "default"
+
+
+def _local_demo(args: argparse.Namespace) -> int:
+    from local_runtime.demo import run_demo
+
+    return run_demo()
+
+
+# ----- connection test ---------------------------------------------------------------------------
+
+
+def _test_connection(args: argparse.Namespace) -> int:
+    from jira_bridge_cli.connection import run_connection_test_command
+
+    return run_connection_test_command(
+        connector=args.connector,
+        projects=args.project,
+        secret_prefix=args.secret_prefix,
+        config_dir=args.config_dir,
+        local=args.local,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Everything a local run needs, wired together: the Jira simulator, AWS on loopback provisioned from
+template.yaml, the in-process runner and the API routes, with the default connector pointing at the
+simulator and the simulator's admin webhook pointing at the local API.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from local_runtime.api_gateway import LocalApi
+from local_runtime.local_aws import LocalAws
+from local_runtime.runner import LocalRunner
+from local_runtime.stack import Stack
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO_ROOT / "template.yaml"
+CONTRACTS_DIR = REPO_ROOT.parent / "shared" / "contracts"
+LOCAL_WEBHOOK_SECRET = "local-webhook-secret"  # noqa: S105 - the simulator's, never a real one
+
+
+@dataclass
+class LocalEnvironment:
+    template: Path = TEMPLATE
+    stack_name: str = "jira-bridge-local"
+    env_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    with_api: bool = True
+
+    def __post_init__(self) -> None:
+        from jira_sim import JiraSimulator
+
+        self.stack = Stack(self.template, stack_name=self.stack_name)
+        self.aws = LocalAws(self.stack)
+        contracts = CONTRACTS_DIR if CONTRACTS_DIR.exists() else None
+        self.jira = JiraSimulator(contracts_dir=contracts)
+        self.runner = LocalRunner(self.stack, self.env_overrides)
+        self.api = LocalApi(self.runner)
+
+    def __enter__(self) -> LocalEnvironment:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> LocalEnvironment:
+        self.aws.start()
+        self.aws.provision()
+        self.jira.start()
+        if self.with_api:
+            self.api.start()
+        self.configure()
+        return self
+
+    def stop(self) -> None:
+        self.api.stop()
+        self.jira.stop()
+        self.aws.stop()
+
+    def configure(self) -> None:
+        """Point the default connector at the simulator, and the simulator's webhook at our API."""
+        self.aws.put_secret(self.connector_secret_name("default"), self.connector_secret())
+        if self.with_api:
+            self.jira.register_webhook(
+                name="jira-bridge (local)",
+                url=self.api.url("/webhooks/jira"),
+                events=["jira:issue_created", "jira:issue_updated", "jira:issue_deleted",
+                        "comment_created", "comment_updated"],
+                secret=LOCAL_WEBHOOK_SECRET,
+            )
+
+    def reset(self) -> None:
+        self.aws.reset()
+        self.jira.reset()
+        self.runner.invocations.clear()
+        self.configure()
+
+    def connector_secret_name(self, connector: str) -> str:
+        prefix = self.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/connectors/"})
+        return f"{prefix}{connector}"
+
+    def connector_secret(self) -> dict[str, Any]:
+        bot = self.jira.site.integration_user
+        return {
+            "site_url": self.jira.base_url,
+            "email": bot.email,
+            "api_token": bot.api_token,
+            "webhook_secret": LOCAL_WEBHOOK_SECRET,
+            "oauth_client_id": self.jira.site.oauth_client_id,
+            "oauth_client_secret": self.jira.site.oauth_client_secret,
+            "api_gateway_url": self.jira.base_url,
+            "auth_url": self.jira.base_url,
+        }
+
+    def drain(self) -> int:
+        """Run every queued message through its function until the queues are quiet."""
+        return self.runner.drain(self.aws.client("sqs"))
+
+    def put_events(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        answer: dict[str, Any] = self.aws.client("events").put_events(
+            Entries=[{**e, "Detail": json.dumps(e["Detail"]) if not isinstance(e["Detail"], str)
+                      else e["Detail"]} for e in entries]
+        )
+        return answer

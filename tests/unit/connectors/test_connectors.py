@@ -1,0 +1,95 @@
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jira_bridge.connectors.model import Connector, parse_connector_secret
+from jira_bridge.connectors.registry import ConnectorRegistry
+from jira_bridge.connectors.routing import ConnectorRouting, load_routing
+from jira_bridge.errors import ConfigurationError
+
+pytestmark = pytest.mark.unit
+
+SECRET = {
+    "site_url": "https://myorg.atlassian.net/",
+    "email": "bot@example.com",
+    "api_token": "tok-123",
+    "webhook_secret": "hook-456",
+}
+
+
+def test_secret_parses_and_hides_values() -> None:
+    connector = parse_connector_secret("default", "jira-bridge/s/connectors/default", SECRET)
+    assert connector.credentials.site == "https://myorg.atlassian.net"
+    assert "tok-123" not in repr(connector)
+    assert connector.credentials.api_token.get_secret_value() == "tok-123"
+    assert str(connector.credentials.api_gateway_url).startswith("https://api.atlassian.com")
+
+
+def test_bad_secret_names_fields_not_values() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        parse_connector_secret("payments", "jira-bridge/s/connectors/payments",
+                               {**SECRET, "site_url": "not a url", "api_token": ""})
+    message = str(caught.value)
+    assert "connector 'payments'" in message
+    assert "site_url" in message
+    assert "api_token" in message
+    assert "put-secret-value --secret-id jira-bridge/s/connectors/payments" in message
+    assert "hook-456" not in message
+
+
+def test_placeholder_secret_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="CHANGE-ME placeholder"):
+        parse_connector_secret("default", "id", {**SECRET, "api_token": "CHANGE-ME"})
+
+
+def test_secret_must_be_an_object() -> None:
+    with pytest.raises(ConfigurationError, match="must be a JSON object"):
+        parse_connector_secret("default", "id", "just a string")
+
+
+def test_project_level_connector_wins(tmp_path: Path) -> None:
+    path = tmp_path / "connectors.yaml"
+    path.write_text("default_connector: org\nprojects:\n  PAY: payments\n")
+    routing = load_routing(path)
+    assert routing.connector_for("PAY") == "payments"
+    assert routing.connector_for("pay") == "payments"
+    assert routing.connector_for("OPS") == "org"
+
+
+def test_missing_routing_file_means_default_everywhere(tmp_path: Path) -> None:
+    assert load_routing(tmp_path / "absent.yaml").connector_for("OPS") == "default"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("projects: [1, 2", "not valid YAML"),
+        ("projects:\n  pay-team: payments\n", "not a Jira project key"),
+        ("default_connector: 'has space'\n", "not a connector name"),
+        ("unknown_key: 1\n", "unknown_key"),
+    ],
+)
+def test_bad_routing_file_is_explained(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "connectors.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigurationError, match=expected):
+        load_routing(path)
+
+
+class FakeSource:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def get(self, name: str) -> Connector:
+        self.asked.append(name)
+        payload: dict[str, Any] = {**SECRET, "email": f"{name}@example.com"}
+        return parse_connector_secret(name, f"prefix/{name}", payload)
+
+
+def test_registry_resolves_project_then_default() -> None:
+    source = FakeSource()
+    registry = ConnectorRegistry(ConnectorRouting(projects={"PAY": "payments"}), source)
+    assert registry.for_project("PAY").credentials.email == "payments@example.com"
+    assert registry.for_project("OPS").name == "default"
+    assert [c.name for c in registry.all()] == ["default", "payments"]

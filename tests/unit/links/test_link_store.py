@@ -1,0 +1,95 @@
+"""The link store's contract, run against the in-memory fake and against DynamoDB (moto, in-process)."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from jira_bridge.links.model import IssueLink, LinkState, SyncStatus
+from jira_bridge.links.store import DynamoLinkStore, InMemoryLinkStore, IssueAlreadyLinked, LinkStore, StaleLink
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[LinkStore]:
+    if request.param == "memory":
+        yield InMemoryLinkStore()
+        return
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client: Any = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="links",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield DynamoLinkStore("links", lambda: client)
+
+
+def new_link(incident_id: str = "INC-1") -> IssueLink:
+    return IssueLink(incident_id=incident_id, connector="default", project_key="OPS")
+
+
+def test_first_claim_wins_and_duplicates_see_it(store: LinkStore) -> None:
+    first = store.claim(new_link())
+    second = store.claim(new_link())
+    assert first.claimed
+    assert not second.claimed
+    assert second.link.version == first.link.version == 1
+
+
+def test_link_is_found_from_both_directions(store: LinkStore) -> None:
+    link = store.claim(new_link()).link
+    link.issue_id, link.issue_key, link.state = "10001", "OPS-1", LinkState.LINKED
+    saved = store.save(link)
+    assert saved.version == 2
+    by_issue = store.get_by_issue("default", "10001")
+    assert by_issue is not None
+    assert by_issue.incident_id == "INC-1"
+    assert by_issue.issue_key == "OPS-1"
+    by_incident = store.get_by_incident("INC-1")
+    assert by_incident is not None
+    assert by_incident.state is LinkState.LINKED
+
+
+def test_stale_write_is_refused(store: LinkStore) -> None:
+    link = store.claim(new_link()).link
+    racing = link.model_copy(deep=True)
+    store.save(link)
+    racing.last_error = "racing writer"
+    with pytest.raises(StaleLink):
+        store.save(racing)
+    current = store.get_by_incident("INC-1")
+    assert current is not None
+    assert current.last_error is None
+
+
+def test_an_issue_cannot_be_linked_to_two_incidents(store: LinkStore) -> None:
+    first = store.claim(new_link("INC-1")).link
+    first.issue_id = "10001"
+    store.save(first)
+    second = store.claim(new_link("INC-2")).link
+    second.issue_id = "10001"
+    with pytest.raises(IssueAlreadyLinked):
+        store.save(second)
+    owner = store.get_by_issue("default", "10001")
+    assert owner is not None
+    assert owner.incident_id == "INC-1"
+
+
+def test_failures_are_recorded_with_jiras_message(store: LinkStore) -> None:
+    link = store.claim(new_link()).link
+    link.fail("create_issue", "customfield_10050: Field cannot be set")
+    saved = store.save(link)
+    reread = store.get_by_incident("INC-1")
+    assert reread is not None
+    assert reread.sync_status is SyncStatus.FAILED
+    assert reread.last_error == "customfield_10050: Field cannot be set"
+    assert reread.actions[-1].outcome == "failed"
+    assert reread.version == saved.version

@@ -1,0 +1,36 @@
+import pytest
+
+from jira_bridge.errors import ConfigurationError
+from jira_bridge.settings import IncidentEventsSettings, JiraWebhookSettings, parse_settings
+
+pytestmark = pytest.mark.unit
+
+VALID = {
+    "POWERTOOLS_SERVICE_NAME": "jira-webhook",
+    "LINK_TABLE_NAME": "links",
+    "IDEMPOTENCY_TABLE_NAME": "idempotency",
+    "CONNECTOR_SECRET_PREFIX": "jira-bridge/stack/connectors/",
+    "EVENT_BUS_NAME": "jira-bridge-incidents",
+}
+
+
+def test_valid_environment_parses_with_defaults() -> None:
+    settings = parse_settings(JiraWebhookSettings, VALID)
+    assert settings.link_table_name == "links"
+    assert str(settings.config_dir) == "/opt"
+    assert settings.secret_cache_seconds == 300
+
+
+def test_missing_variables_are_named_in_one_message() -> None:
+    env = {k: v for k, v in VALID.items() if k != "LINK_TABLE_NAME"}
+    with pytest.raises(ConfigurationError) as caught:
+        parse_settings(IncidentEventsSettings, env)
+    message = str(caught.value)
+    assert "LINK_TABLE_NAME is missing" in message
+    assert "INCIDENT_EVENTS_DLQ_URL is missing" in message
+    assert "--env-vars" in message
+
+
+def test_invalid_value_says_what_is_wrong() -> None:
+    with pytest.raises(ConfigurationError, match="SECRET_CACHE_SECONDS"):
+        parse_settings(JiraWebhookSettings, {**VALID, "SECRET_CACHE_SECONDS": "-1"})
