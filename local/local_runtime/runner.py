@@ -65,21 +65,13 @@ class LocalRunner:
     # ----- invoking ------------------------------------------------------------------------------
 
     def environment_for(self, spec: FunctionSpec) -> dict[str, str]:
-        env = dict(spec.environment)
+        """The template's environment resolved now (queue URLs exist once AWS is provisioned)."""
+        env = dict(self.stack.function(spec.logical_id).environment)
         env["CONFIG_DIR"] = str(self.stack.root / "config")
-        for key in ("INCIDENT_EVENTS_DLQ_URL",):
-            if key in env and not env[key].startswith("http"):
-                env[key] = self._queue_url_for_name(env[key])
         env.update(self.env_overrides.get("Parameters", {}))
         env.update(self.env_overrides.get(spec.logical_id, {}))
         env["AWS_LAMBDA_FUNCTION_NAME"] = spec.logical_id
         return env
-
-    def _queue_url_for_name(self, value: str) -> str:
-        for logical_id, url in self.stack.queue_urls.items():
-            if value in {logical_id, self.stack.physical_name(logical_id)} or url.endswith("/" + value):
-                return url
-        return value
 
     def handler(self, spec: FunctionSpec) -> Callable[[Any, Any], Any]:
         if spec.logical_id not in self._handlers:

@@ -1,0 +1,96 @@
+"""POST /webhooks/jira: Jira admin webhooks, verified before anything parses them.
+
+`?connector=NAME` selects whose webhook secret signs the delivery (default: the organisation
+connector). A missing or wrong signature is a 401 and nothing else happens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from jira_bridge import adapters
+from jira_bridge.errors import ConfigurationError
+from jira_bridge.observability import logger, metrics, tracer
+from jira_bridge.settings import JiraWebhookSettings, load_settings
+from jira_bridge.webhooks.http import BodyRejected, header, raw_body
+from jira_bridge.webhooks.intake import triage_delivery
+from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
+from jira_bridge.webhooks.signature import SignatureInvalid, verify_hub_signature
+
+app = APIGatewayRestResolver()
+DEFAULT_CONNECTOR = "default"
+
+
+def _json_error(status: int, message: str) -> Response[dict[str, Any]]:
+    return Response(status_code=status, content_type="application/json", body={"message": message})
+
+
+def _connector_name(event: dict[str, Any]) -> str:
+    query = event.get("queryStringParameters") or {}
+    return str(query.get("connector") or DEFAULT_CONNECTOR)
+
+
+def verify_jira_signature(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Fail closed: no route, parser or idempotency write runs before the HMAC matches."""
+    event = resolver.current_event.raw_event
+    connector_name = _connector_name(event)
+    try:
+        body = raw_body(event)
+        settings = load_settings(JiraWebhookSettings)
+        connector = adapters.connector_registry(settings).get(connector_name)
+    except BodyRejected as error:
+        return _json_error(error.status, str(error))
+    except ConfigurationError as error:
+        logger.error("webhook rejected: connector not usable", extra={"connector": connector_name,
+                                                                      "reason": str(error)})
+        return _json_error(401, "signature cannot be verified")
+    secret = connector.credentials.webhook_secret
+    try:
+        if secret is None:
+            raise SignatureInvalid(f"connector {connector_name!r} has no webhook_secret")
+        verify_hub_signature(body, header(event, "X-Hub-Signature"), secret.get_secret_value())
+    except SignatureInvalid as error:
+        metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
+        logger.warning("webhook rejected", extra={"connector": connector_name, "reason": str(error)})
+        return _json_error(401, "invalid signature")
+    resolver.append_context(connector=connector_name, body=body)
+    return next_middleware(resolver)
+
+
+@app.post("/webhooks/jira", middlewares=[verify_jira_signature])
+def receive_jira_webhook() -> Response[dict[str, Any]]:
+    body: bytes = app.context["body"]
+    connector: str = app.context["connector"]
+    try:
+        payload = JiraWebhookPayload.model_validate_json(body)
+    except ValidationError as error:
+        return _json_error(400, f"not a Jira webhook body: {error.errors()[0]['msg']}")
+    settings = load_settings(JiraWebhookSettings)
+    outcome = triage_delivery(payload, connector, adapters.link_store(settings))
+    logger.info(
+        "jira delivery",
+        extra={
+            "webhook_event": payload.webhook_event,
+            "issue_key": payload.issue.key if payload.issue else None,
+            "delivery_id": app.current_event.get_header_value("X-Atlassian-Webhook-Identifier"),
+            "disposition": outcome.disposition,
+            "reason": outcome.reason,
+        },
+    )
+    metrics.add_metric(name=f"JiraWebhook{outcome.disposition.title()}", unit=MetricUnit.Count, value=1)
+    return Response(status_code=202, content_type="application/json",
+                    body={"disposition": outcome.disposition, "reason": outcome.reason})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Inbound webhooks: verification first, then parsing."""
