@@ -7,13 +7,18 @@ in-memory fakes instead. boto3 is imported here lazily: a cold start pays for it
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jira_bridge.connectors.registry import ConnectorRegistry
 from jira_bridge.connectors.routing import load_routing
 from jira_bridge.connectors.secrets import SecretsManagerConnectors
 from jira_bridge.links.store import DynamoLinkStore
 from jira_bridge.settings import BaseSettings
+
+if TYPE_CHECKING:
+    from jira_bridge.connectors.model import Connector
+    from jira_bridge.incidents.sync import IncidentSync, JiraSite
+    from jira_bridge.jira.transport import RequestCounter
 
 
 @cache
@@ -42,7 +47,69 @@ def idempotency_store(settings: BaseSettings) -> Any:
     return DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=aws_client("dynamodb"))
 
 
+
+
+# ----- Jira ------------------------------------------------------------------------------------------
+
+_SITES: dict[tuple[str, str], JiraSite] = {}
+
+
+def _fingerprint(connector: Connector) -> str:
+    """Changes when the secret is rotated, so a new token gets a new session; never logged."""
+    import hashlib
+
+    return hashlib.sha256(connector.credentials.model_dump_json().encode()).hexdigest()
+
+
+@cache
+def request_counter() -> RequestCounter:
+    """One counter for every Jira transport of this container (the benchmark reads it)."""
+    from jira_bridge.jira.transport import RequestCounter
+
+    return RequestCounter()
+
+
+def jira_site(settings: BaseSettings, connector_name: str) -> JiraSite:
+    """The Jira client and metadata cache of a connector, rebuilt only when its secret changes."""
+    from jira_bridge.incidents.jira_metadata import JiraMetadata
+    from jira_bridge.incidents.sync import JiraSite
+    from jira_bridge.jira.auth import BasicAuth
+    from jira_bridge.jira.client import JiraClient
+    from jira_bridge.jira.transport import JiraTransport
+
+    connector = connector_registry(settings).get(connector_name)
+    key = (connector.name, _fingerprint(connector))
+    site = _SITES.get(key)
+    if site is None:
+        credentials = connector.credentials
+        transport = JiraTransport(
+            credentials.site,
+            BasicAuth(credentials.email, credentials.api_token.get_secret_value()),
+            counter=request_counter(),
+        )
+        client = JiraClient(transport)
+        site = JiraSite(connector=connector.name, client=client, metadata=JiraMetadata(client))
+        _SITES[key] = site
+    return site
+
+
+@cache
+def incident_sync(settings: BaseSettings) -> IncidentSync:
+    from jira_bridge.incidents.runbooks import load_runbooks
+    from jira_bridge.incidents.sync import IncidentSync
+
+    registry = connector_registry(settings)
+    return IncidentSync(
+        runbooks=load_runbooks(settings.config_dir / "runbooks.yaml"),
+        links=link_store(settings),
+        site_for_project=lambda project: jira_site(settings, registry.routing.connector_for(project)),
+        site_named=lambda name: jira_site(settings, name),
+    )
+
+
 def reset() -> None:
     """Forget every cached adapter (tests and the local runner use this between stacks)."""
-    for factory in (aws_client, link_store, connector_registry, idempotency_store):
+    for factory in (aws_client, link_store, connector_registry, idempotency_store, incident_sync,
+                    request_counter):
         factory.cache_clear()
+    _SITES.clear()

@@ -47,6 +47,7 @@ class WrittenValues(BaseModel):
     statuses: list[str] = Field(default_factory=list)  # every status entered, hops included
     comment_ids: list[str] = Field(default_factory=list)
     changelog_ids: list[str] = Field(default_factory=list)
+    mirrored_notes: list[str] = Field(default_factory=list)  # incident note ids already posted as comments
 
 
 class IssueLink(BaseModel):

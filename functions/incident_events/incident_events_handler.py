@@ -1,0 +1,58 @@
+"""Incident events from the FIFO queue (fed by the EventBridge rule), applied to Jira in order.
+
+Transient failures (Jira down, throttled, a claim in progress) fail the record: SQS redelivers it,
+in order, and after maxReceiveCount it reaches the DLQ. A Jira refusal is different: a retry cannot
+fix it, so it is recorded on the link, sent to the DLQ for replay once fixed, and the batch moves
+on, so one broken incident never holds up the next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jira_bridge import adapters
+from jira_bridge.incidents.envelope import IncidentEventEnvelope
+from jira_bridge.incidents.sync import SyncRefused
+from jira_bridge.observability import logger, metrics, tracer
+from jira_bridge.settings import IncidentEventsSettings, load_settings
+
+processor = SqsFifoPartialProcessor()
+
+
+def handle_record(record: SQSRecord) -> None:
+    envelope = IncidentEventEnvelope.model_validate_json(record.body)
+    event = envelope.detail
+    settings = load_settings(IncidentEventsSettings)
+    logger.append_keys(incident_id=event.incident.id, event_id=event.event_id)
+    try:
+        result = adapters.incident_sync(settings).handle(event)
+    except SyncRefused as refusal:
+        metrics.add_metric(name="JiraRefusals", unit=MetricUnit.Count, value=1)
+        logger.error("jira refused; event moved to the DLQ for replay", extra={"reason": str(refusal)})
+        adapters.aws_client("sqs").send_message(
+            QueueUrl=settings.dead_letter_queue_url,
+            MessageBody=record.body,
+            MessageGroupId=event.incident.id,
+            MessageDeduplicationId=f"refused-{envelope.id}",
+            MessageAttributes={"refusal": {"DataType": "String", "StringValue": str(refusal)[:1024]}},
+        )
+        return
+    metrics.add_metric(name="IncidentEventsApplied", unit=MetricUnit.Count, value=1)
+    logger.info("incident event applied", extra={"runbooks": result.runbooks, "actions": result.actions,
+                                                  "skipped": result.skipped, "issue_key": result.issue_key})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    load_settings(IncidentEventsSettings)  # fail at cold start on a bad environment, before any record
+    response = process_partial_response(event=event, record_handler=handle_record, processor=processor,
+                                        context=context)
+    return dict(response)
+

@@ -1,0 +1,1 @@
+"""Incident -> Jira: the canonical incident event, runbooks, mappings and the sync that applies them."""

@@ -1,0 +1,229 @@
+"""Runbooks: a trigger, optional conditions and ordered Jira actions, read from `runbooks.yaml`.
+
+```yaml
+mappings:
+  status: {triggered: To Do, acknowledged: In Progress, resolved: Done}
+  severity: {SEV1: Highest, SEV2: High}
+runbooks:
+  - name: open-issue
+    trigger: {type: created}
+    conditions: [{field: severity, in: [SEV1, SEV2]}]
+    actions:
+      - create_issue:
+          project: OPS
+          issue_type: Incident
+          summary: "[[incident.severity]] {{ incident.title }}"
+          priority: {map: severity, from: severity}
+  - name: follow-state
+    trigger: {type: field_changed, field: state}
+    actions:
+      - transition: {to: {map: status, from: state}, comment: "Incident is now [incident.state]"}
+```
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from jira_bridge.config_files import parse_document, read_yaml
+from jira_bridge.incidents.events import ChangeKind, IncidentChanged, canonical_field
+from jira_bridge.incidents.mappings import Mappings
+
+# A field value in an action: a literal or template, or one of the structured forms below.
+FieldValue = str | int | float | bool | list[Any] | dict[str, Any] | None
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class MappedValue(_Config):
+    """`{map: severity, from: severity, default: Medium}`: look the incident's value up in a mapping."""
+
+    map: str
+    source: str = Field(alias="from")
+    default: str | None = None
+
+
+class UserValue(_Config):
+    """`{user: "{{ incident.owner.email }}"}`: a Jira user found by email (mapping table, then Jira)."""
+
+    user: str
+
+
+class TriggerOn(StrEnum):
+    CREATED = "created"
+    FIELD_CHANGED = "field_changed"
+    NOTE_ADDED = "note_added"
+
+
+class Trigger(_Config):
+    # `type`, not `on`: YAML 1.1 reads a bare `on` key as the boolean true.
+    type: TriggerOn
+    field: str | None = None
+    from_values: list[str] | None = Field(default=None, alias="from")
+    to_values: list[str] | None = Field(default=None, alias="to")
+
+    @model_validator(mode="after")
+    def _field_for_changes(self) -> Trigger:
+        if self.type is TriggerOn.FIELD_CHANGED and not self.field:
+            raise ValueError("a field_changed trigger names its field (state, priority, severity, owner, ...)")
+        if self.type is not TriggerOn.FIELD_CHANGED and (self.field or self.from_values or self.to_values):
+            raise ValueError(f"field/from/to only apply to field_changed triggers, not {self.type.value}")
+        return self
+
+    def fires_on(self, event: IncidentChanged) -> bool:
+        change = event.change
+        if self.type.value != change.kind.value:
+            return False
+        if change.kind is not ChangeKind.FIELD_CHANGED:
+            return True
+        if canonical_field(change.field or "") != canonical_field(self.field or ""):
+            return False
+        if _same(change.old_value, change.new_value):
+            return False  # a "change" to the same value is not a change
+        return _allowed(self.from_values, change.old_value) and _allowed(self.to_values, change.new_value)
+
+
+class Condition(_Config):
+    field: str
+    equals: str | None = None
+    in_values: list[str] | None = Field(default=None, alias="in")
+    not_in: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        if sum(v is not None for v in (self.equals, self.in_values, self.not_in)) != 1:
+            raise ValueError("a condition has exactly one of equals, in, not_in")
+        return self
+
+    def holds(self, event: IncidentChanged) -> bool:
+        value = event.field_value(self.field)
+        if self.equals is not None:
+            return _same(value, self.equals)
+        if self.in_values is not None:
+            return _allowed(self.in_values, value)
+        return not _allowed(self.not_in, value)
+
+
+class CreateIssue(_Config):
+    project: str
+    issue_type: str
+    summary: str
+    description: str | None = None
+    priority: FieldValue = None
+    assignee: FieldValue = None
+    labels: list[str] = Field(default_factory=list)
+    components: list[str] = Field(default_factory=list)
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
+
+
+class UpdateFields(_Config):
+    fields: dict[str, FieldValue] = Field(min_length=1)
+
+
+class Transition(_Config):
+    to: FieldValue
+    comment: str | None = None
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
+
+
+class AddComment(_Config):
+    body: str = Field(min_length=1)
+
+
+ActionKind = Literal["create_issue", "update_fields", "transition", "add_comment"]
+
+
+class Action(_Config):
+    create_issue: CreateIssue | None = None
+    update_fields: UpdateFields | None = None
+    transition: Transition | None = None
+    add_comment: AddComment | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Action:
+        given = [name for name in Action.model_fields if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "each action is exactly one of create_issue, update_fields, transition, add_comment"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def kind(self) -> ActionKind:
+        for name in ("create_issue", "update_fields", "transition", "add_comment"):
+            if getattr(self, name) is not None:
+                return name
+        raise AssertionError("validated to hold one action")
+
+    @property
+    def spec(self) -> CreateIssue | UpdateFields | Transition | AddComment:
+        value: CreateIssue | UpdateFields | Transition | AddComment | None = getattr(self, self.kind)
+        assert value is not None
+        return value
+
+
+class Runbook(_Config):
+    name: str = Field(min_length=1)
+    trigger: Trigger
+    conditions: list[Condition] = Field(default_factory=list)
+    connector: str | None = None
+    actions: list[Action] = Field(min_length=1)
+
+    def applies_to(self, event: IncidentChanged) -> bool:
+        return self.trigger.fires_on(event) and all(c.holds(event) for c in self.conditions)
+
+    @property
+    def creates_issue(self) -> bool:
+        return any(action.create_issue is not None for action in self.actions)
+
+
+class RunbookSet(_Config):
+    version: int = 1
+    mappings: Mappings = Field(default_factory=Mappings)
+    runbooks: list[Runbook] = Field(default_factory=list)
+    # Jira statuses the incident may not be moved *through* on the way to another status.
+    terminal_statuses: list[str] = Field(default_factory=list)
+
+    @field_validator("runbooks")
+    @classmethod
+    def _unique_names(cls, runbooks: list[Runbook]) -> list[Runbook]:
+        seen: set[str] = set()
+        for runbook in runbooks:
+            if runbook.name in seen:
+                raise ValueError(f"two runbooks are named {runbook.name!r}; names identify them in logs")
+            seen.add(runbook.name)
+        return runbooks
+
+    def matching(self, event: IncidentChanged) -> list[Runbook]:
+        return [runbook for runbook in self.runbooks if runbook.applies_to(event)]
+
+    def create_action(self) -> CreateIssue | None:
+        """The issue a created incident gets (the first create_issue action of any runbook)."""
+        for runbook in self.runbooks:
+            for action in runbook.actions:
+                if action.create_issue is not None:
+                    return action.create_issue
+        return None
+
+
+def load_runbooks(path: Path) -> RunbookSet:
+    if not path.exists():
+        return RunbookSet()
+    return parse_document(read_yaml(path), RunbookSet)
+
+
+def _same(left: Any, right: Any) -> bool:
+    if left is None or right is None:
+        return left is right
+    return str(left).strip().lower() == str(right).strip().lower()
+
+
+def _allowed(values: list[str] | None, value: Any) -> bool:
+    return values is None or any(_same(candidate, value) for candidate in values)

@@ -1,0 +1,438 @@
+"""Incident -> Jira: apply the runbooks an incident event triggers, exactly once per incident.
+
+The domain entry point is :meth:`IncidentSync.handle`. It never sees the raw event or boto3: the link
+store, the Jira clients and the metadata cache are handed in.
+
+Exactly one issue per incident, even with duplicate deliveries, racing invocations and a crash
+between Jira's create and our link write:
+1. claim the link first (a conditional put: only one claimant wins);
+2. create the issue with a marker (an issue property and a label) in the same request;
+3. save the issue id on the link.
+A later attempt that finds a claim without an issue searches for the marker before creating, so a
+crash after step 2 ends with the issue found, not a second one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, NoReturn
+
+from jira_bridge.incidents.events import ChangeKind, IncidentChanged, canonical_field
+from jira_bridge.incidents.field_values import FieldValueProblem, format_field
+from jira_bridge.incidents.jira_metadata import JiraMetadata
+from jira_bridge.incidents.runbooks import (
+    Action,
+    AddComment,
+    CreateIssue,
+    MappedValue,
+    Runbook,
+    RunbookSet,
+    Transition,
+    UpdateFields,
+    UserValue,
+)
+from jira_bridge.incidents.templating import TemplateProblem, render, render_value
+from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, same_status
+from jira_bridge.jira.client import JiraClient
+from jira_bridge.jira.errors import JiraError, JiraRequestRefused
+from jira_bridge.links.model import IssueLink, LinkState, utc_now
+from jira_bridge.links.store import LinkStore, StaleLink
+
+MARKER_PROPERTY = "jira-bridge"
+CLAIM_LEASE = timedelta(seconds=90)
+MAX_HOPS = 8
+MAX_SAVE_ATTEMPTS = 3
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def marker_label(incident_id: str) -> str:
+    """A searchable marker: issue properties are only searchable in JQL when an app indexes them."""
+    return "jira-bridge-" + _LABEL_UNSAFE.sub("-", incident_id)[:200]
+
+
+class SyncRefused(Exception):
+    """Jira (or the runbook) refused an action in a way a retry cannot fix; recorded on the link.
+
+    The event belongs in the DLQ, to be replayed once the cause (config, permission, screen) is fixed.
+    """
+
+
+class ClaimInProgress(Exception):
+    """Another invocation claimed this incident moments ago and may be creating the issue right now."""
+
+    retryable = True
+
+
+@dataclass
+class JiraSite:
+    """One connector's client and its cached metadata."""
+
+    connector: str
+    client: JiraClient
+    metadata: JiraMetadata
+
+
+@dataclass
+class SyncResult:
+    incident_id: str
+    runbooks: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    issue_key: str | None = None
+
+
+@dataclass
+class IncidentSync:
+    runbooks: RunbookSet
+    links: LinkStore
+    site_for_project: Callable[[str], JiraSite]
+    site_named: Callable[[str], JiraSite]
+    clock: Callable[[], float] = time.time
+
+    # ----- entry point ---------------------------------------------------------------------------
+
+    def handle(self, event: IncidentChanged) -> SyncResult:
+        result = SyncResult(incident_id=event.incident.id)
+        matching = self.runbooks.matching(event)
+        result.runbooks = [runbook.name for runbook in matching]
+        link = self.links.get_by_incident(event.incident.id)
+        if link is not None and self._already_applied(link, event):
+            result.skipped.append(f"event {event.event_id} is older than what the issue already shows")
+            result.issue_key = link.issue_key
+            return result
+        for runbook in matching:
+            for action in runbook.actions:
+                link = self._run(runbook, action, event, link, result)
+        if link is not None:
+            self._remember_event(link, event)
+            result.issue_key = link.issue_key
+        return result
+
+    # ----- ordering --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _already_applied(link: IssueLink, event: IncidentChanged) -> bool:
+        """Out-of-order or duplicate: never roll a field back, never post a note twice."""
+        change = event.change
+        if change.kind is ChangeKind.CREATED:
+            return link.issue_id is not None
+        if change.kind is ChangeKind.NOTE_ADDED:
+            return change.note is not None and change.note.id in link.written.mirrored_notes
+        field_name = canonical_field(change.field or "")
+        seen = link.field_sequences.get(field_name)
+        return seen is not None and event.sequence <= seen
+
+    def _remember_event(self, link: IssueLink, event: IncidentChanged) -> None:
+        def update(current: IssueLink) -> None:
+            current.last_sequence = max(current.last_sequence or 0, event.sequence)
+            if event.change.kind is ChangeKind.FIELD_CHANGED and event.change.field:
+                name = canonical_field(event.change.field)
+                current.field_sequences = {**current.field_sequences,
+                                           name: max(current.field_sequences.get(name, 0), event.sequence)}
+
+        self._save(link, update)
+
+    # ----- actions ---------------------------------------------------------------------------------
+
+    def _run(
+        self, runbook: Runbook, action: Action, event: IncidentChanged, link: IssueLink | None, result: SyncResult
+    ) -> IssueLink | None:
+        spec = action.spec
+        if isinstance(spec, CreateIssue):
+            link = self._ensure_issue(runbook, spec, event, link, result)
+            return link
+        if link is None or link.issue_id is None:
+            result.skipped.append(f"{runbook.name}: {action.kind} needs a linked issue; the incident has none")
+            return link
+        site = self.site_named(link.connector)
+        try:
+            if isinstance(spec, UpdateFields):
+                return self._update_fields(site, spec, event, link, result)
+            if isinstance(spec, Transition):
+                target = self._value(spec.to, event, link)
+                return self._move(site, link, str(target), spec, event, result)
+            if isinstance(spec, AddComment):
+                return self._comment(site, spec, event, link, result)
+        except (JiraRequestRefused, FieldValueProblem, TemplateProblem, NoPathToStatus, SyncRefused) as error:
+            self._refuse(link, f"{runbook.name}/{action.kind}", error)
+        return link
+
+    def _ensure_issue(
+        self, runbook: Runbook, spec: CreateIssue, event: IncidentChanged, link: IssueLink | None,
+        result: SyncResult,
+    ) -> IssueLink:
+        if link is not None and link.issue_id is not None:
+            result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")
+            return link
+        context = self._context(event, None)
+        try:
+            project = render(spec.project, context).strip().upper()
+        except TemplateProblem as error:
+            raise SyncRefused(f"{runbook.name}/create_issue: {error}") from None
+        site = self.site_named(runbook.connector) if runbook.connector else self.site_for_project(project)
+        outcome = self.links.claim(IssueLink(incident_id=event.incident.id, connector=site.connector,
+                                             project_key=project))
+        link = outcome.link
+        if link.issue_id is not None:
+            result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")
+            return link
+        if not outcome.claimed:
+            found = self._find_marked_issue(site, project, event.incident.id)
+            if found is not None:
+                link = self._attach(link, found["id"], found["key"], site.connector, note="recovered by marker")
+                result.actions.append(f"found existing {found['key']}")
+                return link
+            if utc_now() - link.claimed_at < CLAIM_LEASE and link.sync_status.value == "ok":
+                raise ClaimInProgress(f"incident {event.incident.id} was claimed at {link.claimed_at:%H:%M:%S}")
+            link.claimed_at = utc_now()  # take the stale claim over; a racing taker gets StaleLink
+            link = self.links.save(link)
+        try:
+            fields = self._create_fields(site, spec, event, project)
+            created = site.client.create_issue(
+                fields,
+                properties={MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}},
+            )
+        except (JiraRequestRefused, FieldValueProblem, TemplateProblem) as error:
+            self._refuse(link, f"{runbook.name}/create_issue", error)
+        link = self._attach(link, created.id, created.key, site.connector, written_fields=fields)
+        result.actions.append(f"created {created.key}")
+        return self._settle_new_issue(site, link, event, result)
+
+    def _settle_new_issue(
+        self, site: JiraSite, link: IssueLink, event: IncidentChanged, result: SyncResult
+    ) -> IssueLink:
+        """An issue created for an incident that is already further along starts in the mapped status."""
+        mapped = self.runbooks.mappings.lookup(self.runbooks.mappings.status, event.incident.state)
+        if mapped is None:
+            return link
+        try:
+            return self._move(site, link, mapped, None, event, result)
+        except (JiraRequestRefused, NoPathToStatus, SyncRefused) as error:
+            self._refuse(link, "create_issue/initial-status", error)
+
+    def _create_fields(self, site: JiraSite, spec: CreateIssue, event: IncidentChanged, project: str) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "summary": spec.summary,
+            "description": spec.description,
+            "priority": spec.priority,
+            "assignee": spec.assignee,
+            "labels": [*spec.labels, marker_label(event.incident.id)],
+            "components": spec.components or None,
+            **spec.fields,
+        }
+        fields = self._format_fields(site, values, event, None)
+        fields["project"] = {"key": project}
+        fields["issuetype"] = {"name": render(spec.issue_type, self._context(event, None))}
+        return fields
+
+    def _format_fields(
+        self, site: JiraSite, values: dict[str, Any], event: IncidentChanged, link: IssueLink | None
+    ) -> dict[str, Any]:
+        context = self._context(event, link)
+        out: dict[str, Any] = {}
+        for field_id, raw in values.items():
+            if raw is None:
+                continue
+            value = self._value(raw, event, link, context)
+            schema = site.metadata.schema(field_id) if field_id.startswith("customfield_") else None
+            formatted = format_field(field_id, value, schema, lambda email: self._account(site, email))
+            if formatted is not None:
+                out[field_id] = formatted
+        return out
+
+    def _value(self, raw: Any, event: IncidentChanged, link: IssueLink | None,
+               context: dict[str, Any] | None = None) -> Any:
+        context = context if context is not None else self._context(event, link)
+        if isinstance(raw, dict) and "map" in raw:
+            mapped = MappedValue.model_validate(raw)
+            table = self.runbooks.mappings.table(mapped.map)
+            found = self.runbooks.mappings.lookup(table, event.field_value(mapped.source))
+            if found is None and mapped.default is None:
+                raise TemplateProblem(
+                    f"mapping {mapped.map!r} has no entry for {mapped.source}={event.field_value(mapped.source)!r}"
+                )
+            return found if found is not None else mapped.default
+        if isinstance(raw, dict) and "user" in raw:  # an email; user fields resolve it to an account
+            return render(UserValue.model_validate(raw).user, context)
+        return render_value(raw, context)
+
+    def _account(self, site: JiraSite, email: str) -> str | None:
+        users = self.runbooks.mappings.users
+        account = users.account_for(email) or site.metadata.account_for_email(email)
+        if account is None and users.fallback:
+            fallback = users.fallback
+            account = (fallback.removeprefix("accountId:") if fallback.startswith("accountId:")
+                       else users.account_for(fallback) or site.metadata.account_for_email(fallback))
+        return account
+
+    def _update_fields(
+        self, site: JiraSite, spec: UpdateFields, event: IncidentChanged, link: IssueLink, result: SyncResult
+    ) -> IssueLink:
+        fields = self._format_fields(site, dict(spec.fields), event, link)
+        if not fields:
+            result.skipped.append("update_fields: nothing to write")
+            return link
+        site.client.edit_issue(str(link.issue_id), fields=fields)
+
+        def record(current: IssueLink) -> None:
+            _remember_fields(current, fields)
+            current.succeed("update_fields", ", ".join(sorted(fields)))
+
+        result.actions.append(f"updated {', '.join(sorted(fields))} on {link.issue_key}")
+        return self._save(link, record)
+
+    def _comment(
+        self, site: JiraSite, spec: AddComment, event: IncidentChanged, link: IssueLink, result: SyncResult
+    ) -> IssueLink:
+        note_id = event.change.note.id if event.change.note else None
+        body = render(spec.body, self._context(event, link))
+        comment = site.client.add_comment(
+            str(link.issue_id), body, properties={MARKER_PROPERTY: {"incidentId": link.incident_id, "noteId": note_id}}
+        )
+
+        def record(current: IssueLink) -> None:
+            current.written.comment_ids = [*current.written.comment_ids, comment.id]
+            if note_id:
+                current.written.mirrored_notes = [*current.written.mirrored_notes, note_id]
+            current.succeed("add_comment", f"comment {comment.id}")
+
+        result.actions.append(f"commented on {link.issue_key}")
+        return self._save(link, record)
+
+    # ----- transitions -----------------------------------------------------------------------------
+
+    def _move(
+        self, site: JiraSite, link: IssueLink, target: str, spec: Transition | None, event: IncidentChanged,
+        result: SyncResult,
+    ) -> IssueLink:
+        issue = site.client.get_issue(str(link.issue_id), fields=["status", "issuetype"])
+        current = str(issue["fields"]["status"]["name"])
+        issue_type = str(issue["fields"]["issuetype"]["name"])
+        if same_status(current, target):
+            result.skipped.append(f"{link.issue_key} is already in {target}")
+            return link
+        workflow = site.metadata.workflow(link.project_key, issue_type)
+        terminal = {s.lower() for s in self.runbooks.terminal_statuses}
+        comment = render(spec.comment, self._context(event, link)) if spec and spec.comment else None
+        extra_fields = self._format_fields(site, dict(spec.fields), event, link) if spec else {}
+        entered: list[str] = []
+        start = current
+        for _ in range(MAX_HOPS):
+            site.metadata.transitions_from(str(link.issue_id), current, workflow)
+            path = workflow.shortest_path(current, target, terminal)
+            is_exploring = path is None
+            if path is None:
+                path = workflow.path_to_unexplored(current, terminal)
+            if path is None:
+                raise NoPathToStatus(start, target, workflow.reachable(start, terminal))
+            hop = path[0]
+            final = not is_exploring and len(path) == 1
+            self._take(site, link, hop, extra_fields if final else {}, comment if final else None)
+            current = hop.to_status
+            entered.append(current)
+            if final:
+                break
+        else:
+            raise NoPathToStatus(start, target, workflow.reachable(start, terminal))
+
+        def record(current_link: IssueLink) -> None:
+            current_link.written.statuses = [*current_link.written.statuses, *entered][-50:]
+            current_link.succeed("transition", " -> ".join([start, *entered]))
+
+        result.actions.append(f"moved {link.issue_key}: {' -> '.join([start, *entered])}")
+        return self._save(link, record)
+
+    def _take(
+        self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any], comment: str | None
+    ) -> None:
+        missing = [name for name in hop.required_fields if name not in fields]
+        if missing:
+            raise SyncRefused(
+                f"transition {hop.name!r} to {hop.to_status} requires {', '.join(missing)}; "
+                "add them under the runbook's transition fields"
+            )
+        on_screen = {name: value for name, value in fields.items() if name in hop.screen_fields}
+        site.client.transition_issue(str(link.issue_id), hop.id, fields=on_screen or None, comment=comment)
+
+    # ----- link bookkeeping ------------------------------------------------------------------------
+
+    def _attach(
+        self, link: IssueLink, issue_id: str, issue_key: str, connector: str, *,
+        written_fields: dict[str, Any] | None = None, note: str = "",
+    ) -> IssueLink:
+        def update(current: IssueLink) -> None:
+            current.issue_id, current.issue_key, current.state = issue_id, issue_key, LinkState.LINKED
+            current.connector = connector
+            if written_fields:
+                _remember_fields(current, written_fields)
+            current.succeed("create_issue", f"{issue_key} {note}".strip())
+
+        return self._save(link, update)
+
+    def _refuse(self, link: IssueLink, action: str, error: Exception) -> NoReturn:
+        message = error.details if isinstance(error, JiraRequestRefused) else str(error)
+        self._save(link, lambda current: current.fail(action, message))
+        raise SyncRefused(f"{action}: {message}") from error
+
+    def _save(self, link: IssueLink, update: Callable[[IssueLink], Any]) -> IssueLink:
+        """Apply `update` and save; on a lost race, re-read and apply it again to the newer record."""
+        current = link
+        for _ in range(MAX_SAVE_ATTEMPTS):
+            update(current)
+            try:
+                saved = self.links.save(current)
+            except StaleLink:
+                reread = self.links.get_by_incident(link.incident_id)
+                if reread is None:
+                    raise
+                current = reread
+                continue
+            return saved
+        raise StaleLink(link.incident_id)
+
+    def _find_marked_issue(self, site: JiraSite, project: str, incident_id: str) -> dict[str, Any] | None:
+        jql = f'project = "{project}" AND labels = "{marker_label(incident_id)}"'
+        page = site.client.search_jql(jql, fields=["summary"], max_results=10, properties=[MARKER_PROPERTY])
+        for issue in page.issues:
+            marker = (issue.get("properties") or {}).get(MARKER_PROPERTY) or {}
+            if marker.get("incidentId") == incident_id:
+                return issue
+        return None
+
+    @staticmethod
+    def _context(event: IncidentChanged, link: IssueLink | None) -> dict[str, Any]:
+        return template_context(event, link)
+
+
+def template_context(event: IncidentChanged, link: IssueLink | None) -> dict[str, Any]:
+    incident = event.incident.model_dump(mode="json")
+    incident["custom_fields"] = _Lenient(incident.get("custom_fields") or {})
+    incident["assignee"] = incident.get("owner")
+    context: dict[str, Any] = {
+        "incident": incident,
+        "change": event.change.model_dump(mode="json"),
+        "actor": event.actor.model_dump(mode="json") if event.actor else {"name": None, "email": None},
+        "event": {"id": event.event_id, "sequence": event.sequence, "source": event.source,
+                  "occurred_at": event.occurred_at.isoformat()},
+    }
+    if link is not None and link.issue_key:
+        context["jira"] = {"key": link.issue_key, "id": link.issue_id, "project": link.project_key}
+    return context
+
+
+class _Lenient(dict[str, Any]):
+    """Custom fields differ per incident: a missing one renders empty instead of failing the action."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _remember_fields(link: IssueLink, fields: dict[str, Any]) -> None:
+    link.written.fields = {**link.written.fields, **{k: v for k, v in fields.items() if k != "description"}}
+
+
+__all__ = ["ClaimInProgress", "IncidentSync", "JiraError", "JiraSite", "SyncRefused", "SyncResult"]
