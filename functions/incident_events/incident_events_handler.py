@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from jira_bridge import adapters
 from jira_bridge.incidents.envelope import IncidentEventEnvelope
@@ -24,8 +25,28 @@ from jira_bridge.settings import IncidentEventsSettings, load_settings
 processor = SqsFifoPartialProcessor()
 
 
+def dead_letter(record: SQSRecord, reason: str, group: str) -> None:
+    """Park a record that no retry can fix, with the reason, for replay once the cause is fixed."""
+    settings = load_settings(IncidentEventsSettings)
+    adapters.aws_client("sqs").send_message(
+        QueueUrl=settings.dead_letter_queue_url,
+        MessageBody=record.body,
+        MessageGroupId=group,
+        MessageDeduplicationId=f"parked-{record.message_id}",
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1024]}},
+    )
+
+
 def handle_record(record: SQSRecord) -> None:
-    envelope = IncidentEventEnvelope.model_validate_json(record.body)
+    try:
+        envelope = IncidentEventEnvelope.model_validate_json(record.body)
+    except ValidationError as error:
+        metrics.add_metric(name="IncidentEventsInvalid", unit=MetricUnit.Count, value=1)
+        reason = "not an Incident Changed event: " + "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
+        logger.error("invalid incident event moved to the DLQ", extra={"reason": reason})
+        dead_letter(record, reason, group="invalid")
+        return
     event = envelope.detail
     settings = load_settings(IncidentEventsSettings)
     logger.append_keys(incident_id=event.incident.id, event_id=event.event_id)
@@ -34,13 +55,7 @@ def handle_record(record: SQSRecord) -> None:
     except SyncRefused as refusal:
         metrics.add_metric(name="JiraRefusals", unit=MetricUnit.Count, value=1)
         logger.error("jira refused; event moved to the DLQ for replay", extra={"reason": str(refusal)})
-        adapters.aws_client("sqs").send_message(
-            QueueUrl=settings.dead_letter_queue_url,
-            MessageBody=record.body,
-            MessageGroupId=event.incident.id,
-            MessageDeduplicationId=f"refused-{envelope.id}",
-            MessageAttributes={"refusal": {"DataType": "String", "StringValue": str(refusal)[:1024]}},
-        )
+        dead_letter(record, str(refusal), group=event.incident.id)
         return
     metrics.add_metric(name="IncidentEventsApplied", unit=MetricUnit.Count, value=1)
     logger.info("incident event applied", extra={"runbooks": result.runbooks, "actions": result.actions,

@@ -15,6 +15,7 @@ from typing import Any
 from jira_bridge.errors import ConfigurationError
 
 Command = Callable[[argparse.Namespace], int]
+SCHEMAS = {"incident-changed": "jira_bridge.incidents.events:IncidentChanged"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     test_connection.add_argument("--config-dir", type=Path, default=Path("config"))
     test_connection.add_argument("--local", action="store_true", help="run against the local simulator")
     test_connection.set_defaults(run=_test_connection)
+
+    lint = commands.add_parser("lint", help="validate runbooks and mappings (offline, or against Jira)")
+    lint.add_argument("file", nargs="?", type=Path, default=Path("config/runbooks.yaml"))
+    lint.add_argument("--connector", help="also check against this connector's Jira (projects, fields, ...)")
+    lint.add_argument("--secret-prefix", help="connector secret prefix, e.g. jira-bridge/STACK/connectors/")
+    lint.add_argument("--local", action="store_true", help="check against the local simulator")
+    lint.set_defaults(run=_lint)
+
+    status = commands.add_parser("status", help="an incident's link, last actions and last error")
+    status.add_argument("incident_id")
+    status.add_argument("--table", help="LinkTable name (default: $LINK_TABLE_NAME)")
+    status.set_defaults(run=_status)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of a published event")
+    schema.add_argument("name", choices=sorted(SCHEMAS))
+    schema.set_defaults(run=_schema)
     return parser
 
 
@@ -164,6 +181,76 @@ def _test_connection(args: argparse.Namespace) -> int:
         config_dir=args.config_dir,
         local=args.local,
     )
+
+
+# ----- runbooks -----------------------------------------------------------------------------------
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from jira_bridge.incidents.lint import lint_file
+
+    if args.local or args.connector:
+        from jira_bridge_cli.connection import open_client
+
+        with open_client(args.connector or "default", args.secret_prefix, local=args.local) as client:
+            problems = lint_file(args.file, client)
+        checked = " (checked against Jira)"
+    else:
+        problems, checked = lint_file(args.file), ""
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {args.file}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: ok{checked}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    import os
+
+    from jira_bridge.adapters import aws_client
+    from jira_bridge.links.store import DynamoLinkStore
+
+    table = args.table or os.environ.get("LINK_TABLE_NAME")
+    if not table:
+        raise ConfigurationError("name the link table: --table NAME or LINK_TABLE_NAME (stack output LinkTableName)")
+    link = DynamoLinkStore(table, lambda: aws_client("dynamodb")).get_by_incident(args.incident_id)
+    if link is None:
+        print(f"incident {args.incident_id}: no link (no runbook has created an issue for it)")
+        return 1
+    print(render_status(link))
+    return 0
+
+
+def render_status(link: Any) -> str:
+    lines = [
+        f"incident   {link.incident_id}",
+        f"issue      {link.issue_key or '(none yet)'}  id={link.issue_id or '-'}  connector={link.connector}",
+        f"state      {link.state.value}  sync={link.sync_status.value}  version={link.version}",
+        f"updated    {link.updated_at:%Y-%m-%d %H:%M:%S}Z",
+    ]
+    if link.last_error:
+        lines.append(f"last error {link.last_error}")
+    lines.append("actions:")
+    lines.extend(f"  {a.at:%H:%M:%S} {a.action:<28} {a.outcome:<7} {a.detail}" for a in link.actions[-10:])
+    return "\n".join(lines)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    print(json.dumps(event_schema(args.name), indent=2))
+    return 0
+
+
+def event_schema(name: str) -> dict[str, Any]:
+    import importlib
+
+    module_name, _, class_name = SCHEMAS[name].partition(":")
+    model = getattr(importlib.import_module(module_name), class_name)
+    schema: dict[str, Any] = model.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://github.com/jira-bridge/schemas/{name}.schema.json"
+    return schema
 
 
 if __name__ == "__main__":

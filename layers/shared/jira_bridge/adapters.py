@@ -18,6 +18,8 @@ from jira_bridge.settings import BaseSettings
 if TYPE_CHECKING:
     from jira_bridge.connectors.model import Connector
     from jira_bridge.incidents.sync import IncidentSync, JiraSite
+    from jira_bridge.jira.client import JiraClient
+    from jira_bridge.jira.software import JiraSoftwareClient
     from jira_bridge.jira.transport import RequestCounter
 
 
@@ -69,25 +71,45 @@ def request_counter() -> RequestCounter:
     return RequestCounter()
 
 
+def jira_client_for(connector: Connector, counter: RequestCounter | None = None) -> JiraClient:
+    """A REST v3 client acting as the connector's account (basic auth: email + API token)."""
+    from jira_bridge.jira.auth import BasicAuth
+    from jira_bridge.jira.client import JiraClient
+    from jira_bridge.jira.transport import JiraTransport
+
+    credentials = connector.credentials
+    auth = BasicAuth(credentials.email, credentials.api_token.get_secret_value())
+    return JiraClient(JiraTransport(credentials.site, auth, counter=counter))
+
+
+def software_client_for(connector: Connector, like: JiraClient) -> JiraSoftwareClient | None:
+    """The builds/deployments client: OAuth client credentials, else a Connect app; None if neither."""
+    from jira_bridge.jira.software import JiraSoftwareClient
+
+    c = connector.credentials
+    if c.oauth_client_id and c.oauth_client_secret:
+        return JiraSoftwareClient.with_oauth(
+            c.site, c.oauth_client_id, c.oauth_client_secret.get_secret_value(), cloud_id=c.cloud_id,
+            api_gateway_url=str(c.api_gateway_url).rstrip("/"), auth_url=str(c.auth_url).rstrip("/"),
+            like=like.transport,
+        )
+    if c.connect_app_key and c.connect_shared_secret:
+        return JiraSoftwareClient.with_connect(
+            c.site, c.connect_app_key, c.connect_shared_secret.get_secret_value(), like=like.transport
+        )
+    return None
+
+
 def jira_site(settings: BaseSettings, connector_name: str) -> JiraSite:
     """The Jira client and metadata cache of a connector, rebuilt only when its secret changes."""
     from jira_bridge.incidents.jira_metadata import JiraMetadata
     from jira_bridge.incidents.sync import JiraSite
-    from jira_bridge.jira.auth import BasicAuth
-    from jira_bridge.jira.client import JiraClient
-    from jira_bridge.jira.transport import JiraTransport
 
     connector = connector_registry(settings).get(connector_name)
     key = (connector.name, _fingerprint(connector))
     site = _SITES.get(key)
     if site is None:
-        credentials = connector.credentials
-        transport = JiraTransport(
-            credentials.site,
-            BasicAuth(credentials.email, credentials.api_token.get_secret_value()),
-            counter=request_counter(),
-        )
-        client = JiraClient(transport)
+        client = jira_client_for(connector, request_counter())
         site = JiraSite(connector=connector.name, client=client, metadata=JiraMetadata(client))
         _SITES[key] = site
     return site

@@ -1,0 +1,1 @@
+"""CI -> Jira: issue keys in what a pipeline built, reported as builds and deployments."""

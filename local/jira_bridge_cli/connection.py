@@ -1,0 +1,86 @@
+"""Connectors from the CLI: read from Secrets Manager (the deployed stack) or from the local simulator."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from jira_bridge.adapters import jira_client_for, software_client_for
+from jira_bridge.connectors.model import Connector, parse_connector_secret
+from jira_bridge.connectors.routing import load_routing
+from jira_bridge.connectors.secrets import SecretsManagerConnectors
+from jira_bridge.errors import ConfigurationError
+from jira_bridge.jira.client import JiraClient
+from jira_bridge.jira.connection_test import run_connection_test
+
+@contextmanager
+def local_connector() -> Iterator[Connector]:
+    """A connector pointing at a freshly started simulator, as the local stack configures it."""
+    from jira_sim import JiraSimulator
+
+    from local_runtime.environment import CONTRACTS_DIR, LOCAL_WEBHOOK_SECRET
+
+    simulator = JiraSimulator(contracts_dir=CONTRACTS_DIR if CONTRACTS_DIR.exists() else None)
+    simulator.start()
+    try:
+        bot = simulator.site.integration_user
+        yield parse_connector_secret("default", "(local simulator)", {
+            "site_url": simulator.base_url, "email": bot.email, "api_token": bot.api_token,
+            "webhook_secret": LOCAL_WEBHOOK_SECRET,
+            "oauth_client_id": simulator.site.oauth_client_id,
+            "oauth_client_secret": simulator.site.oauth_client_secret,
+            "api_gateway_url": simulator.base_url, "auth_url": simulator.base_url,
+        })
+    finally:
+        simulator.stop()
+
+
+def _secrets(prefix: str | None) -> SecretsManagerConnectors:
+    if not prefix:
+        raise ConfigurationError(
+            "name the connector secrets: --secret-prefix jira-bridge/<stack>/connectors/ (or use --local)"
+        )
+    return SecretsManagerConnectors(prefix, max_age=0)
+
+
+@contextmanager
+def open_client(name: str, prefix: str | None, local: bool) -> Iterator[JiraClient]:
+    """A client for connector `name`: the deployed secret, or the local simulator's account."""
+    if local:
+        with local_connector() as connector:
+            yield jira_client_for(connector)
+        return
+    yield jira_client_for(_secrets(prefix).get(name))
+
+
+def run_connection_test_command(
+    connector: str | None, projects: list[str], secret_prefix: str | None, config_dir: Path, local: bool,
+    as_json: bool = False,
+) -> int:
+    routing = load_routing(config_dir / "connectors.yaml")
+    if local:
+        with local_connector() as local_one:
+            return _report([local_one], projects or ["OPS"], as_json)
+    source = _secrets(secret_prefix)
+    names = [connector] if connector else sorted(routing.connector_names())
+    connectors = [source.get(name) for name in names]
+    return _report(connectors, projects, as_json)
+
+
+def _report(connectors: list[Connector], projects: list[str], as_json: bool) -> int:
+    failed = False
+    for connector in connectors:
+        client = jira_client_for(connector)
+        report = run_connection_test(client, projects, software_client_for(connector, client))
+        failed = failed or not report.ok
+        if as_json:
+            print(json.dumps({"connector": connector.name, **report.to_dict()}))
+        else:
+            print(f"connector {connector.name} ({connector.credentials.site})")
+            print(report.to_text())
+    if failed:
+        print("some checks failed: apply the fixes above and run again", file=sys.stderr)
+    return 1 if failed else 0
