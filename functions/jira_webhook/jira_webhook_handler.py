@@ -60,7 +60,7 @@ def verify_jira_signature(resolver: APIGatewayRestResolver, next_middleware: Nex
         metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
         logger.warning("webhook rejected", extra={"connector": connector_name, "reason": str(error)})
         return _json_error(401, "invalid signature")
-    resolver.append_context(connector=connector_name, body=body)
+    resolver.append_context(connector=connector_name, body=body)  # type: ignore[no-untyped-call]
     return next_middleware(resolver)
 
 
