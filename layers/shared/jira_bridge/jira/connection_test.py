@@ -1,0 +1,254 @@
+"""``jira-bridge connection test``: can this connector do what the flows need? One line per check.
+
+:func:`run_connection_test` checks, in order: the credentials (``/rest/api/3/myself``), each
+configured project (exists and is visible), the project permissions the flows use (via
+``/rest/api/3/mypermissions`` per project) and, given a software client, that builds/deployments
+credentials work (an OAuth token can be obtained). Each check passes or fails with a one-line fix;
+nothing here raises or prints a stack trace.
+
+(Named ``run_...`` so that pytest never mistakes it for a test when a test module imports it.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from jira_bridge.jira.client import JiraClient
+from jira_bridge.jira.errors import (
+    JiraAuthError,
+    JiraError,
+    JiraNotFound,
+    JiraPermissionError,
+    JiraRateLimited,
+    JiraUnavailable,
+)
+from jira_bridge.jira.software import JiraSoftwareClient
+
+__test__ = False  # not a pytest module, whatever its file name suggests
+
+REQUIRED_PERMISSIONS: Final[dict[str, str]] = {
+    "BROWSE_PROJECTS": "Browse Projects",
+    "CREATE_ISSUES": "Create Issues",
+    "EDIT_ISSUES": "Edit Issues",
+    "TRANSITION_ISSUES": "Transition Issues",
+    "ADD_COMMENTS": "Add Comments",
+}
+"""Permission keys the incident and CI flows need in every configured project, with Jira's names."""
+
+API_TOKEN_URL: Final = "https://id.atlassian.com/manage-profile/security/api-tokens"  # noqa: S105
+
+type Status = Literal["pass", "fail", "skip"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "pass"
+
+    def line(self) -> str:
+        text = f"{self.status.upper():4} {self.name}: {self.detail}"
+        return text + (f"\n     fix: {self.fix}" if self.fix else "")
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    site: str
+    identity: str
+    checks: tuple[CheckResult, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return all(check.status == "pass" for check in self.checks)
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(check for check in self.checks if check.status == "fail")
+
+    def check(self, name: str) -> CheckResult:
+        for result in self.checks:
+            if result.name == name:
+                return result
+        raise KeyError(name)
+
+    def to_text(self) -> str:
+        verdict = "all checks passed" if self.ok else f"{len(self.failures)} check(s) failed"
+        lines = [f"Jira connection test for {self.site} as {self.identity}: {verdict}"]
+        lines.extend(check.line() for check in self.checks)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "site": self.site,
+            "identity": self.identity,
+            "ok": self.ok,
+            "checks": [
+                {"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix} for c in self.checks
+            ],
+        }
+
+
+def _unreachable_fix(site: str) -> str:
+    return f"Check that {site} is the right site URL and that this function can reach it (network egress)"
+
+
+def _generic_failure(name: str, exc: JiraError, site: str) -> CheckResult:
+    if isinstance(exc, JiraRateLimited):
+        return CheckResult(
+            name, "fail", str(exc), "Jira is rate limiting this account; run the test again later"
+        )
+    if isinstance(exc, JiraUnavailable):
+        return CheckResult(name, "fail", str(exc), _unreachable_fix(site))
+    return CheckResult(name, "fail", str(exc), "See Jira's message above")
+
+
+def _join_names(names: list[str]) -> str:
+    quoted = [f"'{name}'" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def run_connection_test(
+    client: JiraClient,
+    project_keys: Iterable[str],
+    software_client: JiraSoftwareClient | None = None,
+) -> ConnectionReport:
+    """Check credentials, projects, permissions and (optionally) builds/deployments credentials."""
+    site = client.transport.base_url
+    identity = client.describe_identity()
+    checks: list[CheckResult] = []
+    keys = list(dict.fromkeys(k.strip() for k in project_keys if k and k.strip()))
+
+    credentials_ok = False
+    try:
+        me = client.myself()
+    except JiraAuthError as exc:
+        checks.append(
+            CheckResult(
+                "credentials",
+                "fail",
+                f"Jira rejected the credentials of {identity} ({exc.status})",
+                f"Create a new API token for {identity} at {API_TOKEN_URL} and put it in the connector "
+                "secret's api_token (the e-mail must be the token owner's)",
+            )
+        )
+    except JiraNotFound:
+        checks.append(
+            CheckResult(
+                "credentials",
+                "fail",
+                f"{site}/rest/api/3/myself does not exist",
+                "site_url must be the Jira Cloud site root, e.g. https://your-org.atlassian.net",
+            )
+        )
+    except JiraError as exc:
+        checks.append(_generic_failure("credentials", exc, site))
+    except Exception as exc:  # noqa: BLE001 - a diagnostic must report, never crash
+        checks.append(CheckResult("credentials", "fail", f"unexpected {type(exc).__name__}: {exc}", None))
+    else:
+        credentials_ok = True
+        who = me.email_address or me.account_id
+        if identity in {"anonymous", ""}:
+            identity = who
+        if not me.active:
+            checks.append(
+                CheckResult(
+                    "credentials",
+                    "fail",
+                    f"authenticated as {me.display_name} ({who}), but the account is deactivated",
+                    f"Reactivate {who} in admin.atlassian.com, or use an active account's API token",
+                )
+            )
+        else:
+            checks.append(CheckResult("credentials", "pass", f"authenticated as {me.display_name} ({who})"))
+
+    for key in keys:
+        if not credentials_ok:
+            checks.append(CheckResult(f"project {key}", "skip", "not checked: the credentials failed"))
+            checks.append(CheckResult(f"permissions in {key}", "skip", "not checked: the credentials failed"))
+            continue
+        checks.extend(_project_checks(client, key, identity, site))
+
+    if software_client is not None:
+        checks.append(_software_check(software_client, site))
+
+    return ConnectionReport(site=site, identity=identity, checks=tuple(checks))
+
+
+def _project_checks(client: JiraClient, key: str, identity: str, site: str) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    project_name = f"project {key}"
+    try:
+        project = client.get_project(key)
+    except JiraNotFound:
+        results.append(
+            CheckResult(
+                project_name,
+                "fail",
+                f"project {key} does not exist or {identity} cannot see it",
+                f"Check the project key in config/connectors.yaml, or grant 'Browse Projects' to {identity} "
+                f"in project {key}'s permission scheme",
+            )
+        )
+        results.append(CheckResult(f"permissions in {key}", "skip", f"not checked: project {key} not found"))
+        return results
+    except JiraError as exc:
+        results.append(_generic_failure(project_name, exc, site))
+    except Exception as exc:  # noqa: BLE001
+        results.append(CheckResult(project_name, "fail", f"unexpected {type(exc).__name__}: {exc}", None))
+    else:
+        results.append(CheckResult(project_name, "pass", f"{project.key} ({project.name}) exists"))
+
+    permissions_name = f"permissions in {key}"
+    try:
+        granted = client.my_permissions(REQUIRED_PERMISSIONS, project_key=key)
+    except JiraError as exc:
+        results.append(_generic_failure(permissions_name, exc, site))
+    except Exception as exc:  # noqa: BLE001
+        results.append(CheckResult(permissions_name, "fail", f"unexpected {type(exc).__name__}: {exc}", None))
+    else:
+        missing = [REQUIRED_PERMISSIONS.get(k, p.name) for k, p in granted.items() if not p.have]
+        if missing:
+            results.append(
+                CheckResult(
+                    permissions_name,
+                    "fail",
+                    f"{identity} lacks {_join_names(missing)} in {key}",
+                    f"Grant {_join_names(missing)} to {identity} in project {key}'s permission scheme "
+                    f"(Project settings > Permissions)",
+                )
+            )
+        else:
+            names = ", ".join(REQUIRED_PERMISSIONS.values())
+            results.append(CheckResult(permissions_name, "pass", f"{identity} has {names}"))
+    return results
+
+
+def _software_check(software_client: JiraSoftwareClient, site: str) -> CheckResult:
+    name = "builds/deployments credentials"
+    try:
+        detail = software_client.check_auth()
+    except (JiraAuthError, JiraPermissionError) as exc:
+        return CheckResult(
+            name,
+            "fail",
+            f"the OAuth client credentials were refused: {exc.details}",
+            "Check oauth_client_id and oauth_client_secret in the connector secret; create them in Jira "
+            "under Settings > Apps > OAuth credentials with the Builds and Deployments permissions",
+        )
+    except JiraError as exc:
+        gateway = software_client.transport.base_url
+        if isinstance(exc, JiraUnavailable):
+            return CheckResult(
+                name, "fail", str(exc), f"Check that {gateway} and {site} are reachable from here"
+            )
+        return _generic_failure(name, exc, site)
+    except Exception as exc:  # noqa: BLE001
+        return CheckResult(name, "fail", f"unexpected {type(exc).__name__}: {exc}", None)
+    return CheckResult(name, "pass", detail)

@@ -1,0 +1,588 @@
+"""The HTTP transport every Jira call goes through: timeouts, retries, auth headers, request counts.
+
+One :class:`JiraTransport` wraps one ``requests.Session`` for one base URL (a Jira site, the
+api.atlassian.com gateway, or the OAuth token server). Every request gets a timeout (connect
+3.05 s, read 10 s unless configured), auth headers from an :class:`Authenticator`, a debug log line
+(method, path template, status, elapsed: never headers or bodies) and a count in a
+:class:`RequestCounter` keyed by (method, path template).
+
+Retry rules (see :meth:`JiraTransport.request`):
+
+* **429 and 503** mean Jira did not process the request, so any method is retried, POST included.
+  ``Retry-After`` is honoured; a ``Retry-After`` longer than ``RetryPolicy.retry_after_max`` is not
+  slept through: the call fails at once with :class:`JiraRateLimited` so the caller can defer the
+  work (retrying earlier than Jira asked only earns a longer wait).
+* **Connection refused / DNS failure / connect timeout** mean the request never left: any method is
+  retried.
+* **500, 502, 504, a read timeout or a dropped connection** mean the request may have been applied:
+  retried only for idempotent calls: GET, HEAD, OPTIONS, PUT, DELETE, or a call marked
+  ``idempotent=True`` (POST search/jql, builds/deployments bulk, which dedupe through
+  ``updateSequenceNumber``). Otherwise :class:`JiraUnavailable` with ``outcome_unknown=True``.
+* Waits are exponential backoff with full jitter (``uniform(0, min(backoff_max, base * 2**n))``)
+  unless Jira sent ``Retry-After`` (then that value plus a little jitter).
+* A retry happens only if the time budget (``remaining_time``, e.g. the Lambda context's remaining
+  time) still covers the wait, one more attempt and a reserve; each attempt's timeouts are also
+  clipped to the budget, so a Lambda never sleeps or waits past its own deadline.
+* A 401 triggers one immediate retry when the authenticator can refresh (OAuth: a new token).
+
+Why the loop is hand-written rather than ``urllib3.util.Retry``: Retry applies one method allow-list
+to every status, so it cannot say "retry a POST on 429/503 and connect errors, but not on 502/504 or
+a read timeout"; it sleeps with ``time.sleep`` inside urllib3 (not injectable, so tests would sleep)
+for as long as ``Retry-After`` says (no cap, no deadline); and it hides the individual attempts, so
+they could be neither counted nor logged, nor could a 401 refresh the OAuth token between attempts.
+The adapter is therefore mounted with ``max_retries=0`` and this module owns every retry.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random as _random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from jira_bridge.jira.errors import (
+    JiraError,
+    JiraRateLimited,
+    JiraUnavailable,
+    parse_error_body,
+    refusal_from_response,
+)
+
+_log = logging.getLogger("jira_bridge.jira.transport")
+
+DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)
+"""(connect, read) seconds; 3.05 s connect is the usual "just over a TCP retransmit window"."""
+
+DEFAULT_USER_AGENT = "jira-bridge/0.1 (+python-requests)"
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+"""Jira did not process the request: safe to repeat for every method."""
+MAYBE_PROCESSED_STATUSES = frozenset({500, 502, 504})
+"""The request may have been applied: repeated only for idempotent calls."""
+
+type ParamValue = str | int | float | bool | Sequence[str | int | float | bool] | None
+type Params = Mapping[str, ParamValue] | Sequence[tuple[str, str]]
+
+
+class Authenticator(Protocol):
+    """Adds credentials to a request. Implementations live in :mod:`jira_bridge.jira.auth`."""
+
+    def auth_headers(self, method: str, path: str, params: Sequence[tuple[str, str]]) -> Mapping[str, str]:
+        """Headers for this request (``path`` is relative to the transport's base URL)."""
+        ...
+
+    def refresh_after_unauthorized(self) -> bool:
+        """Called on a 401: drop cached credentials; ``True`` if one retry may now succeed."""
+        ...
+
+    def describe(self) -> str:
+        """Who the requests are made as (an e-mail, client id or app key): never a secret."""
+        ...
+
+
+class RemainingTimeContext(Protocol):
+    """The part of the Lambda context object the transport needs."""
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+def lambda_remaining_time(context: RemainingTimeContext) -> Callable[[], float]:
+    """Seconds left in this invocation, for ``remaining_time=`` / :meth:`JiraTransport.time_budget`."""
+    return lambda: context.get_remaining_time_in_millis() / 1000.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. ``max_attempts`` counts HTTP attempts (the first one included)."""
+
+    max_attempts: int = 4
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    retry_after_max: float = 30.0
+    retry_after_jitter: float = 0.5
+    deadline_reserve: float = 1.0
+    """Seconds of the time budget left untouched for the caller (to record a failure, answer SQS)."""
+    min_attempt_seconds: float = 2.0
+    """A retry is only worth it if at least this long remains for the attempt itself."""
+
+    def backoff(self, retry_number: int, rand: float) -> float:
+        """Full jitter: ``rand * min(backoff_max, backoff_base * 2 ** (retry_number - 1))``."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2.0 ** max(retry_number - 1, 0)))
+        return rand * ceiling
+
+
+class RequestCounter:
+    """Requests sent, per (method, path template): the benchmark's "Jira requests per operation".
+
+    Every attempt counts (a retried call counts twice). One counter may be shared by several
+    transports (site, gateway, token server).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def record(self, method: str, template: str) -> None:
+        with self._lock:
+            key = (method, template)
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def snapshot(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+@dataclass(frozen=True)
+class JiraResponse:
+    """A successful (2xx) answer. ``body`` is parsed JSON, text, or ``None`` when empty."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(repr=False)
+    attempts: int = 1
+
+
+def normalize_params(params: Params | None) -> list[tuple[str, str]]:
+    """Query parameters as (name, value) pairs exactly as they go on the wire.
+
+    Booleans become ``true``/``false`` (requests would send ``True``), sequences become repeated
+    parameters and ``None`` values are dropped. The JWT query-string hash is computed from the same
+    pairs, so what is signed is what is sent.
+    """
+    if params is None:
+        return []
+    if not isinstance(params, Mapping):
+        return [(str(k), str(v)) for k, v in params]
+    pairs: list[tuple[str, str]] = []
+    for name, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, str | bool | int | float):
+            pairs.append((name, _scalar(value)))
+        else:
+            pairs.extend((name, _scalar(item)) for item in value)
+    return pairs
+
+
+def _scalar(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds: delta-seconds (what Jira sends) or an HTTP date; ``None`` if absent."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _provably_not_sent(exc: requests.RequestException) -> bool:
+    """True when the request never reached the server: connect timeout, refused, DNS failure."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(
+        exc, requests.exceptions.SSLError | requests.exceptions.ProxyError
+    ):
+        inner = exc.args[0] if exc.args else None
+        reason = getattr(inner, "reason", inner)
+        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    return False
+
+
+def _describe_failure(exc: requests.RequestException) -> str:
+    """A short description that never includes the URL (its query may hold an e-mail address)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "read timeout (no answer in time)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        if _provably_not_sent(exc):
+            return "connection refused or host not found"
+        return "connection dropped"
+    return type(exc).__name__
+
+
+class JiraTransport:
+    """One HTTP session to one base URL, with Jira's retry, timeout and auth rules.
+
+    ``sleep``, ``clock`` (monotonic seconds) and ``rand`` (uniform [0, 1)) are injectable so tests
+    never sleep. ``remaining_time`` returns the seconds left in the caller's time budget (``None``:
+    unlimited); set it per invocation with :meth:`time_budget`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: Authenticator | None = None,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        policy: RetryPolicy | None = None,
+        counter: RequestCounter | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = _random.random,
+        remaining_time: Callable[[], float] | None = None,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError(f"Jira base URL must be http(s)://host[/path], got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy()
+        self.counter = counter if counter is not None else RequestCounter()
+        self._remaining_time = remaining_time
+        self._parent: JiraTransport | None = None
+        self._sleep = sleep
+        self._clock = clock
+        self._rand = rand
+        self._user_agent = user_agent
+        self._session = session or self._new_session()
+
+    @staticmethod
+    def _new_session() -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=10)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    @property
+    def remaining_time(self) -> Callable[[], float] | None:
+        """Seconds left in the time budget: this transport's own, else the one it was derived from."""
+        if self._remaining_time is not None:
+            return self._remaining_time
+        return self._parent.remaining_time if self._parent is not None else None
+
+    @remaining_time.setter
+    def remaining_time(self, remaining_time: Callable[[], float] | None) -> None:
+        self._remaining_time = remaining_time
+
+    def derive(self, base_url: str, auth: Authenticator | None) -> JiraTransport:
+        """A transport to another base URL (its own session) sharing this one's policy, timeouts,
+        counter, sleep/clock/rand and, unless it gets its own, its time budget."""
+        child = JiraTransport(
+            base_url,
+            auth,
+            timeout=self.timeout,
+            policy=self.policy,
+            counter=self.counter,
+            sleep=self._sleep,
+            clock=self._clock,
+            rand=self._rand,
+            user_agent=self._user_agent,
+        )
+        child._parent = self
+        return child
+
+    @contextmanager
+    def time_budget(self, remaining_time: Callable[[], float] | None) -> Iterator[None]:
+        """Within the block, retries and timeouts respect ``remaining_time`` (seconds left)."""
+        previous = self._remaining_time
+        self._remaining_time = remaining_time
+        try:
+            yield
+        finally:
+            self._remaining_time = previous
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> JiraTransport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # convenience verbs -------------------------------------------------------------------------
+
+    def get(self, path: str, *, params: Params | None = None, template: str | None = None) -> JiraResponse:
+        return self.request("GET", path, params=params, template=template)
+
+    def post(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        params: Params | None = None,
+        template: str | None = None,
+        idempotent: bool | None = None,
+    ) -> JiraResponse:
+        return self.request("POST", path, json=json, params=params, template=template, idempotent=idempotent)
+
+    def put(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        params: Params | None = None,
+        template: str | None = None,
+        idempotent: bool | None = None,
+    ) -> JiraResponse:
+        return self.request("PUT", path, json=json, params=params, template=template, idempotent=idempotent)
+
+    def delete(self, path: str, *, params: Params | None = None, template: str | None = None) -> JiraResponse:
+        return self.request("DELETE", path, params=params, template=template)
+
+    # the Jira call -----------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        template: str | None = None,
+        idempotent: bool | None = None,
+        authenticate: bool = True,
+        headers: Mapping[str, str] | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> JiraResponse:
+        """Send one logical request, retrying as the module docstring describes.
+
+        ``path`` is relative to the base URL and already percent-encoded; ``template`` (e.g.
+        ``/rest/api/3/issue/{issueIdOrKey}``) names it in counts and logs (default: ``path``);
+        errors name the concrete ``path`` (never the query string).
+        ``idempotent`` overrides the method default (GET/PUT/DELETE yes, POST no).
+
+        Raises :class:`JiraRequestRefused` (4xx), :class:`JiraRateLimited` (429 after retries),
+        :class:`JiraUnavailable` (5xx, network, timeout, or no time budget left).
+        """
+        method = method.upper()
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/': {path!r}")
+        template = template or path
+        safe_to_repeat = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
+        pairs = normalize_params(params)
+        url = self.base_url + path
+        attempt = 0
+        refreshed_auth = False
+        while True:
+            attempt += 1
+            timeouts = self._attempt_timeouts(timeout or self.timeout, method, path, attempt)
+            request_headers = {"Accept": "application/json", "User-Agent": self._user_agent}
+            if headers:
+                request_headers.update(headers)
+            if authenticate and self.auth is not None:
+                request_headers.update(self.auth.auth_headers(method, path, pairs))
+            self.counter.record(method, template)
+            started = self._clock()
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=pairs or None,
+                    json=json,
+                    headers=request_headers,
+                    timeout=timeouts,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                elapsed_ms = (self._clock() - started) * 1000
+                delay = self._delay_after_exception(
+                    exc,
+                    method,
+                    template,
+                    path=path,
+                    attempt=attempt,
+                    safe_to_repeat=safe_to_repeat,
+                    elapsed_ms=elapsed_ms,
+                )
+                self._sleep(delay)
+                continue
+
+            status = response.status_code
+            elapsed_ms = (self._clock() - started) * 1000
+            _log.debug(
+                "jira %s %s -> %d in %.0f ms (attempt %d)", method, template, status, elapsed_ms, attempt
+            )
+            if 200 <= status < 300:
+                return JiraResponse(status, _body(response), response.headers, attempt)
+
+            if (
+                status == 401
+                and authenticate
+                and self.auth is not None
+                and not refreshed_auth
+                and self.auth.refresh_after_unauthorized()
+            ):
+                refreshed_auth = True
+                attempt -= 1  # the refresh retry does not use up the retry allowance
+                continue
+
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            repeatable = status in NOT_PROCESSED_STATUSES or (
+                safe_to_repeat and status in MAYBE_PROCESSED_STATUSES
+            )
+            if repeatable:
+                wait = self._plan_retry(attempt, retry_after)
+                if wait is not None:
+                    response.close()
+                    self._sleep(wait)
+                    continue
+            raise self._error_for(
+                response,
+                method,
+                path,
+                attempts=attempt,
+                retry_after=retry_after,
+                safe_to_repeat=safe_to_repeat,
+            )
+
+    def _delay_after_exception(
+        self,
+        exc: requests.RequestException,
+        method: str,
+        template: str,
+        *,
+        path: str,
+        attempt: int,
+        safe_to_repeat: bool,
+        elapsed_ms: float,
+    ) -> float:
+        """The wait before retrying after a network failure, or raise :class:`JiraUnavailable`."""
+        not_sent = _provably_not_sent(exc)
+        what = _describe_failure(exc)
+        _log.debug(
+            "jira %s %s failed: %s after %.0f ms (attempt %d)", method, template, what, elapsed_ms, attempt
+        )
+        if not_sent or safe_to_repeat:
+            delay = self._plan_retry(attempt, None)
+            if delay is not None:
+                return delay
+        hint = "" if not_sent or safe_to_repeat else " (not retried: the request may have been applied)"
+        raise JiraUnavailable(
+            f"Jira unreachable for {method} {path}: {what} after {attempt} attempt(s){hint}",
+            method=method,
+            path=path,
+            attempts=attempt,
+            outcome_unknown=not not_sent,
+        ) from exc
+
+    def _attempt_timeouts(
+        self, configured: tuple[float, float], method: str, path: str, attempt: int
+    ) -> tuple[float, float]:
+        if self.remaining_time is None:
+            return configured
+        budget = self.remaining_time() - self.policy.deadline_reserve
+        if budget <= 0:
+            raise JiraUnavailable(
+                f"not sending {method} {path}: the time budget is used up (attempt {attempt})",
+                method=method,
+                path=path,
+                attempts=attempt - 1,
+                outcome_unknown=False,
+            )
+        return (min(configured[0], budget), min(configured[1], budget))
+
+    def _plan_retry(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before the next attempt, or ``None`` to give up now."""
+        policy = self.policy
+        if attempt >= policy.max_attempts:
+            return None
+        if retry_after is not None:
+            if retry_after > policy.retry_after_max:
+                return None
+            delay = retry_after + self._rand() * policy.retry_after_jitter
+        else:
+            delay = policy.backoff(attempt, self._rand())
+        if self.remaining_time is not None:
+            left_after_wait = self.remaining_time() - delay
+            if left_after_wait < policy.deadline_reserve + policy.min_attempt_seconds:
+                return None
+        return delay
+
+    def _error_for(
+        self,
+        response: requests.Response,
+        method: str,
+        path: str,
+        *,
+        attempts: int,
+        retry_after: float | None,
+        safe_to_repeat: bool,
+    ) -> JiraError:
+        status = response.status_code
+        body = _body(response)
+        if status == 429:
+            return JiraRateLimited(
+                method=method,
+                path=path,
+                retry_after=retry_after,
+                reason=response.headers.get("RateLimit-Reason"),
+                attempts=attempts,
+            )
+        if 400 <= status < 500:
+            return refusal_from_response(method=method, path=path, status=status, body=body)
+        if 300 <= status < 400:
+            location = urlsplit(response.headers.get("Location", ""))
+            target = f"{location.scheme}://{location.netloc}" if location.netloc else "elsewhere"
+            return JiraError(
+                f"Jira answered {method} {path} with a redirect ({status}) to {target}: "
+                "check the site URL (https, no path)",
+                method=method,
+                path=path,
+                status=status,
+                retryable=False,
+            )
+        messages, errors = parse_error_body(body)
+        details = "; ".join([f"{k}: {v}" for k, v in errors.items()] + messages)
+        hint = ""
+        if status in MAYBE_PROCESSED_STATUSES and not safe_to_repeat:
+            hint = " (not retried: the request may have been applied)"
+        return JiraUnavailable(
+            f"Jira failed {method} {path} ({status}) after {attempts} attempt(s)"
+            + (f": {details}" if details else "")
+            + hint,
+            method=method,
+            path=path,
+            status=status,
+            attempts=attempts,
+            outcome_unknown=status not in NOT_PROCESSED_STATUSES,
+        )
+
+
+def _body(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
