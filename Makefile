@@ -7,6 +7,7 @@ TOOLS := .tools
 SAM_CLI_VERSION := 1.170.0
 CFN_LINT_VERSION := 1.58.0
 CFN_LINT_SERVERLESS_VERSION := 0.3.6
+CHECKOV_VERSION := 3.3.30
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -31,7 +32,12 @@ $(TOOLS)/cfnlint/.installed: Makefile
 		cfn-lint-serverless==$(CFN_LINT_SERVERLESS_VERSION)
 	touch $@
 
-tools: $(TOOLS)/sam/.installed $(TOOLS)/cfnlint/.installed
+$(TOOLS)/checkov/.installed: Makefile
+	test -x $(TOOLS)/checkov/bin/python || $(PYTHON) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+tools: $(TOOLS)/sam/.installed $(TOOLS)/cfnlint/.installed $(TOOLS)/checkov/.installed
 
 demo: $(BIN)/.installed
 	$(BIN)/jira-bridge local demo
@@ -57,9 +63,11 @@ template: $(BIN)/.installed tools
 
 test: lint typecheck unit integration contract template
 
-build: tools
-	$(TOOLS)/sam/bin/sam build
-	$(BIN)/python scripts/precompile_layer.py .aws-sam/build/JiraBridgeLayer
+# Always both steps: sam build bundles botocore (through aws-xray-sdk) and ships no .pyc;
+# finalize_layer.py prunes what the runtime provides and precompiles the rest.
+build: tools $(BIN)/.installed
+	$(TOOLS)/sam/bin/sam build --parallel
+	$(BIN)/python scripts/finalize_layer.py .aws-sam/build/JiraBridgeLayer
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py

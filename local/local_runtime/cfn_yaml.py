@@ -1,4 +1,16 @@
-"""Load CloudFormation/SAM YAML, turning short-form tags (`!Ref`, `!Sub`, ...) into their long forms."""
+"""A CloudFormation-aware YAML loader: short-form intrinsics become their long-form JSON dicts.
+
+    !Ref X                 -> {"Ref": "X"}
+    !GetAtt A.B            -> {"Fn::GetAtt": ["A", "B"]}     (the list form is kept as is)
+    !Sub "x-${A}"          -> {"Fn::Sub": "x-${A}"}
+    !If [C, a, b]          -> {"Fn::If": ["C", a, b]}
+    !Condition C           -> {"Condition": "C"}
+    !<Name> v              -> {"Fn::<Name>": v}             (Join, Select, Split, Equals, Not, ...)
+
+Like CloudFormation, it rejects duplicate mapping keys (plain PyYAML silently keeps the last one).
+Timestamps stay strings (CloudFormation does not convert them; `AWSTemplateFormatVersion` would
+otherwise become a date). Used by the local runtime and the template tests.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +19,81 @@ from typing import Any
 
 import yaml
 
+__all__ = ["CfnYamlLoader", "load_template", "loads"]
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader that understands the intrinsic-function tags."""
+# Tags whose long form is not "Fn::<Tag>".
+_SPECIAL = {"Ref": "Ref", "Condition": "Condition"}
 
 
-def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+class CfnYamlLoader(yaml.SafeLoader):
+    """SafeLoader plus CloudFormation short-form intrinsic functions."""
+
+
+def _long_name(tag_suffix: str) -> str:
+    return _SPECIAL.get(tag_suffix, f"Fn::{tag_suffix}")
+
+
+def _construct_intrinsic(loader: CfnYamlLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = _long_name(tag_suffix)
+    value: Any
     if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if name == "Fn::GetAtt":  # !GetAtt Resource.Attribute
-            value = str(value).split(".", 1)
+        value = loader.construct_scalar(node)
+        if name == "Fn::GetAtt":
+            resource, _, attribute = str(value).partition(".")
+            if not attribute:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"!GetAtt needs Resource.Attribute, got {value!r}", node.start_mark
+                )
+            value = [resource, attribute]
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    else:  # pragma: no cover - PyYAML has no other node kinds
+        raise yaml.constructor.ConstructorError(
+            None, None, f"unexpected node for !{tag_suffix}", node.start_mark
+        )
     return {name: value}
 
 
-CloudFormationLoader.add_multi_constructor("!", _construct_tag)
+def _construct_mapping_no_duplicates(
+    loader: CfnYamlLoader, node: yaml.MappingNode, deep: bool = False
+) -> Any:
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
-def load_template(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        data = yaml.load(handle, Loader=CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
-    if not isinstance(data, dict) or "Resources" not in data:
-        raise ValueError(f"{path}: not a CloudFormation template (no Resources)")
-    return data
+CfnYamlLoader.add_multi_constructor("!", _construct_intrinsic)
+CfnYamlLoader.construct_mapping = _construct_mapping_no_duplicates  # type: ignore[method-assign,assignment]
+CfnYamlLoader.add_constructor(
+    "tag:yaml.org,2002:map",
+    lambda loader, node: loader.construct_mapping(node, deep=True),  # type: ignore[arg-type]
+)
+# Keep timestamps as plain strings.
+CfnYamlLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
+)
+
+
+def loads(text: str) -> Any:
+    """Parse CloudFormation YAML text."""
+    return yaml.load(text, Loader=CfnYamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def load_template(path: str | Path) -> dict[str, Any]:
+    """Parse a CloudFormation/SAM template file into plain dicts and lists."""
+    document = loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: a template must be a mapping, got {type(document).__name__}")
+    return document

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.template.cfn_yaml import load_template
+from local_runtime.cfn_yaml import load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.template.cfn_yaml import load_template
+from local_runtime.cfn_yaml import load_template
 from tests.template.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.template

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.template.cfn_yaml import load_template
+from local_runtime.cfn_yaml import load_template
 from tests.template.conftest import REPO_ROOT, TEMPLATE, run_tool, tool
 
 pytestmark = pytest.mark.template
