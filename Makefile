@@ -44,7 +44,6 @@ demo: $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check layers functions local tests bench
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy layers/shared/jira_bridge local functions

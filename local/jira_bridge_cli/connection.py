@@ -16,11 +16,11 @@ from jira_bridge.errors import ConfigurationError
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.connection_test import run_connection_test
 
+
 @contextmanager
 def local_connector() -> Iterator[Connector]:
     """A connector pointing at a freshly started simulator, as the local stack configures it."""
     from jira_sim import JiraSimulator
-
     from local_runtime.environment import CONTRACTS_DIR, LOCAL_WEBHOOK_SECRET
 
     simulator = JiraSimulator(contracts_dir=CONTRACTS_DIR if CONTRACTS_DIR.exists() else None)

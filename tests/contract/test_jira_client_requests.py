@@ -27,13 +27,14 @@ import requests
 import responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest
+
 from jira_bridge.jira.adf import adf_to_text, from_text
 from jira_bridge.jira.auth import BasicAuth
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.software import JiraSoftwareClient
 from jira_bridge.jira.transport import JiraTransport
-from openapi_core import Config, OpenAPI
-from openapi_core.contrib.requests import RequestsOpenAPIRequest
 
 pytestmark = [pytest.mark.contract, pytest.mark.disable_socket]
 

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import responses
+
 from jira_bridge.jira.auth import DEFAULT_CLOUD_IDS, BasicAuth
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.transport import Authenticator, JiraTransport, RetryPolicy
-
 from tests.unit.jira.jira_fakes import API_TOKEN, EMAIL, SITE, FakeTime, TransportFactory
 
 

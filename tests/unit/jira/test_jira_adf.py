@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from jira_bridge.jira import adf
 from jira_bridge.jira.adf import adf_to_text, doc, from_text, paragraph, text, to_adf
 

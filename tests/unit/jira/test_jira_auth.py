@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 import pytest
 import responses
+
 from jira_bridge.jira.auth import (
     DEFAULT_CLOUD_IDS,
     BasicAuth,
@@ -24,7 +25,6 @@ from jira_bridge.jira.auth import (
 )
 from jira_bridge.jira.errors import JiraAuthError, JiraError
 from jira_bridge.jira.transport import JiraTransport
-
 from tests.unit.jira.jira_fakes import API_TOKEN, EMAIL, SITE, FakeTime, TransportFactory
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`

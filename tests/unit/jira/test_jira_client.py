@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
+
 from jira_bridge.jira.adf import from_text
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.errors import JiraNotFound, JiraRequestRefused, JiraUnavailable
-
 from tests.unit.jira.jira_fakes import EMAIL, SITE
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 import requests
 import responses
+
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.connection_test import REQUIRED_PERMISSIONS, run_connection_test
 from jira_bridge.jira.software import JiraSoftwareClient
-
 from tests.unit.jira.jira_fakes import EMAIL, SITE, TransportFactory
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`

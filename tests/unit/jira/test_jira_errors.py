@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import responses
+
 from jira_bridge.jira.errors import (
     JiraAuthError,
     JiraConflict,
@@ -16,7 +17,6 @@ from jira_bridge.jira.errors import (
     parse_error_body,
     refusal_from_response,
 )
-
 from tests.unit.jira.jira_fakes import SITE, TransportFactory
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`

@@ -8,10 +8,10 @@ from typing import Any
 import jwt
 import pytest
 import responses
+
 from jira_bridge.jira.auth import CloudIdResolver, query_string_hash
 from jira_bridge.jira.errors import JiraError, JiraUnavailable
 from jira_bridge.jira.software import JiraSoftwareClient, SubmissionResult
-
 from tests.unit.jira.jira_fakes import SITE, TransportFactory
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`

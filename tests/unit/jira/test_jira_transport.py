@@ -11,6 +11,8 @@ import requests
 import responses
 from hypothesis import given
 from hypothesis import strategies as st
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+
 from jira_bridge.jira.errors import JiraError, JiraRateLimited, JiraUnavailable
 from jira_bridge.jira.transport import (
     DEFAULT_TIMEOUT,
@@ -20,8 +22,6 @@ from jira_bridge.jira.transport import (
     normalize_params,
     parse_retry_after,
 )
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
-
 from tests.unit.jira.jira_fakes import API_TOKEN, SITE, FakeTime, TransportFactory
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`

@@ -149,8 +149,10 @@ def lint_against_jira(document: YamlDocument, runbooks: RunbookSet, client: Jira
                 try:
                     project = client.get_project(spec.project)
                 except JiraNotFound:
-                    problems.append(Problem(document.where((*loc, "project")),
-                                            f"project {spec.project} does not exist or is not visible to the connector"))
+                    problems.append(Problem(
+                        document.where((*loc, "project")),
+                        f"project {spec.project} does not exist or is not visible to the connector",
+                    ))
                 else:
                     types = {t.name.lower() for t in project.issue_types}
                     if spec.issue_type.lower() not in types:

@@ -143,8 +143,7 @@ class IncidentSync:
     ) -> IssueLink | None:
         spec = action.spec
         if isinstance(spec, CreateIssue):
-            link = self._ensure_issue(runbook, spec, event, link, result)
-            return link
+            return self._ensure_issue(runbook, spec, event, link, result)
         if link is None or link.issue_id is None:
             result.skipped.append(f"{runbook.name}: {action.kind} needs a linked issue; the incident has none")
             return link

@@ -29,7 +29,7 @@ def to_jinja(source: str) -> str:
 
 @cache
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)  # noqa: S701 - Jira text, not HTML
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
     env.filters["upper"] = lambda value: str(value).upper()
     return env
 
