@@ -21,21 +21,10 @@ from jira_bridge.jira.connection_test import run_connection_test
 def local_connector() -> Iterator[Connector]:
     """A connector pointing at a freshly started simulator, as the local stack configures it."""
     from jira_sim import JiraSimulator
-    from local_runtime.environment import CONTRACTS_DIR, LOCAL_WEBHOOK_SECRET
+    from local_runtime.environment import CONTRACTS_DIR, simulator_connector_secret
 
-    simulator = JiraSimulator(contracts_dir=CONTRACTS_DIR if CONTRACTS_DIR.exists() else None)
-    simulator.start()
-    try:
-        bot = simulator.site.integration_user
-        yield parse_connector_secret("default", "(local simulator)", {
-            "site_url": simulator.base_url, "email": bot.email, "api_token": bot.api_token,
-            "webhook_secret": LOCAL_WEBHOOK_SECRET,
-            "oauth_client_id": simulator.site.oauth_client_id,
-            "oauth_client_secret": simulator.site.oauth_client_secret,
-            "api_gateway_url": simulator.base_url, "auth_url": simulator.base_url,
-        })
-    finally:
-        simulator.stop()
+    with JiraSimulator(contracts_dir=CONTRACTS_DIR if CONTRACTS_DIR.exists() else None) as simulator:
+        yield parse_connector_secret("default", "(local simulator)", simulator_connector_secret(simulator))
 
 
 def _secrets(prefix: str | None) -> SecretsManagerConnectors:

@@ -11,6 +11,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from jira_sim import JiraSimulator
+from jira_sim.seed import INTEGRATION_EMAIL
 from local_runtime.api_gateway import LocalApi
 from local_runtime.local_aws import LocalAws
 from local_runtime.runner import LocalRunner
@@ -22,6 +24,22 @@ CONTRACTS_DIR = REPO_ROOT.parent / "shared" / "contracts"
 LOCAL_WEBHOOK_SECRET = "local-webhook-secret"  # noqa: S105 - the simulator's, never a real one
 
 
+def simulator_connector_secret(jira: JiraSimulator) -> dict[str, Any]:
+    """A connector secret acting as the simulator's integration account (as the stack's would)."""
+    bot = jira.user(INTEGRATION_EMAIL)
+    oauth = jira.site.oauth_clients[0]
+    return {
+        "site_url": jira.base_url,
+        "email": bot.email,
+        "api_token": bot.api_token,
+        "webhook_secret": LOCAL_WEBHOOK_SECRET,
+        "oauth_client_id": oauth.client_id,
+        "oauth_client_secret": oauth.client_secret,
+        "api_gateway_url": jira.base_url,
+        "auth_url": jira.base_url,
+    }
+
+
 @dataclass
 class LocalEnvironment:
     template: Path = TEMPLATE
@@ -30,8 +48,6 @@ class LocalEnvironment:
     with_api: bool = True
 
     def __post_init__(self) -> None:
-        from jira_sim import JiraSimulator
-
         self.stack = Stack(self.template, stack_name=self.stack_name)
         self.aws = LocalAws(self.stack)
         contracts = CONTRACTS_DIR if CONTRACTS_DIR.exists() else None
@@ -65,12 +81,12 @@ class LocalEnvironment:
         """Point the default connector at the simulator, and the simulator's webhook at our API."""
         self.aws.put_secret(self.connector_secret_name("default"), self.connector_secret())
         if self.with_api:
-            self.jira.register_webhook(
-                name="jira-bridge (local)",
-                url=self.api.url("/webhooks/jira"),
-                events=["jira:issue_created", "jira:issue_updated", "jira:issue_deleted",
-                        "comment_created", "comment_updated"],
+            self.jira.webhooks.register(
+                self.api.url("/webhooks/jira"),
+                ["jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created",
+                 "comment_updated"],
                 secret=LOCAL_WEBHOOK_SECRET,
+                name="jira-bridge (local)",
             )
 
     def reset(self) -> None:
@@ -84,17 +100,7 @@ class LocalEnvironment:
         return f"{prefix}{connector}"
 
     def connector_secret(self) -> dict[str, Any]:
-        bot = self.jira.site.integration_user
-        return {
-            "site_url": self.jira.base_url,
-            "email": bot.email,
-            "api_token": bot.api_token,
-            "webhook_secret": LOCAL_WEBHOOK_SECRET,
-            "oauth_client_id": self.jira.site.oauth_client_id,
-            "oauth_client_secret": self.jira.site.oauth_client_secret,
-            "api_gateway_url": self.jira.base_url,
-            "auth_url": self.jira.base_url,
-        }
+        return simulator_connector_secret(self.jira)
 
     def drain(self) -> int:
         """Run every queued message through its function until the queues are quiet."""

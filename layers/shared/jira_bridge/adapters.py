@@ -9,18 +9,17 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from jira_bridge.connectors.registry import ConnectorRegistry
-from jira_bridge.connectors.routing import load_routing
-from jira_bridge.connectors.secrets import SecretsManagerConnectors
-from jira_bridge.links.store import DynamoLinkStore
 from jira_bridge.settings import BaseSettings
 
+# Adapters and their dependencies (requests, boto3, YAML) load on first use, not at cold import.
 if TYPE_CHECKING:
     from jira_bridge.connectors.model import Connector
+    from jira_bridge.connectors.registry import ConnectorRegistry
     from jira_bridge.incidents.sync import IncidentSync, JiraSite
     from jira_bridge.jira.client import JiraClient
     from jira_bridge.jira.software import JiraSoftwareClient
     from jira_bridge.jira.transport import RequestCounter
+    from jira_bridge.links.store import DynamoLinkStore
 
 
 @cache
@@ -32,11 +31,17 @@ def aws_client(service: str) -> Any:
 
 @cache
 def link_store(settings: BaseSettings) -> DynamoLinkStore:
+    from jira_bridge.links.store import DynamoLinkStore
+
     return DynamoLinkStore(settings.link_table_name, lambda: aws_client("dynamodb"))
 
 
 @cache
 def connector_registry(settings: BaseSettings) -> ConnectorRegistry:
+    from jira_bridge.connectors.registry import ConnectorRegistry
+    from jira_bridge.connectors.routing import load_routing
+    from jira_bridge.connectors.secrets import SecretsManagerConnectors
+
     routing = load_routing(settings.config_dir / "connectors.yaml")
     source = SecretsManagerConnectors(settings.connector_secret_prefix, max_age=settings.secret_cache_seconds)
     return ConnectorRegistry(routing, source)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NoReturn
 
+from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
 from jira_bridge.incidents.events import ChangeKind, IncidentChanged, canonical_field
 from jira_bridge.incidents.field_values import FieldValueProblem, format_field
 from jira_bridge.incidents.jira_metadata import JiraMetadata
@@ -52,19 +53,6 @@ _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 def marker_label(incident_id: str) -> str:
     """A searchable marker: issue properties are only searchable in JQL when an app indexes them."""
     return "jira-bridge-" + _LABEL_UNSAFE.sub("-", incident_id)[:200]
-
-
-class SyncRefused(Exception):
-    """Jira (or the runbook) refused an action in a way a retry cannot fix; recorded on the link.
-
-    The event belongs in the DLQ, to be replayed once the cause (config, permission, screen) is fixed.
-    """
-
-
-class ClaimInProgress(Exception):
-    """Another invocation claimed this incident moments ago and may be creating the issue right now."""
-
-    retryable = True
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The `jira-bridge` command line."""

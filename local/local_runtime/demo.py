@@ -1,0 +1,172 @@
+"""`jira-bridge local demo`: an incident's life in Jira, end to end, on loopback, in well under a minute.
+
+Everything runs for real: the EventBridge rule, FIFO queue and tables come from template.yaml (moto),
+the handlers are the ones the template names, and Jira is the simulator speaking Jira Cloud's API.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from jira_sim.seed import ALICE_EMAIL
+from jira_sim.webhooks import sign
+from local_runtime.environment import LocalEnvironment
+
+INCIDENT = "INC-1042"
+QUIET = {
+    "Parameters": {
+        "POWERTOOLS_LOG_LEVEL": "ERROR",  # the timeline is the demo's output, not the functions' logs
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+}
+
+
+class Timeline:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def say(self, actor: str, text: str) -> None:
+        print(f"  {time.perf_counter() - self.started:6.2f}s  {actor:<10} {text}", flush=True)
+
+    def heading(self, text: str) -> None:
+        print(f"\n{text}", flush=True)
+
+
+def incident_event(sequence: int, state: str, change: dict[str, Any], actor: str = "PagerDuty",
+                   notes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat()
+    return {
+        "Source": "com.example.incidents",
+        "DetailType": "Incident Changed",
+        "Detail": {
+            "event_id": f"demo-{sequence}", "sequence": sequence, "occurred_at": now, "source": "demo",
+            "actor": {"name": actor},
+            "incident": {
+                "id": INCIDENT, "title": "Checkout API returns 502", "state": state, "severity": "SEV1",
+                "description": "Error rate above 20% on checkout-api since 03:00 UTC.", "service": "checkout-api",
+                "priority": "P1", "owner": {"name": "Alice Oncall", "email": "Alice@Example.com"},
+                "url": f"https://incidents.example.com/{INCIDENT}", "notes": notes or [],
+            },
+            "change": change,
+        },
+    }
+
+
+def run_demo() -> int:
+    timeline = Timeline()
+    print("Jira Bridge local demo: an incident's life in Jira (simulated Jira Cloud + AWS on loopback)")
+    with LocalEnvironment(env_overrides=QUIET) as env:
+        counts = {kind: len(env.stack.of_type(kind)) for kind in (
+            "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Events::Rule", "AWS::SecretsManager::Secret")}
+        timeline.say("setup", f"AWS provisioned from template.yaml: {counts['AWS::DynamoDB::Table']} tables, "
+                              f"{counts['AWS::SQS::Queue']} queues, {counts['AWS::Events::Rule']} rule, "
+                              f"{counts['AWS::SecretsManager::Secret']} connector secret")
+        timeline.say("setup", f"Jira simulator at {env.jira.base_url}, API routes at {env.api.url('')}")
+        bus = env.stack.resolve({"Ref": "IncidentBusName"})
+
+        def publish(event: dict[str, Any]) -> None:
+            env.put_events([{**event, "EventBusName": bus}])
+            env.drain()
+
+        timeline.heading("1. An incident is created")
+        timeline.say("incident", f"{INCIDENT} triggered: 'Checkout API returns 502' (SEV1, owner alice@example.com)")
+        publish(incident_event(1, "triggered", {"kind": "created"}))
+        issue = _issue_for(env)
+        if issue is None:
+            timeline.say("jira", "no issue was created (see `jira-bridge status INC-1042`)")
+            return 1
+        key = str(issue["key"])
+        fields = issue["fields"]
+        timeline.say("jira", f"{key} created: {fields['summary']!r}, status {_status(issue)}, "
+                             f"priority {fields['priority']['name']}, "
+                             f"assignee {(fields.get('assignee') or {}).get('displayName', '-')}")
+
+        timeline.heading("2. The incident is acknowledged")
+        publish(incident_event(2, "acknowledged", {"kind": "field_changed", "field": "state",
+                                                   "old_value": "triggered", "new_value": "acknowledged"},
+                               actor="Alice Oncall"))
+        timeline.say("jira", f"{key} transitioned to {_status(_view(env, key))}, with a comment")
+
+        timeline.heading("3. A note is added to the incident")
+        note = {"id": "note-1", "text": "Rolled back checkout-api to v2.14.3; error rate falling.",
+                "author": {"name": "Alice Oncall"}}
+        publish(incident_event(3, "acknowledged", {"kind": "note_added", "note": note}, notes=[note]))
+        timeline.say("jira", f"{key} has {_comments(env, key)} comments")
+
+        timeline.heading("4. The same event arrives again, and an old one arrives late")
+        before = env.jira.count()
+        publish({**incident_event(2, "acknowledged", {"kind": "field_changed", "field": "state",
+                                                      "old_value": "triggered", "new_value": "acknowledged"})})
+        timeline.say("bridge", f"duplicate and late events changed nothing in Jira "
+                               f"({env.jira.count() - before} write requests)")
+
+        timeline.heading("5. Someone resolves the issue in Jira")
+        alice = env.jira.as_user(ALICE_EMAIL)
+        path = alice.move_to(key, "Done")
+        timeline.say("alice", f"moves {key} through {' -> '.join(path)} in Jira")
+        env.jira.webhooks.wait_idle(timeout=5)
+        deliveries = [d for d in env.jira.webhooks.deliveries if d.status]
+        _report_webhooks(timeline, env, deliveries)
+        forged = requests.post(env.api.url("/webhooks/jira"), data=b'{"webhookEvent":"jira:issue_deleted"}',
+                               headers={"X-Hub-Signature": sign(b"{}", "not-the-secret")}, timeout=5)
+        timeline.say("bridge", f"a forged webhook (wrong signature) was refused with HTTP {forged.status_code}")
+
+        timeline.heading("Final state")
+        _final_state(env, key)
+    print(f"\nDone in {time.perf_counter() - timeline.started:.1f}s.")
+    return 0
+
+
+def _issue_for(env: LocalEnvironment) -> dict[str, Any] | None:
+    issues = env.jira.issues()
+    return _view(env, issues[0].key) if issues else None
+
+
+def _view(env: LocalEnvironment, key: str) -> dict[str, Any]:
+    """The issue as a person sees it through Jira's REST API (not the simulator's internals)."""
+    answer: dict[str, Any] = env.jira.as_user(ALICE_EMAIL).call("GET", f"/rest/api/3/issue/{key}")
+    return answer
+
+
+def _status(issue: dict[str, Any]) -> str:
+    return str(issue["fields"]["status"]["name"])
+
+
+def _comments(env: LocalEnvironment, key: str) -> int:
+    return len(env.jira.issue(key).comments)
+
+
+def _report_webhooks(timeline: Timeline, env: LocalEnvironment, deliveries: list[Any]) -> None:
+    accepted = [d for d in deliveries if d.status == 202]
+    timeline.say("jira", f"sent {len(deliveries)} signed webhooks; the bridge verified and accepted {len(accepted)}")
+    handled = [i for i in env.runner.invocations if i.function == "JiraWebhookFunction" and i.error is None]
+    for invocation in handled[-3:]:
+        body = json.loads(invocation.result.get("body") or "{}")
+        timeline.say("bridge", f"webhook: {body.get('disposition')}: {body.get('reason')}")
+
+
+def _final_state(env: LocalEnvironment, key: str) -> None:
+    fields = _view(env, key)["fields"]
+    print(f"  Jira      {key}: status {fields['status']['name']}, resolution "
+          f"{(fields.get('resolution') or {}).get('name', '-')}, priority {fields['priority']['name']}, "
+          f"{_comments(env, key)} comments, labels {', '.join(fields.get('labels') or [])}")
+    from jira_bridge_cli.main import render_status
+
+    link = _link(env)
+    if link is not None:
+        print("  Link      " + render_status(link).replace("\n", "\n            "))
+    print(f"  Jira API  {env.jira.count()} requests in all (see {env.jira.base_url}/_sim/requests)")
+
+
+def _link(env: LocalEnvironment) -> Any:
+    from jira_bridge.links.store import DynamoLinkStore
+
+    table = env.stack.physical_name("LinkTable")
+    dynamodb: Callable[[], Any] = lambda: env.aws.client("dynamodb")  # noqa: E731
+    return DynamoLinkStore(table, dynamodb).get_by_incident(INCIDENT)
