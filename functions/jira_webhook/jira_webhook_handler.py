@@ -79,7 +79,7 @@ def receive_jira_webhook() -> Response[dict[str, Any]]:
         extra={
             "webhook_event": payload.webhook_event,
             "issue_key": payload.issue.key if payload.issue else None,
-            "delivery_id": app.current_event.get_header_value("X-Atlassian-Webhook-Identifier"),
+            "delivery_id": app.current_event.headers.get("X-Atlassian-Webhook-Identifier"),
             "disposition": outcome.disposition,
             "reason": outcome.reason,
         },

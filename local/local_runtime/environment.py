@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from jira_sim import JiraSimulator
+from jira_sim import DeliveryPolicy, JiraSimulator
 from jira_sim.seed import INTEGRATION_EMAIL
 from local_runtime.api_gateway import LocalApi
 from local_runtime.local_aws import LocalAws
@@ -46,12 +46,13 @@ class LocalEnvironment:
     stack_name: str = "jira-bridge-local"
     env_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     with_api: bool = True
+    jira_delivery: DeliveryPolicy | None = None  # tests shorten Jira's webhook retry backoff
 
     def __post_init__(self) -> None:
         self.stack = Stack(self.template, stack_name=self.stack_name)
         self.aws = LocalAws(self.stack)
         contracts = CONTRACTS_DIR if CONTRACTS_DIR.exists() else None
-        self.jira = JiraSimulator(contracts_dir=contracts)
+        self.jira = JiraSimulator(contracts_dir=contracts, delivery_policy=self.jira_delivery)
         self.runner = LocalRunner(self.stack, self.env_overrides)
         self.api = LocalApi(self.runner)
 
@@ -90,9 +91,13 @@ class LocalEnvironment:
             )
 
     def reset(self) -> None:
+        """A clean stack and site between tests: AWS re-provisioned, Jira re-seeded, caches dropped."""
+        from jira_bridge import adapters
+
+        self.jira.reset()  # first: it waits for in-flight webhook deliveries to finish
         self.aws.reset()
-        self.jira.reset()
         self.runner.invocations.clear()
+        adapters.reset()
         self.configure()
 
     def connector_secret_name(self, connector: str) -> str:

@@ -136,7 +136,10 @@ def incident_sync(settings: BaseSettings) -> IncidentSync:
 
 def reset() -> None:
     """Forget every cached adapter (tests and the local runner use this between stacks)."""
+    from aws_lambda_powertools.utilities import parameters
+
     for factory in (aws_client, link_store, connector_registry, idempotency_store, incident_sync,
                     request_counter):
         factory.cache_clear()
     _SITES.clear()
+    parameters.clear_caches()

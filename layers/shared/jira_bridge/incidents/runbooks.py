@@ -204,6 +204,15 @@ class RunbookSet(_Config):
     def matching(self, event: IncidentChanged) -> list[Runbook]:
         return [runbook for runbook in self.runbooks if runbook.applies_to(event)]
 
+    def transition_fields(self) -> dict[str, FieldValue]:
+        """Every field the runbooks give transitions: what a screen may ask for on any move."""
+        fields: dict[str, FieldValue] = {}
+        for runbook in self.runbooks:
+            for action in runbook.actions:
+                if action.transition is not None:
+                    fields.update(action.transition.fields)
+        return fields
+
     def create_action(self) -> CreateIssue | None:
         """The issue a created incident gets (the first create_issue action of any runbook)."""
         for runbook in self.runbooks:

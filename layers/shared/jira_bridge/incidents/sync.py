@@ -187,17 +187,20 @@ class IncidentSync:
             self._refuse(link, f"{runbook.name}/create_issue", error)
         link = self._attach(link, created.id, created.key, site.connector, written_fields=fields)
         result.actions.append(f"created {created.key}")
-        return self._settle_new_issue(site, link, event, result)
+        return self._settle_new_issue(site, link, event, result, issue_type=fields["issuetype"]["name"])
 
     def _settle_new_issue(
-        self, site: JiraSite, link: IssueLink, event: IncidentChanged, result: SyncResult
+        self, site: JiraSite, link: IssueLink, event: IncidentChanged, result: SyncResult, issue_type: str
     ) -> IssueLink:
         """An issue created for an incident that is already further along starts in the mapped status."""
         mapped = self.runbooks.mappings.lookup(self.runbooks.mappings.status, event.incident.state)
         if mapped is None:
             return link
+        workflow = site.metadata.workflow(link.project_key, issue_type)
         try:
-            return self._move(site, link, mapped, None, event, result)
+            settle = Transition(to=mapped, fields=self.runbooks.transition_fields())
+            return self._move(site, link, mapped, settle, event, result,
+                              known=(workflow.initial_status, issue_type), learn_initial=True)
         except (JiraRequestRefused, NoPathToStatus, SyncRefused) as error:
             self._refuse(link, "create_issue/initial-status", error)
 
@@ -295,14 +298,22 @@ class IncidentSync:
     def _move(
         self, site: JiraSite, link: IssueLink, target: str, spec: Transition | None, event: IncidentChanged,
         result: SyncResult,
+        known: tuple[str | None, str] | None = None,
+        learn_initial: bool = False,
     ) -> IssueLink:
-        issue = site.client.get_issue(str(link.issue_id), fields=["status", "issuetype"])
-        current = str(issue["fields"]["status"]["name"])
-        issue_type = str(issue["fields"]["issuetype"]["name"])
+        """Move the issue to `target`. `known` is (status, issue type) when the caller knows them."""
+        if known is not None and known[0] is not None:
+            current, issue_type = known[0], known[1]
+        else:
+            issue = site.client.get_issue(str(link.issue_id), fields=["status", "issuetype"])
+            current = str(issue["fields"]["status"]["name"])
+            issue_type = str(issue["fields"]["issuetype"]["name"])
+        workflow = site.metadata.workflow(link.project_key, issue_type)
+        if learn_initial:
+            workflow.initial_status = current
         if same_status(current, target):
             result.skipped.append(f"{link.issue_key} is already in {target}")
             return link
-        workflow = site.metadata.workflow(link.project_key, issue_type)
         terminal = {s.lower() for s in self.runbooks.terminal_statuses}
         comment = render(spec.comment, self._context(event, link)) if spec and spec.comment else None
         extra_fields = self._format_fields(site, dict(spec.fields), event, link) if spec else {}

@@ -35,6 +35,7 @@ class WorkflowMap:
 
     transitions: dict[str, list[TransitionOption]] = field(default_factory=dict)
     categories: dict[str, str] = field(default_factory=dict)
+    initial_status: str | None = None  # where a new issue starts: saves a read after each create
 
     def learn(self, status: str, options: list[TransitionOption]) -> None:
         self.transitions[status.lower()] = options

@@ -1,0 +1,398 @@
+"""Incident -> Jira against the Jira simulator and DynamoDB (moto server) from template.yaml."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import yaml
+
+from jira_bridge.adapters import jira_client_for
+from jira_bridge.connectors.model import Connector
+from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
+from jira_bridge.incidents.events import IncidentChanged
+from jira_bridge.incidents.jira_metadata import JiraMetadata
+from jira_bridge.incidents.runbooks import RunbookSet
+from jira_bridge.incidents.sync import IncidentSync, JiraSite
+from jira_bridge.links.model import IssueLink, LinkState, SyncStatus
+from jira_bridge.links.store import DynamoLinkStore, LinkStore
+from jira_sim.seed import ALICE_EMAIL, BOB_EMAIL, CAROL_EMAIL
+from local_runtime.environment import LocalEnvironment
+from tests.integration.conftest import connector_as
+
+pytestmark = pytest.mark.integration
+
+MAPPINGS = """
+mappings:
+  status: {triggered: To Do, acknowledged: In Progress, resolved: Done, mitigated: Blocked}
+  severity: {SEV1: Highest, SEV2: High, SEV3: Medium}
+"""
+CREATE = MAPPINGS + """
+runbooks:
+  - name: open
+    trigger: {type: created}
+    actions:
+      - create_issue:
+          project: OPS
+          issue_type: Incident
+          summary: "[[incident.severity]] {{ incident.title }}"
+          description: "{{ incident.description }}"
+          priority: {map: severity, from: severity}
+          assignee: {user: "{{ incident.owner.email }}"}
+          labels: [incident, "svc-[incident.service]"]
+          fields:
+            customfield_10040: "[incident.id]"
+            customfield_10041: "{{ incident.severity }}"
+            customfield_10042: "api, web"
+            customfield_10043: "{{ incident.custom_fields.customers }}"
+            customfield_10044: "Impact: [incident.description]"
+            customfield_10045: "[incident.url]"
+            customfield_10046: {user: "[incident.owner.email]"}
+"""
+FOLLOW = CREATE + """
+  - name: follow-state
+    trigger: {type: field_changed, field: state}
+    actions:
+      - transition:
+          to: {map: status, from: state}
+          comment: "Now [incident.state] by {{ actor.name }}"
+          fields: {resolution: {name: Done}}
+  - name: follow-severity
+    trigger: {type: field_changed, field: severity, to: [SEV1, SEV2, SEV3]}
+    actions:
+      - update_fields:
+          fields:
+            priority: {map: severity, from: severity}
+            customfield_10041: "[incident.severity]"
+  - name: notes
+    trigger: {type: note_added}
+    actions:
+      - add_comment: {body: "{{ change.note.text }} ({{ change.note.author.name }})"}
+"""
+
+
+def event(sequence: int, kind: str = "created", *, state: str = "triggered", severity: str = "SEV2",
+          field: str | None = None, old: Any = None, new: Any = None, note: dict[str, Any] | None = None,
+          incident_id: str = "INC-1", owner: str = "ALICE@example.com") -> IncidentChanged:
+    change: dict[str, Any] = {"kind": kind}
+    if kind == "field_changed":
+        change.update(field=field, old_value=old, new_value=new)
+    if note is not None:
+        change["note"] = note
+    return IncidentChanged.model_validate({
+        "event_id": f"e-{incident_id}-{sequence}-{kind}", "sequence": sequence,
+        "occurred_at": datetime.now(UTC).isoformat(), "actor": {"name": "Dana"},
+        "incident": {"id": incident_id, "title": "Checkout down", "description": "502s on checkout",
+                     "state": state, "severity": severity, "service": "checkout",
+                     "owner": {"name": "Alice", "email": owner}, "url": "https://inc.example.com/1",
+                     "custom_fields": {"customers": "42"}},
+        "change": change,
+    })
+
+
+def link_store(env: LocalEnvironment) -> DynamoLinkStore:
+    return DynamoLinkStore(env.stack.physical_name("LinkTable"), lambda: env.aws.client("dynamodb"))
+
+
+def make_sync(env: LocalEnvironment, runbooks: str, connector: Connector | None = None,
+              links: LinkStore | None = None) -> IncidentSync:
+    client = jira_client_for(connector or connector_as(env))
+    site = JiraSite(connector="default", client=client, metadata=JiraMetadata(client))
+    return IncidentSync(
+        runbooks=RunbookSet.model_validate(yaml.safe_load(runbooks)),
+        links=links or link_store(env),
+        site_for_project=lambda _project: site,
+        site_named=lambda _name: site,
+    )
+
+
+def view(env: LocalEnvironment, key: str) -> dict[str, Any]:
+    issue: dict[str, Any] = env.jira.as_user(ALICE_EMAIL).call(
+        "GET", f"/rest/api/3/issue/{key}", params={"properties": "jira-bridge"})
+    return issue
+
+
+def issue_count(env: LocalEnvironment) -> int:
+    return len(env.jira.issues())
+
+
+# ----- actions ---------------------------------------------------------------------------------------
+
+
+def test_create_issue_fills_every_field_kind_in_one_request(env: LocalEnvironment) -> None:
+    sync = make_sync(env, CREATE)
+    sync.handle(event(1))  # warm the metadata cache (fields, users) so the second create is minimal
+    env.jira.reset_log()
+    result = sync.handle(event(1, incident_id="INC-2"))
+
+    assert result.issue_key == "OPS-2"
+    assert env.jira.count("POST", "/rest/api/3/issue") == 1
+    assert env.jira.count() == 1, "with metadata cached, creating an issue is exactly one request"
+    fields = view(env, "OPS-2")["fields"]
+    alice = env.jira.user(ALICE_EMAIL).account_id
+    assert fields["summary"] == "[SEV2] Checkout down"
+    assert fields["priority"]["name"] == "High"
+    assert fields["assignee"]["accountId"] == alice  # matched case-insensitively by email
+    assert set(fields["labels"]) == {"incident", "svc-checkout", "jira-bridge-INC-2"}
+    assert fields["customfield_10040"] == "INC-2"
+    assert fields["customfield_10041"]["value"] == "SEV2"
+    assert [o["value"] for o in fields["customfield_10042"]] == ["api", "web"]
+    assert fields["customfield_10043"] == 42
+    assert fields["customfield_10044"]["type"] == "doc"
+    assert fields["customfield_10045"] == "https://inc.example.com/1"
+    assert fields["customfield_10046"]["accountId"] == alice
+    assert fields["description"]["type"] == "doc"
+
+
+def test_link_keeps_the_numeric_id_and_marks_the_issue(env: LocalEnvironment) -> None:
+    make_sync(env, CREATE).handle(event(1))
+    link = link_store(env).get_by_incident("INC-1")
+    assert link is not None
+    assert link.state is LinkState.LINKED
+    issue = view(env, "OPS-1")
+    assert link.issue_id == issue["id"]
+    assert issue["properties"]["jira-bridge"]["incidentId"] == "INC-1"
+    by_issue = link_store(env).get_by_issue("default", issue["id"])
+    assert by_issue is not None
+    assert by_issue.incident_id == "INC-1"
+
+
+def test_update_fields_on_severity_change(env: LocalEnvironment) -> None:
+    sync = make_sync(env, FOLLOW)
+    sync.handle(event(1))
+    sync.handle(event(2, "field_changed", severity="SEV1", field="severity", old="SEV2", new="SEV1"))
+    fields = view(env, "OPS-1")["fields"]
+    assert fields["priority"]["name"] == "Highest"
+    assert fields["customfield_10041"]["value"] == "SEV1"
+    link = link_store(env).get_by_incident("INC-1")
+    assert link is not None
+    assert link.written.fields["priority"] == {"name": "Highest"}
+
+
+def test_transition_walks_three_hops_and_comments_once(env: LocalEnvironment) -> None:
+    sync = make_sync(env, FOLLOW)
+    sync.handle(event(1))
+    result = sync.handle(event(2, "field_changed", state="resolved", field="state", old="triggered", new="resolved"))
+
+    issue = view(env, "OPS-1")
+    assert issue["fields"]["status"]["name"] == "Done"
+    assert issue["fields"]["resolution"]["name"] == "Done"
+    assert [c.author for c in env.jira.issue("OPS-1").comments] == [env.jira.user("jira-bridge@example.com").account_id]
+    assert "To Do -> In Progress -> In Review -> Done" in " ".join(result.actions)
+    link = link_store(env).get_by_incident("INC-1")
+    assert link is not None
+    assert link.written.statuses[-3:] == ["In Progress", "In Review", "Done"]
+
+
+def test_already_in_target_status_is_a_no_op(env: LocalEnvironment) -> None:
+    sync = make_sync(env, FOLLOW)
+    sync.handle(event(1))
+    env.jira.reset_log()
+    result = sync.handle(event(2, "field_changed", state="triggered", field="state", old="acknowledged",
+                               new="triggered"))
+    assert env.jira.count("POST") == 0
+    assert any("already in To Do" in s for s in result.skipped)
+
+
+def test_workflow_knowledge_is_cached_per_container(env: LocalEnvironment) -> None:
+    sync = make_sync(env, FOLLOW)
+    sync.handle(event(1))
+    sync.handle(event(2, "field_changed", state="resolved", field="state", old="triggered", new="resolved"))
+    sync.handle(event(1, incident_id="INC-2"))
+    env.jira.reset_log()
+    sync.handle(event(2, "field_changed", state="resolved", field="state", old="triggered", new="resolved",
+                      incident_id="INC-2"))
+    assert env.jira.count("GET", "/rest/api/3/issue/10001/transitions") == 0
+    assert env.jira.count("POST", "/rest/api/3/issue/10001/transitions") == 3
+
+
+def test_a_resolved_incident_gets_its_issue_in_the_done_status(env: LocalEnvironment) -> None:
+    make_sync(env, FOLLOW).handle(event(1, state="resolved"))
+    assert view(env, "OPS-1")["fields"]["status"]["name"] == "Done"
+
+
+def test_notes_become_comments_once(env: LocalEnvironment) -> None:
+    sync = make_sync(env, FOLLOW)
+    sync.handle(event(1))
+    note = {"id": "n-1", "text": "Rolled back", "author": {"name": "Alice"}}
+    sync.handle(event(2, "note_added", note=note))
+    sync.handle(event(2, "note_added", note=note))
+    comments = env.jira.issue("OPS-1").comments
+    assert len(comments) == 1
+    link = link_store(env).get_by_incident("INC-1")
+    assert link is not None
+    assert link.written.comment_ids == [comments[0].id]
+    assert link.written.mirrored_notes == ["n-1"]
+
+
+def test_field_change_trigger_needs_a_real_change(env: LocalEnvironment) -> None:
+    sync = make_sync(env, FOLLOW)
+    sync.handle(event(1))
+    result = sync.handle(event(2, "field_changed", severity="SEV2", field="severity", old="SEV2", new="sev2"))
+    assert result.runbooks == []
+
+
+def test_unknown_owner_uses_the_mapping_table_then_leaves_unassigned(env: LocalEnvironment) -> None:
+    bob = env.jira.user(BOB_EMAIL).account_id  # hidden email: Jira's user search cannot find him
+    mapped = CREATE.replace("mappings:", f"mappings:\n  users: {{accounts: {{'{BOB_EMAIL}': {bob}}}}}")
+    make_sync(env, mapped).handle(event(1, owner=BOB_EMAIL.upper()))
+    assert view(env, "OPS-1")["fields"]["assignee"]["accountId"] == bob
+    make_sync(env, CREATE).handle(event(1, owner="nobody@example.com", incident_id="INC-2"))
+    assert view(env, "OPS-2")["fields"]["assignee"] is None
+
+
+# ----- exactly one issue per incident ---------------------------------------------------------------
+
+
+def test_duplicate_delivery_creates_one_issue(env: LocalEnvironment) -> None:
+    sync = make_sync(env, CREATE)
+    sync.handle(event(1))
+    env.jira.reset_log()
+    sync.handle(event(1))
+    assert issue_count(env) == 1
+    assert env.jira.count("POST") == 0
+
+
+def test_racing_invocations_create_one_issue(env: LocalEnvironment) -> None:
+    syncs = [make_sync(env, CREATE) for _ in range(4)]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(syncs))
+
+    def run(sync: IncidentSync) -> None:
+        barrier.wait()
+        try:
+            sync.handle(event(1))
+            outcomes.append("handled")
+        except ClaimInProgress:
+            outcomes.append("retry later")
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in syncs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert issue_count(env) == 1
+    assert outcomes.count("handled") >= 1
+    for sync in syncs:  # the redelivered losers find the link
+        sync.handle(event(1))
+    assert issue_count(env) == 1
+
+
+class CrashAfterCreate:
+    """A link store whose first write of an issue id fails: the process died after Jira's create."""
+
+    def __init__(self, inner: LinkStore) -> None:
+        self.inner = inner
+        self.crashed = False
+
+    def claim(self, link: IssueLink) -> Any:
+        return self.inner.claim(link)
+
+    def save(self, link: IssueLink) -> IssueLink:
+        if link.issue_id and not self.crashed:
+            self.crashed = True
+            raise RuntimeError("Lambda timed out")
+        return self.inner.save(link)
+
+    def get_by_incident(self, incident_id: str) -> IssueLink | None:
+        return self.inner.get_by_incident(incident_id)
+
+    def get_by_issue(self, connector: str, issue_id: str) -> IssueLink | None:
+        return self.inner.get_by_issue(connector, issue_id)
+
+
+def test_crash_between_create_and_link_finds_the_issue_again(env: LocalEnvironment) -> None:
+    crashing = CrashAfterCreate(link_store(env))
+    with pytest.raises(RuntimeError):
+        make_sync(env, CREATE, links=crashing).handle(event(1))
+    assert issue_count(env) == 1
+
+    result = make_sync(env, CREATE, links=crashing).handle(event(1))  # the SQS redelivery
+    assert issue_count(env) == 1
+    assert result.issue_key == "OPS-1"
+    assert "found existing OPS-1" in result.actions
+
+
+# ----- ordering ----------------------------------------------------------------------------------------
+
+
+def test_out_of_order_events_never_roll_back(env: LocalEnvironment) -> None:
+    sync = make_sync(env, FOLLOW)
+    sync.handle(event(1))
+    sync.handle(event(3, "field_changed", state="resolved", field="state", old="acknowledged", new="resolved"))
+    env.jira.reset_log()
+    result = sync.handle(event(2, "field_changed", state="acknowledged", field="state", old="triggered",
+                               new="acknowledged"))
+    assert view(env, "OPS-1")["fields"]["status"]["name"] == "Done"
+    assert env.jira.count("POST") == 0
+    assert result.skipped
+
+
+# ----- refusals --------------------------------------------------------------------------------------
+
+
+def refused(env: LocalEnvironment, runbooks: str, *events: IncidentChanged,
+            connector: Connector | None = None) -> tuple[str, IssueLink]:
+    sync = make_sync(env, runbooks, connector=connector)
+    *setup, last = events
+    for e in setup:
+        sync.handle(e)
+    with pytest.raises(SyncRefused) as caught:
+        sync.handle(last)
+    link = link_store(env).get_by_incident(last.incident.id)
+    assert link is not None
+    assert link.sync_status is SyncStatus.FAILED
+    assert link.last_error
+    return str(caught.value), link
+
+
+def test_missing_required_field_is_recorded_with_jiras_message(env: LocalEnvironment) -> None:
+    runbooks = CREATE.replace('customfield_10041: "{{ incident.severity }}"', "")
+    message, link = refused(env, runbooks, event(1))
+    assert "customfield_10041" in message
+    assert "customfield_10041" in (link.last_error or "")
+    assert issue_count(env) == 0
+
+
+def test_field_not_on_the_create_screen_is_refused(env: LocalEnvironment) -> None:
+    runbooks = CREATE.replace("customfield_10040:", "customfield_10047: root cause\n            customfield_10040:")
+    message, _ = refused(env, runbooks, event(1))
+    assert "customfield_10047" in message
+
+
+def test_missing_transition_permission_is_refused(env: LocalEnvironment) -> None:
+    carol = connector_as(env, CAROL_EMAIL)
+    message, link = refused(env, FOLLOW, event(1), event(2, "field_changed", state="acknowledged", field="state",
+                                                         old="triggered", new="acknowledged"), connector=carol)
+    assert link.issue_key == "OPS-1"
+    assert "transition" in message.lower()
+
+
+def test_unreachable_status_names_what_is_reachable(env: LocalEnvironment) -> None:
+    message, _ = refused(env, FOLLOW, event(1), event(2, "field_changed", state="mitigated", field="state",
+                                                      old="triggered", new="mitigated"))
+    assert "'Blocked'" in message
+    assert "In Progress" in message
+    assert "In Review" in message
+
+
+def test_transition_needing_a_field_the_runbook_lacks_says_which(env: LocalEnvironment) -> None:
+    runbooks = FOLLOW.replace("fields: {resolution: {name: Done}}", "fields: {}")
+    message, _ = refused(env, runbooks, event(1), event(2, "field_changed", state="resolved", field="state",
+                                                         old="triggered", new="resolved"))
+    assert "requires resolution" in message
+
+
+def test_a_refused_incident_does_not_block_the_next(env: LocalEnvironment) -> None:
+    runbooks = CREATE.replace('customfield_10041: "{{ incident.severity }}"',
+                              'customfield_10041: "{{ incident.severity }}"\n'
+                              '            customfield_10043: "{{ incident.custom_fields.customers }}"')
+    sync = make_sync(env, runbooks)
+    bad = event(1, incident_id="INC-BAD").model_copy(deep=True)
+    bad.incident.custom_fields["customers"] = "many"
+    with pytest.raises(SyncRefused, match="number"):
+        sync.handle(bad)
+    sync.handle(event(1, incident_id="INC-GOOD"))
+    assert [i.key for i in env.jira.issues()] == ["OPS-1"]
