@@ -142,4 +142,4 @@ def reset() -> None:
                     request_counter):
         factory.cache_clear()
     _SITES.clear()
-    parameters.clear_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
