@@ -1,0 +1,92 @@
+"""Comments: ADF bodies, per-author edit rights, and the events Jira sends for them.
+
+Adding a comment fires ``comment_created`` and, as Jira Cloud still does, the legacy
+``jira:issue_updated`` with ``issue_event_type_name: issue_commented`` and a top-level ``comment``
+(switch off with ``SiteSeed.legacy_comment_issue_events``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jira_sim.adf import AdfValidatorSource, adf_error
+from jira_sim.errors import JiraError
+from jira_sim.events import CommentEvent, EventSink, IssueEvent
+from jira_sim.seed import UserSeed
+from jira_sim.state import Comment, Issue, SiteState
+
+_LEGACY_EVENT_NAMES = {
+    "comment_created": "issue_commented",
+    "comment_updated": "issue_comment_edited",
+    "comment_deleted": "issue_comment_deleted",
+}
+
+
+class CommentService:
+    def __init__(self, state: SiteState, adf_validator: AdfValidatorSource, emit: EventSink) -> None:
+        self.state = state
+        self.adf_validator = adf_validator
+        self.emit = emit
+
+    def validate_body(self, payload: Any) -> dict[str, Any]:
+        """The ADF body of a comment request, or Jira's 400."""
+        body = payload.get("body") if isinstance(payload, dict) else None
+        if body is None or body == "":
+            raise JiraError.field_errors({"comment": "Comment body can not be empty!"})
+        problem = adf_error(body, self.adf_validator)
+        if problem == "INVALID_INPUT":
+            raise JiraError(400, [problem])
+        if problem is not None:
+            raise JiraError.field_errors({"comment": problem})
+        result: dict[str, Any] = body
+        return result
+
+    def add(self, actor: UserSeed, issue: Issue, payload: Any) -> Comment:
+        self._require(actor, issue, "ADD_COMMENTS", "You do not have the permission to comment on this issue.")
+        body = self.validate_body(payload)
+        now = self.state.now()
+        comment = Comment(self.state.next_comment_id(), actor.account_id, body, now, now, actor.account_id)
+        issue.comments.append(comment)
+        issue.updated = now
+        self._announce("comment_created", actor, issue, comment)
+        return comment
+
+    def find(self, issue: Issue, comment_id: str) -> Comment:
+        comment = next((c for c in issue.comments if c.id == comment_id), None)
+        if comment is None:
+            raise JiraError(404, [f"Can not find a comment for the id: {comment_id}."])
+        return comment
+
+    def update(self, actor: UserSeed, issue: Issue, comment_id: str, payload: Any) -> Comment:
+        comment = self.find(issue, comment_id)
+        self._require_own_or_all(actor, issue, comment, "EDIT", "You do not have the permission to edit this comment.")
+        comment.body = self.validate_body(payload)
+        comment.updated = self.state.now()
+        comment.update_author = actor.account_id
+        issue.updated = comment.updated
+        self._announce("comment_updated", actor, issue, comment)
+        return comment
+
+    def delete(self, actor: UserSeed, issue: Issue, comment_id: str) -> None:
+        comment = self.find(issue, comment_id)
+        message = "You do not have the permission to delete this comment."
+        self._require_own_or_all(actor, issue, comment, "DELETE", message)
+        issue.comments.remove(comment)
+        issue.updated = self.state.now()
+        self._announce("comment_deleted", actor, issue, comment)
+
+    def _announce(self, webhook_event: str, actor: UserSeed, issue: Issue, comment: Comment) -> None:
+        snapshot = issue.snapshot()
+        self.emit(CommentEvent(webhook_event, snapshot, comment, actor))
+        if self.state.site.legacy_comment_issue_events:
+            legacy = _LEGACY_EVENT_NAMES[webhook_event]
+            self.emit(IssueEvent("jira:issue_updated", legacy, snapshot, actor, comment=comment))
+
+    def _require(self, actor: UserSeed, issue: Issue, permission: str, message: str) -> None:
+        project = self.state.site.project_by_id(issue.project_id)
+        if permission not in actor.permissions_in(project.key):
+            raise JiraError(400, [message])
+
+    def _require_own_or_all(self, actor: UserSeed, issue: Issue, comment: Comment, verb: str, message: str) -> None:
+        scope = "OWN" if comment.author == actor.account_id else "ALL"
+        self._require(actor, issue, f"{verb}_{scope}_COMMENTS", message)

@@ -1,0 +1,57 @@
+"""Issue comments (ADF bodies): list, add, read, update, delete."""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Response
+
+from jira_sim.context import RequestContext
+from jira_sim.issues import find_visible_issue
+from jira_sim.routes import RouteTable, json_response, no_content
+
+routes = RouteTable("platform")
+COMMENTS = "/rest/api/3/issue/<issue_id_or_key>/comment"
+
+
+@routes.route(COMMENTS, "GET", auth="basic")
+def list_comments(ctx: RequestContext, issue_id_or_key: str) -> Response:
+    start = ctx.query_int("startAt", 0)
+    limit = ctx.query_int("maxResults", 100, minimum=1, maximum=5000)
+    newest_first = ctx.request.args.get("orderBy", "created").lstrip("+") == "-created"
+    with ctx.state.lock:
+        issue = find_visible_issue(ctx.state, ctx.user, issue_id_or_key)
+        comments = list(reversed(issue.comments)) if newest_first else list(issue.comments)
+        return json_response(ctx.renderer().comments_page(issue, comments, start, limit))
+
+
+@routes.route(COMMENTS, "POST", auth="basic")
+def add_comment(ctx: RequestContext, issue_id_or_key: str) -> Response:
+    payload = ctx.json()
+    with ctx.state.lock:
+        issue = find_visible_issue(ctx.state, ctx.user, issue_id_or_key)
+        comment = ctx.services.comments.add(ctx.user, issue, payload)
+        return json_response(ctx.renderer().comment(issue, comment), 201)
+
+
+@routes.route(f"{COMMENTS}/<comment_id>", "GET", auth="basic")
+def get_comment(ctx: RequestContext, issue_id_or_key: str, comment_id: str) -> Response:
+    with ctx.state.lock:
+        issue = find_visible_issue(ctx.state, ctx.user, issue_id_or_key)
+        comment = ctx.services.comments.find(issue, comment_id)
+        return json_response(ctx.renderer().comment(issue, comment))
+
+
+@routes.route(f"{COMMENTS}/<comment_id>", "PUT", auth="basic")
+def update_comment(ctx: RequestContext, issue_id_or_key: str, comment_id: str) -> Response:
+    payload = ctx.json()
+    with ctx.state.lock:
+        issue = find_visible_issue(ctx.state, ctx.user, issue_id_or_key)
+        comment = ctx.services.comments.update(ctx.user, issue, comment_id, payload)
+        return json_response(ctx.renderer().comment(issue, comment))
+
+
+@routes.route(f"{COMMENTS}/<comment_id>", "DELETE", auth="basic")
+def delete_comment(ctx: RequestContext, issue_id_or_key: str, comment_id: str) -> Response:
+    with ctx.state.lock:
+        issue = find_visible_issue(ctx.state, ctx.user, issue_id_or_key)
+        ctx.services.comments.delete(ctx.user, issue, comment_id)
+    return no_content()
