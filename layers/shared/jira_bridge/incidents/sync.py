@@ -185,6 +185,11 @@ class IncidentSync:
             )
         except (JiraRequestRefused, FieldValueProblem, TemplateProblem) as error:
             self._refuse(link, f"{runbook.name}/create_issue", error)
+        except JiraError:
+            # Transient (Jira down, throttled, timed out): record it, which also releases the claim's
+            # lease, so the redelivery searches for the marker and creates at once instead of waiting.
+            self._save(link, lambda current: current.fail(f"{runbook.name}/create_issue", str(error)))
+            raise
         link = self._attach(link, created.id, created.key, site.connector, written_fields=fields)
         result.actions.append(f"created {created.key}")
         return self._settle_new_issue(site, link, event, result, issue_type=fields["issuetype"]["name"])
