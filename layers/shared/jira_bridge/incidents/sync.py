@@ -188,7 +188,8 @@ class IncidentSync:
         except JiraError:
             # Transient (Jira down, throttled, timed out): record it, which also releases the claim's
             # lease, so the redelivery searches for the marker and creates at once instead of waiting.
-            self._save(link, lambda current: current.fail(f"{runbook.name}/create_issue", str(error)))
+            reason = str(error)
+            self._save(link, lambda current: current.fail(f"{runbook.name}/create_issue", reason))
             raise
         link = self._attach(link, created.id, created.key, site.connector, written_fields=fields)
         result.actions.append(f"created {created.key}")
