@@ -185,7 +185,7 @@ class IncidentSync:
             )
         except (JiraRequestRefused, FieldValueProblem, TemplateProblem) as error:
             self._refuse(link, f"{runbook.name}/create_issue", error)
-        except JiraError:
+        except JiraError as error:
             # Transient (Jira down, throttled, timed out): record it, which also releases the claim's
             # lease, so the redelivery searches for the marker and creates at once instead of waiting.
             reason = str(error)
