@@ -17,7 +17,7 @@ from jira_bridge.incidents.jira_metadata import JiraMetadata
 from jira_bridge.incidents.runbooks import RunbookSet
 from jira_bridge.incidents.sync import IncidentSync, JiraSite
 from jira_bridge.links.model import IssueLink, LinkState, SyncStatus
-from jira_bridge.links.store import DynamoLinkStore, LinkStore
+from jira_bridge.links.store import DynamoLinkStore, LinkStore, StaleLink
 from jira_sim.seed import ALICE_EMAIL, BOB_EMAIL, CAROL_EMAIL
 from local_runtime.environment import LocalEnvironment
 from tests.integration.conftest import connector_as
@@ -265,7 +265,7 @@ def test_racing_invocations_create_one_issue(env: LocalEnvironment) -> None:
         try:
             sync.handle(event(1))
             outcomes.append("handled")
-        except ClaimInProgress:
+        except (ClaimInProgress, StaleLink):  # both fail the record: SQS redelivers it
             outcomes.append("retry later")
 
     threads = [threading.Thread(target=run, args=(s,)) for s in syncs]

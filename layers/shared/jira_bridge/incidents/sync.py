@@ -46,7 +46,7 @@ from jira_bridge.links.store import LinkStore, StaleLink
 MARKER_PROPERTY = "jira-bridge"
 CLAIM_LEASE = timedelta(seconds=90)
 MAX_HOPS = 8
-MAX_SAVE_ATTEMPTS = 3
+MAX_SAVE_ATTEMPTS = 5
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
