@@ -18,6 +18,7 @@ HANDLERS = {
     "IncidentEventsFunction": ("functions/incident_events", "incident_events_handler"),
     "JiraWebhookFunction": ("functions/jira_webhook", "jira_webhook_handler"),
     "CiNotifyFunction": ("functions/ci_notify", "ci_notify_handler"),
+    "JiraChangesFunction": ("functions/jira_changes", "jira_changes_handler"),
 }
 PROBE = "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
 

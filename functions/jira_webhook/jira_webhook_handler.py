@@ -1,11 +1,15 @@
-"""POST /webhooks/jira: Jira admin webhooks, verified before anything parses them.
+"""POST /webhooks/jira: Jira admin webhooks, verified before anything parses them, then queued.
 
 `?connector=NAME` selects whose webhook secret signs the delivery (default: the organisation
-connector). A missing or wrong signature is a 401 and nothing else happens.
+connector). A missing or wrong signature is a 401 and nothing else happens. A verified delivery is
+put on the changes queue (FIFO per issue, deduplicated on Jira's delivery id) and answered 202 at
+once: Jira gets its answer in milliseconds even when Jira or the incident side is slow.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -20,7 +24,6 @@ from jira_bridge.errors import ConfigurationError
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import JiraWebhookSettings, load_settings
 from jira_bridge.webhooks.http import BodyRejected, header, raw_body
-from jira_bridge.webhooks.intake import triage_delivery
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
 from jira_bridge.webhooks.signature import SignatureInvalid, verify_hub_signature
 
@@ -38,7 +41,7 @@ def _connector_name(event: dict[str, Any]) -> str:
 
 
 def verify_jira_signature(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Fail closed: no route, parser or idempotency write runs before the HMAC matches."""
+    """Fail closed: no route, parser or queue write runs before the HMAC matches."""
     event = resolver.current_event.raw_event
     connector_name = _connector_name(event)
     try:
@@ -72,21 +75,20 @@ def receive_jira_webhook() -> Response[dict[str, Any]]:
         payload = JiraWebhookPayload.model_validate_json(body)
     except ValidationError as error:
         return _json_error(400, f"not a Jira webhook body: {error.errors()[0]['msg']}")
+    delivery_id = app.current_event.headers.get("X-Atlassian-Webhook-Identifier")
+    issue_id = payload.issue.id if payload.issue else "none"
     settings = load_settings(JiraWebhookSettings)
-    outcome = triage_delivery(payload, connector, adapters.link_store(settings))
-    logger.info(
-        "jira delivery",
-        extra={
-            "webhook_event": payload.webhook_event,
-            "issue_key": payload.issue.key if payload.issue else None,
-            "delivery_id": app.current_event.headers.get("X-Atlassian-Webhook-Identifier"),
-            "disposition": outcome.disposition,
-            "reason": outcome.reason,
-        },
+    adapters.aws_client("sqs").send_message(
+        QueueUrl=settings.changes_queue_url,
+        MessageBody=json.dumps({"connector": connector, "delivery_id": delivery_id, "body": body.decode("utf-8")}),
+        MessageGroupId=f"{connector}#{issue_id}",  # in order per issue, issues in parallel
+        MessageDeduplicationId=delivery_id or hashlib.sha256(body).hexdigest(),
     )
-    metrics.add_metric(name=f"JiraWebhook{outcome.disposition.title()}", unit=MetricUnit.Count, value=1)
-    return Response(status_code=202, content_type="application/json",
-                    body={"disposition": outcome.disposition, "reason": outcome.reason})
+    logger.info("jira delivery queued", extra={"webhook_event": payload.webhook_event, "delivery_id": delivery_id,
+                                               "issue_key": payload.issue.key if payload.issue else None,
+                                               "retry": app.current_event.headers.get("X-Atlassian-Webhook-Retry")})
+    metrics.add_metric(name="JiraWebhookAccepted", unit=MetricUnit.Count, value=1)
+    return Response(status_code=202, content_type="application/json", body={"accepted": True})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -81,6 +81,7 @@ class LocalEnvironment:
     def configure(self) -> None:
         """Point the default connector at the simulator, and the simulator's webhook at our API."""
         self.aws.put_secret(self.connector_secret_name("default"), self.connector_secret())
+        self.capture_incident_requests()
         if self.with_api:
             self.jira.webhooks.register(
                 self.api.url("/webhooks/jira"),
@@ -89,6 +90,30 @@ class LocalEnvironment:
                 secret=LOCAL_WEBHOOK_SECRET,
                 name="jira-bridge (local)",
             )
+
+    def capture_incident_requests(self) -> None:
+        """Stand in for the incident tool: a queue that receives what the bridge asks of it."""
+        sqs, events = self.aws.client("sqs"), self.aws.client("events")
+        url = sqs.create_queue(QueueName="local-incident-tool")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        bus = str(self.stack.resolve({"Ref": "IncidentBusName"}))
+        events.put_rule(Name="local-incident-tool", EventBusName=bus, State="ENABLED", EventPattern=json.dumps(
+            {"detail-type": ["Incident Update Requested", "Incident Create Requested"]}))
+        events.put_targets(Rule="local-incident-tool", EventBusName=bus, Targets=[{"Id": "tool", "Arn": arn}])
+        self._incident_tool_queue = url
+
+    def incident_requests(self) -> list[dict[str, Any]]:
+        """Every request the bridge has published for the incident tool since the last call."""
+        sqs = self.aws.client("sqs")
+        received: list[dict[str, Any]] = []
+        while True:
+            answer = sqs.receive_message(QueueUrl=self._incident_tool_queue, MaxNumberOfMessages=10)
+            messages = answer.get("Messages", [])
+            if not messages:
+                return received
+            for message in messages:
+                received.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self._incident_tool_queue, ReceiptHandle=message["ReceiptHandle"])
 
     def reset(self) -> None:
         """A clean stack and site between tests: AWS re-provisioned, Jira re-seeded, caches dropped."""

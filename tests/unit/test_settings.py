@@ -15,7 +15,7 @@ VALID = {
 
 
 def test_valid_environment_parses_with_defaults() -> None:
-    settings = parse_settings(JiraWebhookSettings, VALID)
+    settings = parse_settings(JiraWebhookSettings, {**VALID, "JIRA_CHANGES_QUEUE_URL": "https://sqs/q.fifo"})
     assert settings.link_table_name == "links"
     assert str(settings.config_dir) == "/opt"
     assert settings.secret_cache_seconds == 300
@@ -33,4 +33,4 @@ def test_missing_variables_are_named_in_one_message() -> None:
 
 def test_invalid_value_says_what_is_wrong() -> None:
     with pytest.raises(ConfigurationError, match="SECRET_CACHE_SECONDS"):
-        parse_settings(JiraWebhookSettings, {**VALID, "SECRET_CACHE_SECONDS": "-1"})
+        parse_settings(JiraWebhookSettings, {**VALID, "JIRA_CHANGES_QUEUE_URL": "q", "SECRET_CACHE_SECONDS": "-1"})

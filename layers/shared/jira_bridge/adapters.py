@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from jira_bridge.jira.software import JiraSoftwareClient
     from jira_bridge.jira.transport import RequestCounter
     from jira_bridge.links.store import DynamoLinkStore
+    from jira_bridge.publishing import EventBridgePublisher
+    from jira_bridge.webhooks.jira_changes import JiraChangeSync
+    from jira_bridge.webhooks.jira_rules import JiraRuleEngine
 
 
 @cache
@@ -134,12 +137,46 @@ def incident_sync(settings: BaseSettings) -> IncidentSync:
     )
 
 
+@cache
+def publisher(settings: BaseSettings) -> EventBridgePublisher:
+    from jira_bridge.publishing import EventBridgePublisher
+
+    return EventBridgePublisher(settings.event_bus_name, lambda: aws_client("events"))
+
+
+@cache
+def jira_change_sync(settings: BaseSettings) -> JiraChangeSync:
+    from jira_bridge.incidents.runbooks import load_runbooks
+    from jira_bridge.webhooks.jira_changes import JiraChangeSync
+
+    return JiraChangeSync(
+        runbooks=load_runbooks(settings.config_dir / "runbooks.yaml"),
+        links=link_store(settings),
+        site_named=lambda name: jira_site(settings, name),
+        publisher=publisher(settings),
+    )
+
+
+@cache
+def jira_rule_engine(settings: BaseSettings) -> JiraRuleEngine:
+    from jira_bridge.incidents.runbooks import load_runbooks
+    from jira_bridge.webhooks.jira_rules import JiraRuleEngine
+    from jira_bridge.webhooks.rule_state import DynamoRuleState
+
+    return JiraRuleEngine(
+        runbooks=load_runbooks(settings.config_dir / "runbooks.yaml"),
+        site_named=lambda name: jira_site(settings, name),
+        state=DynamoRuleState(settings.link_table_name, lambda: aws_client("dynamodb")),
+        publisher=publisher(settings),
+    )
+
+
 def reset() -> None:
     """Forget every cached adapter (tests and the local runner use this between stacks)."""
     from aws_lambda_powertools.utilities import parameters
 
     for factory in (aws_client, link_store, connector_registry, idempotency_store, incident_sync,
-                    request_counter):
+                    request_counter, publisher, jira_change_sync, jira_rule_engine):
         factory.cache_clear()
     _SITES.clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

@@ -37,7 +37,15 @@ class IncidentEventsSettings(BaseSettings):
 
 
 class JiraWebhookSettings(BaseSettings):
-    """The Jira -> incident function."""
+    """The webhook receiver: verifies, then hands the delivery to the changes queue."""
+
+    changes_queue_url: str = Field(alias="JIRA_CHANGES_QUEUE_URL", min_length=1)
+
+
+class JiraChangesSettings(BaseSettings):
+    """The Jira -> incident worker (and the reconciliation, which replays through it)."""
+
+    delivery_dedup_seconds: int = Field(alias="DELIVERY_DEDUP_SECONDS", default=7200, ge=60)
 
 
 class CiNotifySettings(BaseSettings):

@@ -184,10 +184,43 @@ class Runbook(_Config):
         return any(action.create_issue is not None for action in self.actions)
 
 
+class InboundSettings(_Config):
+    """How Jira changes flow back to the incident (the mappings are read in reverse)."""
+
+    # A Jira status that maps to an earlier incident state (e.g. Done -> In Progress) reopens the
+    # incident only when this is on; otherwise it is reported and ignored.
+    allow_reopen: bool = False
+    mirror_comments: bool = True
+    sync_fields: tuple[Literal["state", "priority", "owner"], ...] = ("state", "priority", "owner")
+
+
+class IncidentTemplate(_Config):
+    """The incident a Jira rule asks for; templates see `issue.key`, `issue.fields.*`, `rule.name`."""
+
+    title: str = "{{ issue.fields.summary }}"
+    description: str = "Opened from Jira issue {{ issue.key }}."
+    priority: FieldValue = None
+    severity: FieldValue = None
+    service: str | None = None
+
+
+class JiraRule(_Config):
+    """When an issue matching `jql` appears (or starts matching), request an incident for it."""
+
+    name: str = Field(min_length=1)
+    jql: str = Field(min_length=1)
+    on_update: bool = False
+    max_per_hour: int = Field(default=10, ge=1)
+    connector: str = "default"
+    incident: IncidentTemplate = Field(default_factory=IncidentTemplate)
+
+
 class RunbookSet(_Config):
     version: int = 1
     mappings: Mappings = Field(default_factory=Mappings)
     runbooks: list[Runbook] = Field(default_factory=list)
+    inbound: InboundSettings = Field(default_factory=InboundSettings)
+    jira_rules: list[JiraRule] = Field(default_factory=list)
     # Jira statuses the incident may not be moved *through* on the way to another status.
     terminal_statuses: list[str] = Field(default_factory=list)
 

@@ -116,6 +116,12 @@ class IncidentSync:
 
     def _remember_event(self, link: IssueLink, event: IncidentChanged) -> None:
         def update(current: IssueLink) -> None:
+            if event.sequence >= (current.last_sequence or 0):
+                incident = event.incident
+                current.incident_values = {
+                    "state": incident.state, "priority": incident.priority,
+                    "owner": incident.owner.email.lower() if incident.owner and incident.owner.email else None,
+                }
             current.last_sequence = max(current.last_sequence or 0, event.sequence)
             if event.change.kind is ChangeKind.FIELD_CHANGED and event.change.field:
                 name = canonical_field(event.change.field)

@@ -60,9 +60,13 @@ class JiraRequestRefused(JiraError):
         error_messages: Sequence[str] = (),
         errors: Mapping[str, str] | None = None,
         retryable: bool | None = None,
+        body: Any = None,
     ) -> None:
         self.error_messages: list[str] = [str(message) for message in error_messages]
         self.errors: dict[str, str] = {str(k): str(v) for k, v in (errors or {}).items()}
+        # The answer as parsed, for a caller whose API speaks another error dialect over the same
+        # transport (PagerDuty's `{"error": {"code", "message", "errors"}}`). Never put in a message.
+        self.body = body
         super().__init__(
             self._render(method, path, status), method=method, path=path, status=status, retryable=retryable
         )
@@ -214,4 +218,4 @@ def refusal_from_response(*, method: str, path: str, status: int, body: Any) -> 
     """The typed 4xx error for ``status`` (409 -> JiraConflict, other 4xx -> JiraRequestRefused)."""
     messages, errors = parse_error_body(body)
     cls = _REFUSALS.get(status, JiraRequestRefused)
-    return cls(method=method, path=path, status=status, error_messages=messages, errors=errors)
+    return cls(method=method, path=path, status=status, error_messages=messages, errors=errors, body=body)

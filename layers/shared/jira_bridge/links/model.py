@@ -48,6 +48,7 @@ class WrittenValues(BaseModel):
     comment_ids: list[str] = Field(default_factory=list)
     changelog_ids: list[str] = Field(default_factory=list)
     mirrored_notes: list[str] = Field(default_factory=list)  # incident note ids already posted as comments
+    mirrored_comments: list[str] = Field(default_factory=list)  # Jira comment ids already sent to the incident
 
 
 class IssueLink(BaseModel):
@@ -64,6 +65,9 @@ class IssueLink(BaseModel):
     updated_at: datetime = Field(default_factory=utc_now)
     last_sequence: int | None = None
     field_sequences: dict[str, int] = Field(default_factory=dict)
+    # The incident's state/priority/owner as last seen or last requested: a Jira change that asks for
+    # what the incident already has is not sent (this is what makes echoes and redeliveries no-ops).
+    incident_values: dict[str, str | None] = Field(default_factory=dict)
     written: WrittenValues = Field(default_factory=WrittenValues)
     sync_status: SyncStatus = SyncStatus.OK
     last_error: str | None = None

@@ -1,34 +1,37 @@
-"""What happens to a verified Jira delivery: find the incident it concerns, or acknowledge and ignore it.
-
-Applying the change to the incident (mappings, echo suppression, publishing) builds on this.
-"""
+"""One verified Jira delivery, start to finish: changes to a linked incident, or the Jira rules."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from jira_bridge.links.model import IssueLink
-from jira_bridge.links.store import LinkStore
-from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
+from jira_bridge.webhooks.jira_changes import ChangeOutcome, JiraChangeSync, JiraDelivery
+from jira_bridge.webhooks.jira_rules import JiraRuleEngine, RuleOutcome
 
 HANDLED_EVENTS = frozenset(
     {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created", "comment_updated"}
 )
 
 
-@dataclass(frozen=True)
-class IntakeOutcome:
-    disposition: str  # "linked" | "unlinked" | "ignored"
-    reason: str
-    link: IssueLink | None = None
+@dataclass
+class DeliveryResult:
+    disposition: str  # applied | echo | unchanged | ignored | incident-requested
+    reasons: list[str] = field(default_factory=list)
+    incident_id: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"disposition": self.disposition, "reasons": self.reasons, "incident_id": self.incident_id}
 
 
-def triage_delivery(payload: JiraWebhookPayload, connector: str, links: LinkStore) -> IntakeOutcome:
+def process_delivery(delivery: JiraDelivery, changes: JiraChangeSync, rules: JiraRuleEngine) -> DeliveryResult:
+    payload = delivery.payload
     if payload.webhook_event not in HANDLED_EVENTS:
-        return IntakeOutcome("ignored", f"event type {payload.webhook_event} is not one the bridge handles")
-    if payload.issue is None:
-        return IntakeOutcome("ignored", f"{payload.webhook_event} carries no issue")
-    link = links.get_by_issue(connector, payload.issue.id)
-    if link is None:
-        return IntakeOutcome("unlinked", f"issue {payload.issue.key} is not linked to an incident")
-    return IntakeOutcome("linked", f"issue {payload.issue.key} belongs to incident {link.incident_id}", link)
+        return DeliveryResult("ignored", [f"event type {payload.webhook_event} is not one the bridge handles"])
+    outcome: ChangeOutcome = changes.apply(delivery)
+    result = DeliveryResult(outcome.disposition, list(outcome.reasons), outcome.incident_id)
+    if outcome.incident_id is None:
+        ruled: RuleOutcome = rules.on_issue(delivery.connector, payload, linked=False)
+        result.reasons.extend(ruled.reasons)
+        if ruled.fired:
+            result.disposition = "incident-requested"
+            result.reasons.append(f"rule {ruled.fired[0]} requested an incident")
+    return result

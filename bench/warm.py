@@ -1,0 +1,186 @@
+"""Warm overhead of each handler with the network taken out: events/s on one core and p99 latency.
+
+The handlers run exactly as deployed (Powertools wiring, parsing, domain), but their adapters are
+in-memory: the link store is the in-memory fake, and Jira answers instantly from a fake client, so
+what is measured is the bridge's own work per event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import io
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in ("layers/shared", "functions/incident_events", "functions/jira_webhook", "local"):
+    sys.path.insert(0, str(ROOT / path))
+
+os.environ.update({
+    "POWERTOOLS_SERVICE_NAME": "bench", "POWERTOOLS_LOG_LEVEL": "ERROR",
+    "POWERTOOLS_METRICS_NAMESPACE": "JiraBridge",
+    "LINK_TABLE_NAME": "links", "IDEMPOTENCY_TABLE_NAME": "idempotency", "CONNECTOR_SECRET_PREFIX": "bench/",
+    "EVENT_BUS_NAME": "bus", "INCIDENT_EVENTS_DLQ_URL": "https://sqs.invalid/dlq", "CONFIG_DIR": str(ROOT / "config"),
+    "AWS_DEFAULT_REGION": "us-east-1",
+})
+
+from jira_bridge import adapters  # noqa: E402
+from jira_bridge.connectors.model import Connector, parse_connector_secret  # noqa: E402
+from jira_bridge.connectors.registry import ConnectorRegistry  # noqa: E402
+from jira_bridge.connectors.routing import ConnectorRouting  # noqa: E402
+from jira_bridge.incidents.jira_metadata import JiraMetadata  # noqa: E402
+from jira_bridge.incidents.runbooks import load_runbooks  # noqa: E402
+from jira_bridge.incidents.sync import IncidentSync, JiraSite  # noqa: E402
+from jira_bridge.jira.client import CreatedIssue, JiraField, JiraUser, SearchPage, Transition  # noqa: E402
+from jira_bridge.links.store import InMemoryLinkStore  # noqa: E402
+
+SECRET = "bench-webhook-secret"  # noqa: S105 - a benchmark's own value
+
+
+class InstantJira:
+    """Answers the calls the incident flow makes, at once, like a Jira with zero latency."""
+
+    def __init__(self) -> None:
+        self.next_id = 10000
+        self.status: dict[str, str] = {}
+
+    def fields(self) -> list[JiraField]:
+        return [JiraField("customfield_10041", "customfield_10041", "Severity", True, {"type": "option"})]
+
+    def find_user_by_email(self, email: str) -> JiraUser:
+        return JiraUser(account_id="acc-" + email, display_name=email, email_address=email, active=True)
+
+    def create_issue(self, fields: Any, properties: Any = None) -> CreatedIssue:
+        self.next_id += 1
+        self.status[str(self.next_id)] = "To Do"
+        return CreatedIssue(id=str(self.next_id), key=f"OPS-{self.next_id}")
+
+    def get_issue(self, issue: str, fields: Any = None, properties: Any = None) -> dict[str, Any]:
+        return {"fields": {"status": {"name": self.status[issue]}, "issuetype": {"name": "Incident"}}}
+
+    def get_transitions(self, issue: str, expand_fields: bool = True) -> list[Transition]:
+        graph = {"To Do": ("In Progress", "indeterminate"), "In Progress": ("In Review", "indeterminate"),
+                 "In Review": ("Done", "done")}
+        target, category = graph.get(self.status[issue], ("To Do", "new"))
+        return [Transition(id=target, name=target, to_status_id=target, to_status_name=target,
+                           to_status_category=category, has_screen=False, is_available=True)]
+
+    def transition_issue(self, issue: str, transition_id: str, fields: Any = None, comment: Any = None) -> None:
+        self.status[issue] = transition_id
+
+    def add_comment(self, issue: str, body: Any, properties: Any = None) -> Any:
+        return type("Comment", (), {"id": "1"})()
+
+    def edit_issue(self, issue: str, fields: Any = None, update: Any = None) -> None:
+        return None
+
+    def search_jql(self, *args: Any, **kwargs: Any) -> SearchPage:
+        return SearchPage(issues=[], next_page_token=None, is_last=True)
+
+
+class StaticConnectors:
+    def get(self, name: str) -> Connector:
+        return parse_connector_secret(name, "bench", {"site_url": "https://bench.atlassian.net", "email": "b@x.io",
+                                                      "api_token": "t", "webhook_secret": SECRET})
+
+
+def incident_sqs_events(count: int) -> list[dict[str, Any]]:
+    base = json.loads((ROOT / "events" / "incident-created.eventbridge.json").read_text())
+    events = []
+    for n in range(count):
+        body = json.loads(json.dumps(base))
+        incident = f"INC-{n}"
+        body["detail"]["incident"]["id"] = incident
+        records = [{"messageId": f"m-{n}-{kind}", "receiptHandle": "r", "attributes": {"MessageGroupId": "g"},
+                    "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:1:q.fifo", "awsRegion": "us-east-1",
+                    "body": json.dumps(body)} for kind in ("created",)]
+        changed = json.loads(json.dumps(body))
+        changed["detail"].update(event_id=f"e-{n}-2", sequence=2)
+        changed["detail"]["incident"]["state"] = "resolved"
+        changed["detail"]["change"] = {"kind": "field_changed", "field": "state", "old_value": "triggered",
+                                       "new_value": "resolved"}
+        records.append({**records[0], "messageId": f"m-{n}-state", "body": json.dumps(changed)})
+        events.append({"Records": records})
+    return events
+
+
+def webhook_events(count: int) -> list[dict[str, Any]]:
+    body = (Path(ROOT.parent / "shared" / "contracts" / "jira-webhooks" /
+                 "jira-issue_updated.status-transition.cloud.json")).read_bytes()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    event = {"resource": "/webhooks/jira", "path": "/webhooks/jira", "httpMethod": "POST",
+             "headers": {"X-Hub-Signature": signature, "X-Atlassian-Webhook-Identifier": "1"},
+             "multiValueHeaders": {}, "queryStringParameters": None, "pathParameters": None,
+             "requestContext": {"requestId": "r", "stage": "v1", "resourcePath": "/webhooks/jira",
+                                "httpMethod": "POST", "path": "/v1/webhooks/jira"},
+             "body": body.decode(), "isBase64Encoded": False}
+    return [event] * count
+
+
+class Context:
+    function_name = "bench"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:1:function:bench"
+    aws_request_id = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def run(handler: Any, events: list[dict[str, Any]], per_event: int) -> dict[str, float]:
+    # EMF metrics are printed to stdout as in Lambda; keep them (their cost is real) but off the screen.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return _run(handler, events, per_event)
+
+
+def _run(handler: Any, events: list[dict[str, Any]], per_event: int) -> dict[str, float]:
+    context = Context()
+    for event in events[:20]:  # warm up
+        handler(event, context)
+    samples = []
+    started = time.perf_counter()
+    for event in events[20:]:
+        t = time.perf_counter()
+        handler(event, context)
+        samples.append((time.perf_counter() - t) * 1000 / per_event)
+    elapsed = time.perf_counter() - started
+    samples.sort()
+    return {
+        "events_per_second": round(len(samples) * per_event / elapsed),
+        "p50_ms": round(statistics.median(samples), 3),
+        "p99_ms": round(samples[int(len(samples) * 0.99) - 1], 3),
+    }
+
+
+def measure(count: int = 1000) -> dict[str, Any]:
+    registry = ConnectorRegistry(ConnectorRouting(), StaticConnectors())
+    jira = InstantJira()
+    site = JiraSite(connector="default", client=jira, metadata=JiraMetadata(jira))  # type: ignore[arg-type]
+    store = InMemoryLinkStore()
+    sync = IncidentSync(runbooks=load_runbooks(ROOT / "config" / "runbooks.yaml"), links=store,
+                        site_for_project=lambda _p: site, site_named=lambda _n: site)
+    adapters.incident_sync = lambda _settings: sync  # type: ignore[assignment]
+    adapters.connector_registry = lambda _settings: registry  # type: ignore[assignment]
+    adapters.link_store = lambda _settings: store  # type: ignore[assignment]
+
+    import incident_events_handler
+    import jira_webhook_handler
+
+    return {
+        "IncidentEventsFunction (create + 3-hop transition per incident)":
+            run(incident_events_handler.lambda_handler, incident_sqs_events(count), per_event=2),
+        "JiraWebhookFunction (verify + parse + triage)":
+            run(jira_webhook_handler.lambda_handler, webhook_events(count * 2), per_event=1),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=2))

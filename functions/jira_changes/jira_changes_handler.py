@@ -1,0 +1,66 @@
+"""Verified Jira deliveries from the changes queue, applied to the incident side.
+
+Each delivery is processed once (Powertools idempotency on Jira's delivery id, kept longer than
+Jira's ~30 minute retry window). A failure fails the record: SQS redelivers it in order for that
+issue, and after maxReceiveCount it lands in the DLQ for replay.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jira_bridge import adapters
+from jira_bridge.observability import logger, metrics, tracer
+from jira_bridge.settings import JiraChangesSettings, load_settings
+
+processor = SqsFifoPartialProcessor()
+
+
+def apply_delivery(message: dict[str, Any]) -> dict[str, Any]:
+    from jira_bridge.webhooks.intake import process_delivery
+    from jira_bridge.webhooks.jira_changes import JiraDelivery
+    from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
+
+    settings = load_settings(JiraChangesSettings)
+    delivery = JiraDelivery(connector=message["connector"], delivery_id=message.get("delivery_id"),
+                            payload=JiraWebhookPayload.model_validate_json(message["body"]))
+    result = process_delivery(delivery, adapters.jira_change_sync(settings), adapters.jira_rule_engine(settings))
+    return result.as_dict()
+
+
+@cache
+def apply_once(settings: JiraChangesSettings) -> tuple[Any, Any]:
+    """`apply_delivery`, at most once per Jira delivery id, and its idempotency config."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+    config = IdempotencyConfig(event_key_jmespath="delivery_id", raise_on_no_idempotency_key=False,
+                               expires_after_seconds=settings.delivery_dedup_seconds)
+    once = idempotent_function(data_keyword_argument="message", config=config,
+                               persistence_store=adapters.idempotency_store(settings))(apply_delivery)
+    return once, config
+
+
+def handle_record(record: SQSRecord) -> None:
+    message = json.loads(record.body)
+    once, _ = apply_once(load_settings(JiraChangesSettings))
+    result = once(message=message)
+    logger.info("jira delivery applied", extra={"delivery_id": message.get("delivery_id"), **result})
+    metrics.add_metric(name=f"JiraChange{str(result['disposition']).title().replace('-', '')}",
+                       unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _, config = apply_once(load_settings(JiraChangesSettings))  # fails at cold start on a bad environment
+    config.register_lambda_context(context)  # an in-progress record expires with this invocation
+    return dict(process_partial_response(event=event, record_handler=handle_record, processor=processor,
+                                         context=context))

@@ -1,0 +1,72 @@
+"""What Jira asks of the incident side: the canonical events the Jira -> incident flow publishes.
+
+Published on the incident bus as detail-type "Incident Update Requested" and "Incident Create
+Requested", for any incident tool to consume (their JSON Schemas are in `schemas/`). A PagerDuty sink
+applies them through PagerDuty's own APIs for users of that tool.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+UPDATE_DETAIL_TYPE = "Incident Update Requested"
+CREATE_DETAIL_TYPE = "Incident Create Requested"
+SOURCE = "jira-bridge"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JiraOrigin(_Model):
+    """Where in Jira the request comes from, so a consumer can link back and deduplicate."""
+
+    connector: str
+    issue_id: str
+    issue_key: str
+    issue_url: str | None = None
+    actor_account_id: str | None = None
+    actor_name: str | None = None
+    delivery_id: str | None = Field(default=None, description="X-Atlassian-Webhook-Identifier, if any")
+
+
+class RequestedNote(_Model):
+    text: str
+    jira_comment_id: str = Field(description="the note's identity: never mirrored back to Jira")
+    author_name: str | None = None
+
+
+class IncidentUpdateRequested(_Model):
+    """Set these on the incident; a field left None is not to be touched."""
+
+    schema_version: str = "1.0"
+    request_id: str = Field(description="stable per Jira change: consumers deduplicate on it")
+    incident_id: str
+    requested_at: datetime
+    state: str | None = None
+    priority: str | None = None
+    owner_email: str | None = None
+    note: RequestedNote | None = None
+    origin: JiraOrigin
+
+    @property
+    def is_empty(self) -> bool:
+        return self.state is None and self.priority is None and self.owner_email is None and self.note is None
+
+
+class IncidentCreateRequested(_Model):
+    """A Jira issue matched a rule: open an incident for it (once per issue, ever)."""
+
+    schema_version: str = "1.0"
+    request_id: str
+    dedup_key: str = Field(description="one incident per issue: use as the incident tool's dedup key")
+    rule: str
+    requested_at: datetime
+    title: str
+    description: str = ""
+    priority: str | None = None
+    severity: str | None = None
+    service: str | None = None
+    origin: JiraOrigin

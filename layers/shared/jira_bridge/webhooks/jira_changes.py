@@ -1,0 +1,233 @@
+"""Jira -> incident: turn a verified Jira change into requests for the incident, never echoing our own.
+
+Echoes are recognised by identity, never by comparing text:
+- the change was made by the connector's own Jira account (the bridge acts as that account);
+- a comment id the bridge itself wrote (recorded on the link by the incident -> Jira flow);
+- a value the incident already has (recorded on the link): asking for it again changes nothing.
+A human change made right after one of ours still applies: its author is not the bridge.
+
+The webhook body is a hint. The decision depends on the issue's *current* state, so the issue is
+read again; a late or out-of-order delivery therefore never rolls the incident back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from jira_bridge.incidents.mappings import Mappings
+from jira_bridge.incidents.runbooks import RunbookSet
+from jira_bridge.incidents.sync import JiraSite
+from jira_bridge.incidents.updates import IncidentUpdateRequested, JiraOrigin, RequestedNote
+from jira_bridge.jira.adf import adf_to_text
+from jira_bridge.jira.errors import JiraNotFound
+from jira_bridge.links.model import IssueLink
+from jira_bridge.links.store import LinkStore, StaleLink
+from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
+
+ISSUE_FIELDS = ("status", "priority", "assignee", "summary", "labels")
+MAX_SAVE_ATTEMPTS = 5
+
+
+class UpdatePublisher(Protocol):
+    def publish_update(self, request: IncidentUpdateRequested) -> None: ...
+
+
+@dataclass(frozen=True)
+class JiraDelivery:
+    """One verified webhook delivery (or a reconciliation's synthetic one: no delivery id)."""
+
+    connector: str
+    payload: JiraWebhookPayload
+    delivery_id: str | None = None
+
+
+@dataclass
+class ChangeOutcome:
+    disposition: str  # applied | echo | unchanged | ignored
+    reasons: list[str] = field(default_factory=list)
+    request: IncidentUpdateRequested | None = None
+    incident_id: str | None = None
+
+
+@dataclass
+class JiraChangeSync:
+    runbooks: RunbookSet
+    links: LinkStore
+    site_named: Callable[[str], JiraSite]
+    publisher: UpdatePublisher
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def apply(self, delivery: JiraDelivery) -> ChangeOutcome:
+        payload = delivery.payload
+        if payload.issue is None:
+            return ChangeOutcome("ignored", [f"{payload.webhook_event} carries no issue"])
+        link = self.links.get_by_issue(delivery.connector, payload.issue.id)
+        if link is None:
+            return ChangeOutcome("ignored", [f"issue {payload.issue.key} is not linked to an incident"])
+        site = self.site_named(delivery.connector)
+        outcome = ChangeOutcome("unchanged", incident_id=link.incident_id)
+        if payload.actor_account_id and payload.actor_account_id == site.metadata.integration_account_id():
+            outcome.disposition = "echo"
+            outcome.reasons.append("made by the bridge's own Jira account")
+            return outcome
+
+        changes: dict[str, str] = {}
+        note: RequestedNote | None = None
+        event = payload.webhook_event
+        if event in {"jira:issue_created", "jira:issue_updated"}:
+            changes = self._field_changes(site, link, payload.issue.id, outcome)
+        elif event == "comment_created":
+            note = self._note(link, payload, outcome)
+        elif event == "jira:issue_deleted":
+            note = RequestedNote(text=f"Jira issue {payload.issue.key} was deleted.",
+                                 jira_comment_id=f"deleted-{payload.issue.id}",
+                                 author_name=payload.user.display_name if payload.user else None)
+        else:
+            outcome.disposition = "ignored"
+            outcome.reasons.append(f"{event} does not change the incident")
+            return outcome
+
+        if not changes and note is None:
+            return outcome
+        request = IncidentUpdateRequested(
+            request_id=_request_id(delivery, changes, note),
+            incident_id=link.incident_id,
+            requested_at=self.clock(),
+            state=changes.get("state"),
+            priority=changes.get("priority"),
+            owner_email=changes.get("owner"),
+            note=note,
+            origin=JiraOrigin(
+                connector=delivery.connector, issue_id=payload.issue.id, issue_key=payload.issue.key,
+                issue_url=f"{site.client.transport.base_url}/browse/{payload.issue.key}",
+                actor_account_id=payload.actor_account_id,
+                actor_name=payload.user.display_name if payload.user else None,
+                delivery_id=delivery.delivery_id,
+            ),
+        )
+        self.publisher.publish_update(request)
+        self._remember(link, changes, note)
+        outcome.disposition = "applied"
+        outcome.request = request
+        return outcome
+
+    # ----- fields ----------------------------------------------------------------------------------
+
+    def _field_changes(self, site: JiraSite, link: IssueLink, issue_id: str, outcome: ChangeOutcome) -> dict[str, str]:
+        try:
+            issue = site.client.get_issue(issue_id, fields=list(ISSUE_FIELDS))
+        except JiraNotFound:
+            outcome.reasons.append("the issue no longer exists")
+            return {}
+        fields: dict[str, Any] = issue.get("fields") or {}
+        wanted = self.runbooks.inbound.sync_fields
+        changes: dict[str, str] = {}
+        if "state" in wanted:
+            state = self._state_for(str((fields.get("status") or {}).get("name") or ""), link, outcome)
+            if state is not None:
+                changes["state"] = state
+        if "priority" in wanted:
+            priority = self._reverse("priority", str((fields.get("priority") or {}).get("name") or ""), outcome)
+            if priority is not None:
+                changes["priority"] = priority
+        if "owner" in wanted:
+            owner = self._owner_for(fields.get("assignee"), outcome)
+            if owner is not None:
+                changes["owner"] = owner
+        unchanged = [name for name, value in changes.items() if _same(link.incident_values.get(name), value)]
+        for name in unchanged:
+            del changes[name]
+        return changes
+
+    def _state_for(self, jira_status: str, link: IssueLink, outcome: ChangeOutcome) -> str | None:
+        state = self._reverse("status", jira_status, outcome)
+        if state is None:
+            return None
+        order = [s.lower() for s in self.runbooks.mappings.status]
+        current = (link.incident_values.get("state") or "").lower()
+        if current in order and order.index(state.lower()) < order.index(current) and not (
+            self.runbooks.inbound.allow_reopen
+        ):
+            outcome.reasons.append(
+                f"Jira status {jira_status!r} would move the incident back from {current} to {state}; "
+                "set inbound.allow_reopen to allow it")
+            return None
+        return state
+
+    def _reverse(self, table: str, jira_value: str, outcome: ChangeOutcome) -> str | None:
+        if not jira_value:
+            return None
+        candidates = Mappings.reverse(self.runbooks.mappings.table(table), jira_value)
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            outcome.reasons.append(f"Jira {table} {jira_value!r} is ambiguous: it maps back to {', '.join(candidates)}")
+        else:
+            outcome.reasons.append(f"Jira {table} {jira_value!r} has no mapping back to the incident")
+        return None
+
+    def _owner_for(self, assignee: Any, outcome: ChangeOutcome) -> str | None:
+        """An email for the incident side; unknown users leave the owner unchanged (never cleared)."""
+        if not isinstance(assignee, dict):
+            return None
+        email = assignee.get("emailAddress")
+        account = str(assignee.get("accountId") or "")
+        email = email or self.runbooks.mappings.users.email_for(account)
+        if not email:
+            outcome.reasons.append(f"assignee {assignee.get('displayName') or account} has no visible email and "
+                                   "no entry in mappings.users.accounts; owner left unchanged")
+            return None
+        return str(email).lower()
+
+    # ----- comments --------------------------------------------------------------------------------
+
+    def _note(self, link: IssueLink, payload: JiraWebhookPayload, outcome: ChangeOutcome) -> RequestedNote | None:
+        comment = payload.comment
+        if comment is None or not self.runbooks.inbound.mirror_comments:
+            return None
+        if comment.id in link.written.comment_ids:
+            outcome.disposition = "echo"
+            outcome.reasons.append(f"comment {comment.id} was written by the bridge")
+            return None
+        if comment.id in link.written.mirrored_comments:
+            outcome.reasons.append(f"comment {comment.id} was already sent to the incident")
+            return None
+        body = comment.body
+        text = adf_to_text(body) if isinstance(body, dict) else str(body or "")
+        author = comment.author.display_name if comment.author else None
+        return RequestedNote(text=text, jira_comment_id=comment.id, author_name=author)
+
+    # ----- bookkeeping -----------------------------------------------------------------------------
+
+    def _remember(self, link: IssueLink, changes: dict[str, str], note: RequestedNote | None) -> None:
+        current = link
+        for _ in range(MAX_SAVE_ATTEMPTS):
+            current.incident_values = {**current.incident_values, **changes}
+            if note is not None:
+                current.written.mirrored_comments = [*current.written.mirrored_comments, note.jira_comment_id][-200:]
+            current.record("jira_to_incident", "ok", ", ".join(
+                [f"{k}={v}" for k, v in changes.items()] + ([f"note {note.jira_comment_id}"] if note else [])))
+            try:
+                self.links.save(current)
+                return
+            except StaleLink:
+                reread = self.links.get_by_incident(link.incident_id)
+                if reread is None:
+                    raise
+                current = reread
+        raise StaleLink(link.incident_id)
+
+
+def _same(left: str | None, right: str | None) -> bool:
+    return (left or "").strip().lower() == (right or "").strip().lower()
+
+
+def _request_id(delivery: JiraDelivery, changes: dict[str, str], note: RequestedNote | None) -> str:
+    """Stable for one Jira change, so a redelivered webhook produces the same request id."""
+    note_id = note.jira_comment_id if note else ""
+    material = f"{delivery.connector}|{delivery.delivery_id}|{sorted(changes.items())}|{note_id}"
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
