@@ -19,6 +19,7 @@ HANDLERS = {
     "JiraWebhookFunction": ("functions/jira_webhook", "jira_webhook_handler"),
     "CiNotifyFunction": ("functions/ci_notify", "ci_notify_handler"),
     "JiraChangesFunction": ("functions/jira_changes", "jira_changes_handler"),
+    "JiraReconcileFunction": ("functions/jira_reconcile", "jira_reconcile_handler"),
 }
 PROBE = "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
 

@@ -22,6 +22,8 @@ FUNCTIONS = {
     "IncidentEventsFunction": ("functions/incident_events", "incident_events_handler.lambda_handler"),
     "JiraWebhookFunction": ("functions/jira_webhook", "jira_webhook_handler.lambda_handler"),
     "CiNotifyFunction": ("functions/ci_notify", "ci_notify_handler.lambda_handler"),
+    "JiraChangesFunction": ("functions/jira_changes", "jira_changes_handler.lambda_handler"),
+    "JiraReconcileFunction": ("functions/jira_reconcile", "jira_reconcile_handler.lambda_handler"),
 }
 API_ROUTES = {
     ("JiraWebhookFunction", "/webhooks/jira", "post"),
@@ -145,13 +147,23 @@ def dead_letter_queues(template: dict[str, Any]) -> set[str]:
         for target in rule["Properties"]["Targets"]:
             if "DeadLetterConfig" in target:
                 dlqs.add(target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0])
+    for function in of_type(template, "AWS::Serverless::Function").values():
+        props = function["Properties"]
+        for event in props.get("Events", {}).values():
+            dead_letter = event.get("Properties", {}).get("DeadLetterConfig", {})
+            if "Arn" in dead_letter:
+                dlqs.add(dead_letter["Arn"]["Fn::GetAtt"][0])
+            assert "Type" not in dead_letter, "name the DLQ (Arn) so it can have an alarm"
+        on_failure = props.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure")
+        if on_failure:
+            dlqs.add(on_failure["Destination"]["Fn::GetAtt"][0])
     return dlqs
 
 
 # ----------------------------------------------------------------------------------------- functions
 
 
-def test_the_three_functions_exist_with_their_exact_code_and_handler(template: dict[str, Any]) -> None:
+def test_the_functions_exist_with_their_exact_code_and_handler(template: dict[str, Any]) -> None:
     assert set(of_type(template, "AWS::Serverless::Function")) == set(FUNCTIONS)
     for logical_id, (code_uri, handler) in FUNCTIONS.items():
         props = function_properties(template, logical_id)
@@ -275,7 +287,9 @@ def test_secrets_access_is_get_secret_value_on_the_connector_prefix_only(
 def test_dynamodb_access_is_item_level_on_named_tables(template: dict[str, Any]) -> None:
     expected_tables = {
         "IncidentEventsFunction": {"LinkTable", "IdempotencyTable"},
-        "JiraWebhookFunction": {"LinkTable", "IdempotencyTable"},
+        "JiraWebhookFunction": set(),  # verifies and queues; touches no table
+        "JiraChangesFunction": {"LinkTable", "IdempotencyTable"},
+        "JiraReconcileFunction": {"LinkTable"},
         "CiNotifyFunction": {"IdempotencyTable"},
     }
     for logical_id, tables in expected_tables.items():
@@ -303,7 +317,7 @@ def test_dynamodb_access_is_item_level_on_named_tables(template: dict[str, Any])
 
 
 def test_event_bus_and_dlq_grants_are_scoped(template: dict[str, Any]) -> None:
-    for logical_id in ("IncidentEventsFunction", "JiraWebhookFunction"):
+    for logical_id in ("IncidentEventsFunction", "JiraChangesFunction", "JiraReconcileFunction"):
         puts = [s for s in function_statements(template, logical_id) if "events:PutEvents" in actions(s)]
         assert puts, f"{logical_id} cannot publish to the bus"
         assert all(s["Resource"] == get_att("IncidentBus", "Arn") for s in puts), logical_id
@@ -375,7 +389,7 @@ def test_every_queue_is_encrypted(template: dict[str, Any]) -> None:
 def test_every_source_queue_redrives_and_every_dlq_is_a_queue_here(template: dict[str, Any]) -> None:
     queues = of_type(template, "AWS::SQS::Queue")
     dlqs = dead_letter_queues(template)
-    assert dlqs == {"IncidentEventsDLQ", "IncidentEventsDeliveryDLQ"}, (
+    assert dlqs >= {"IncidentEventsDLQ", "IncidentEventsDeliveryDLQ", "JiraChangesDLQ", "JiraReconcileFailures"}, (
         f"dead-letter queues found: {sorted(dlqs)}"
     )
     assert dlqs <= set(queues)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from jira_bridge.publishing import EventBridgePublisher
     from jira_bridge.webhooks.jira_changes import JiraChangeSync
     from jira_bridge.webhooks.jira_rules import JiraRuleEngine
+    from jira_bridge.webhooks.reconcile import Reconciler
 
 
 @cache
@@ -171,12 +172,24 @@ def jira_rule_engine(settings: BaseSettings) -> JiraRuleEngine:
     )
 
 
+@cache
+def reconciler(settings: BaseSettings) -> Reconciler:
+    from jira_bridge.webhooks.reconcile import DynamoCheckpoints, Reconciler
+
+    return Reconciler(
+        links=link_store(settings),
+        site_named=lambda name: jira_site(settings, name),
+        changes=jira_change_sync(settings),
+        checkpoints=DynamoCheckpoints(settings.link_table_name, lambda: aws_client("dynamodb")),
+    )
+
+
 def reset() -> None:
     """Forget every cached adapter (tests and the local runner use this between stacks)."""
     from aws_lambda_powertools.utilities import parameters
 
     for factory in (aws_client, link_store, connector_registry, idempotency_store, incident_sync,
-                    request_counter, publisher, jira_change_sync, jira_rule_engine):
+                    request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler):
         factory.cache_clear()
     _SITES.clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

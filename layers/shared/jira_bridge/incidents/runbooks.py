@@ -237,6 +237,12 @@ class RunbookSet(_Config):
     def matching(self, event: IncidentChanged) -> list[Runbook]:
         return [runbook for runbook in self.runbooks if runbook.applies_to(event)]
 
+    def linked_projects(self) -> list[str]:
+        """The Jira projects runbooks create issues in (what reconciliation looks at)."""
+        return sorted({a.create_issue.project.upper() for r in self.runbooks for a in r.actions
+                       if a.create_issue is not None and "{" not in a.create_issue.project
+                       and "[" not in a.create_issue.project})
+
     def transition_fields(self) -> dict[str, FieldValue]:
         """Every field the runbooks give transitions: what a screen may ask for on any move."""
         fields: dict[str, FieldValue] = {}
