@@ -1,0 +1,189 @@
+"""Jira -> incident decisions against the simulator: reverse mappings, users, rules, reconciliation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import yaml
+
+from jira_bridge.adapters import jira_client_for
+from jira_bridge.incidents.jira_metadata import JiraMetadata
+from jira_bridge.incidents.runbooks import RunbookSet
+from jira_bridge.incidents.sync import IncidentSync, JiraSite
+from jira_bridge.publishing import RecordingPublisher
+from jira_bridge.webhooks.intake import process_delivery
+from jira_bridge.webhooks.jira_changes import JiraChangeSync, JiraDelivery
+from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
+from jira_bridge.webhooks.jira_rules import JiraRuleEngine
+from jira_bridge.webhooks.reconcile import Reconciler
+from jira_bridge.webhooks.rule_state import DynamoRuleState
+from jira_sim.seed import ALICE_EMAIL, BOB_EMAIL
+from local_runtime.environment import LocalEnvironment
+from tests.integration.conftest import connector_as
+from tests.integration.test_incident_sync import FOLLOW, event, link_store
+
+pytestmark = pytest.mark.integration
+
+INBOUND = FOLLOW + """
+inbound: {allow_reopen: false}
+jira_rules:
+  - name: customer-outage
+    jql: 'project = PAY AND priority = Highest'
+    max_per_hour: 2
+    incident: {title: "[jira] {{ issue.fields.summary }}", priority: P1, service: payments}
+"""
+
+
+class Bridge:
+    """The Jira -> incident side wired to the simulator, the moto link table and a recording publisher."""
+
+    def __init__(self, env: LocalEnvironment, runbooks: str = INBOUND) -> None:
+        self.env = env
+        self.runbooks = RunbookSet.model_validate(yaml.safe_load(runbooks))
+        client = jira_client_for(connector_as(env))
+        self.site = JiraSite(connector="default", client=client, metadata=JiraMetadata(client))
+        self.links = link_store(env)
+        self.published = RecordingPublisher()
+        self.changes = JiraChangeSync(self.runbooks, self.links, lambda _c: self.site, self.published)
+        self.rules = JiraRuleEngine(self.runbooks, lambda _c: self.site,
+                                    DynamoRuleState(env.stack.physical_name("LinkTable"),
+                                                    lambda: env.aws.client("dynamodb")), self.published)
+        self.outbound = IncidentSync(self.runbooks, self.links, lambda _p: self.site, lambda _n: self.site)
+
+    def deliver(self, webhook_event: str, key: str, actor: str | None = ALICE_EMAIL, **extra: Any) -> Any:
+        issue = self.env.jira.as_user(ALICE_EMAIL).call("GET", f"/rest/api/3/issue/{key}")
+        body: dict[str, Any] = {"webhookEvent": webhook_event,
+                                "issue": {"id": issue["id"], "key": key, "fields": issue["fields"]}, **extra}
+        if actor:
+            user = self.env.jira.user(actor)
+            body["user"] = {"accountId": user.account_id, "displayName": user.display_name}
+        delivery = JiraDelivery("default", JiraWebhookPayload.model_validate(body), delivery_id=f"d-{key}")
+        return process_delivery(delivery, self.changes, self.rules)
+
+
+@pytest.fixture
+def bridge(env: LocalEnvironment) -> Bridge:
+    b = Bridge(env)
+    b.outbound.handle(event(1))  # INC-1 -> OPS-1, incident triggered
+    return b
+
+
+def test_unmapped_jira_status_is_reported_not_guessed(bridge: Bridge) -> None:
+    bridge.env.jira.as_user(ALICE_EMAIL).move_to("OPS-1", "In Review")
+    result = bridge.deliver("jira:issue_updated", "OPS-1")
+    assert bridge.published.updates == []
+    assert any("'In Review' has no mapping back" in r for r in result.reasons)
+
+
+def test_ambiguous_mapping_is_reported(env: LocalEnvironment) -> None:
+    ambiguous = INBOUND.replace("status: {triggered: To Do,", "status: {new: To Do, triggered: To Do,")
+    b = Bridge(env, ambiguous)
+    b.outbound.handle(event(1))
+    env.jira.as_user(ALICE_EMAIL).move_to("OPS-1", "In Progress")
+    env.jira.as_user(ALICE_EMAIL).move_to("OPS-1", "To Do")
+    result = b.deliver("jira:issue_updated", "OPS-1")
+    assert any("ambiguous" in r for r in result.reasons)
+
+
+def test_status_never_moves_backwards_unless_reopen_is_allowed(env: LocalEnvironment) -> None:
+    for allow, expected in ((False, []), (True, ["triggered"])):
+        env.reset()
+        b = Bridge(env, INBOUND.replace("allow_reopen: false", f"allow_reopen: {str(allow).lower()}"))
+        b.outbound.handle(event(1, state="resolved"))  # issue created straight into Done
+        env.jira.as_user(ALICE_EMAIL).transition("OPS-1", "Reopen")
+        result = b.deliver("jira:issue_updated", "OPS-1")
+        assert [u.state for u in b.published.updates] == expected, result.reasons
+
+
+def test_hidden_email_assignee_maps_through_the_user_table(env: LocalEnvironment) -> None:
+    bob = env.jira.user(BOB_EMAIL)
+    b = Bridge(env, INBOUND.replace("mappings:", f"mappings:\n  users: {{accounts: {{'{BOB_EMAIL}': {bob.account_id}}}}}"))
+    b.outbound.handle(event(1))
+    env.jira.as_user(ALICE_EMAIL).edit("OPS-1", {"assignee": {"accountId": bob.account_id}})
+    b.deliver("jira:issue_updated", "OPS-1")
+    assert [u.owner_email for u in b.published.updates] == [BOB_EMAIL]
+
+
+def test_unknown_user_leaves_the_owner_unchanged(bridge: Bridge) -> None:
+    bob = bridge.env.jira.user(BOB_EMAIL)  # hidden email, no mapping
+    bridge.env.jira.as_user(ALICE_EMAIL).edit("OPS-1", {"assignee": {"accountId": bob.account_id}})
+    result = bridge.deliver("jira:issue_updated", "OPS-1")
+    assert bridge.published.updates == []
+    assert any("owner left unchanged" in r for r in result.reasons)
+
+
+# ----- incidents from Jira ------------------------------------------------------------------------
+
+
+def create_pay_issue(env: LocalEnvironment, priority: str = "Highest") -> str:
+    return env.jira.as_user(ALICE_EMAIL).create_issue("PAY", "Card payments failing", "Task",
+                                                      priority={"name": priority})
+
+
+def test_a_matching_issue_requests_one_incident_ever(bridge: Bridge) -> None:
+    key = create_pay_issue(bridge.env)
+    result = bridge.deliver("jira:issue_created", key)
+    assert result.disposition == "incident-requested"
+    [request] = bridge.published.creates
+    assert request.title == "[jira] Card payments failing"
+    assert request.priority == "P1"
+    assert request.origin.issue_key == key
+    bridge.deliver("jira:issue_created", key)  # redelivered, or created event seen twice
+    assert len(bridge.published.creates) == 1
+
+
+def test_an_issue_not_matching_the_jql_requests_nothing(bridge: Bridge) -> None:
+    key = create_pay_issue(bridge.env, priority="Low")
+    bridge.deliver("jira:issue_created", key)
+    assert bridge.published.creates == []
+
+
+def test_issues_the_bridge_created_never_spawn_incidents(env: LocalEnvironment) -> None:
+    b = Bridge(env, INBOUND.replace("project = PAY AND priority = Highest", "project = OPS"))
+    b.outbound.handle(event(1, incident_id="INC-9"))  # OPS-1, made by the bridge
+    b.deliver("jira:issue_created", "OPS-1", actor=None)
+    assert b.published.creates == []
+
+
+def test_the_circuit_breaker_switches_a_noisy_rule_off(bridge: Bridge) -> None:
+    keys = [create_pay_issue(bridge.env) for _ in range(4)]
+    results = [bridge.deliver("jira:issue_created", key) for key in keys]
+    assert len(bridge.published.creates) == 2  # max_per_hour
+    assert any("switched off" in r for r in results[2].reasons)
+    assert any("is disabled" in r for r in results[3].reasons)
+
+
+# ----- reconciliation -----------------------------------------------------------------------------
+
+
+class MemoryCheckpoints:
+    def __init__(self) -> None:
+        self.at: dict[str, datetime] = {}
+
+    def get(self, connector: str) -> datetime | None:
+        return self.at.get(connector)
+
+    def set(self, connector: str, at: datetime) -> None:
+        self.at[connector] = at
+
+
+def test_reconciliation_replays_a_missed_webhook_once(bridge: Bridge) -> None:
+    # Jira resolves the issue and comments while the webhook never reaches us.
+    alice = bridge.env.jira.as_user(ALICE_EMAIL)
+    alice.comment("OPS-1", "Fixed by rollback.")
+    alice.move_to("OPS-1", "Done")
+    checkpoints = MemoryCheckpoints()
+    checkpoints.set("default", datetime.now(UTC) - timedelta(minutes=10))
+    reconciler = Reconciler(bridge.links, lambda _c: bridge.site, bridge.changes, checkpoints)
+
+    report = reconciler.run("default", ["OPS"])
+    assert report.linked == 1
+    assert report.requests == 2
+    assert [u.state for u in bridge.published.updates if u.state] == ["resolved"]
+    assert [u.note.text for u in bridge.published.updates if u.note] == ["Fixed by rollback."]
+
+    again = reconciler.run("default", ["OPS"])  # the next run (or a late webhook) changes nothing
+    assert again.requests == 0
+    assert len(bridge.published.updates) == 2
