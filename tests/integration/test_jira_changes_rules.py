@@ -99,7 +99,8 @@ def test_status_never_moves_backwards_unless_reopen_is_allowed(env: LocalEnviron
 
 def test_hidden_email_assignee_maps_through_the_user_table(env: LocalEnvironment) -> None:
     bob = env.jira.user(BOB_EMAIL)
-    b = Bridge(env, INBOUND.replace("mappings:", f"mappings:\n  users: {{accounts: {{'{BOB_EMAIL}': {bob.account_id}}}}}"))
+    users = f"mappings:\n  users: {{accounts: {{'{BOB_EMAIL}': {bob.account_id}}}}}"
+    b = Bridge(env, INBOUND.replace("mappings:", users))
     b.outbound.handle(event(1))
     env.jira.as_user(ALICE_EMAIL).edit("OPS-1", {"assignee": {"accountId": bob.account_id}})
     b.deliver("jira:issue_updated", "OPS-1")
