@@ -15,7 +15,11 @@ from typing import Any
 from jira_bridge.errors import ConfigurationError
 
 Command = Callable[[argparse.Namespace], int]
-SCHEMAS = {"incident-changed": "jira_bridge.incidents.events:IncidentChanged"}
+SCHEMAS = {
+    "incident-changed": "jira_bridge.incidents.events:IncidentChanged",
+    "incident-update-requested": "jira_bridge.incidents.updates:IncidentUpdateRequested",
+    "incident-create-requested": "jira_bridge.incidents.updates:IncidentCreateRequested",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -188,3 +188,18 @@ def test_reconciliation_replays_a_missed_webhook_once(bridge: Bridge) -> None:
     again = reconciler.run("default", ["OPS"])  # the next run (or a late webhook) changes nothing
     assert again.requests == 0
     assert len(bridge.published.updates) == 2
+
+
+def test_an_incident_opened_from_a_jira_issue_links_to_it_instead_of_creating(bridge: Bridge) -> None:
+    key = create_pay_issue(bridge.env)
+    bridge.deliver("jira:issue_created", key)
+    [request] = bridge.published.creates
+    opened = event(1, incident_id="INC-FROM-JIRA").model_copy(deep=True)
+    opened.incident.custom_fields["jira_issue_key"] = request.origin.issue_key
+    result = bridge.outbound.handle(opened)
+    assert result.issue_key == key
+    assert [i.key for i in bridge.env.jira.issues()] == ["OPS-1", key]  # no third issue
+    link = bridge.links.get_by_issue("default", request.origin.issue_id)
+    assert link is not None
+    assert link.incident_id == "INC-FROM-JIRA"
+    assert link.project_key == "PAY"

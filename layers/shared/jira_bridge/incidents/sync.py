@@ -44,6 +44,8 @@ from jira_bridge.links.model import IssueLink, LinkState, utc_now
 from jira_bridge.links.store import LinkStore, StaleLink
 
 MARKER_PROPERTY = "jira-bridge"
+# An incident opened from a Jira issue ("Incident Create Requested") names it here, so it is linked.
+JIRA_ISSUE_KEY_FIELD = "jira_issue_key"
 CLAIM_LEASE = timedelta(seconds=90)
 MAX_HOPS = 8
 MAX_SAVE_ATTEMPTS = 5
@@ -173,6 +175,12 @@ class IncidentSync:
         if link.issue_id is not None:
             result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")
             return link
+        existing_key = event.incident.custom_fields.get(JIRA_ISSUE_KEY_FIELD)
+        if existing_key:  # an incident opened from a Jira issue: link it, never create a second one
+            issue = site.client.get_issue(str(existing_key), fields=["project"])
+            link.project_key = str(issue["fields"]["project"]["key"])
+            result.actions.append(f"linked existing {issue['key']}")
+            return self._attach(link, str(issue["id"]), str(issue["key"]), site.connector, note="opened from Jira")
         if not outcome.claimed:
             found = self._find_marked_issue(site, project, event.incident.id)
             if found is not None:
