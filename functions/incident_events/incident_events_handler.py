@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from jira_bridge import adapters
 from jira_bridge.incidents.envelope import IncidentEventEnvelope
+from jira_bridge.incidents.events import IncidentChanged
 from jira_bridge.incidents.errors import SyncRefused
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import IncidentEventsSettings, load_settings
@@ -48,8 +49,12 @@ def handle_record(record: SQSRecord) -> None:
         dead_letter(record, reason, group="invalid")
         return
     event = envelope.detail
+    with logger.append_context_keys(incident_id=event.incident.id, event_id=event.event_id):
+        apply_event(record, event)
+
+
+def apply_event(record: SQSRecord, event: IncidentChanged) -> None:
     settings = load_settings(IncidentEventsSettings)
-    logger.append_keys(incident_id=event.incident.id, event_id=event.event_id)
     try:
         result = adapters.incident_sync(settings).handle(event)
     except SyncRefused as refusal:
