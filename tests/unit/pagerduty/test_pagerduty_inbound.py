@@ -14,7 +14,7 @@ from jira_bridge.incidents.events import DETAIL_TYPE, ChangeKind, IncidentChange
 from jira_bridge.pagerduty.canonical import UNKNOWN_STATE, epoch_millis
 from jira_bridge.pagerduty.errors import PagerDutyPayloadInvalid
 from jira_bridge.pagerduty.eventbridge import DETAIL_TYPE as PD_DETAIL_TYPE
-from jira_bridge.pagerduty.inbound import PUBLISH_SOURCE, put_events_entry, to_canonical
+from jira_bridge.pagerduty.inbound import PUBLISH_SOURCE, event_type_of, put_events_entry, to_canonical
 from tests.unit.pagerduty.pd_fakes import sample_bytes, sample_names
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]
@@ -91,6 +91,7 @@ def test_mapped_samples_become_the_right_canonical_event(
 @pytest.mark.parametrize("name", sorted(IGNORED))
 def test_other_samples_are_acknowledged_and_ignored(name: str) -> None:
     assert to_canonical(sample_bytes(name)) is None
+    assert event_type_of(json.loads(sample_bytes(name))) == name.rsplit(".", 2)[0]  # for the handler's log line
 
 
 def test_the_snapshot_carries_title_service_url_and_custom_fields() -> None:
@@ -329,6 +330,12 @@ def test_pagerduty_eventbridge_trigger_and_annotate() -> None:
 @pytest.mark.parametrize("verb", ["incident.escalate", "incident.delegate", "incident.custom"])
 def test_other_v2_messages_are_ignored(verb: str) -> None:
     assert to_canonical(_envelope(_v2_message(verb))) is None
+    assert event_type_of(_envelope(_v2_message(verb))) == verb
+
+
+def test_event_type_of_anything_else_is_none() -> None:
+    assert event_type_of({"hello": "world"}) is None
+    assert event_type_of({"detail-type": "x", "detail": "nope"}) is None
 
 
 def test_a_v2_message_without_any_time_is_refused() -> None:

@@ -29,7 +29,7 @@ from jira_bridge.pagerduty.v3 import V3Body, map_v3
 PUBLISH_SOURCE = "jira-bridge.pagerduty"
 """EventBridge `source` of the "Incident Changed" events this adapter publishes."""
 
-__all__ = ["PUBLISH_SOURCE", "PagerDutyPayloadInvalid", "put_events_entry", "to_canonical"]
+__all__ = ["PUBLISH_SOURCE", "PagerDutyPayloadInvalid", "event_type_of", "put_events_entry", "to_canonical"]
 
 
 def to_canonical(
@@ -59,6 +59,16 @@ def to_canonical(
     raise PagerDutyPayloadInvalid(
         "neither a V3 webhook body ({\"event\": {...}}) nor an EventBridge event from PagerDuty"
     )
+
+
+def event_type_of(pd_event: Mapping[str, Any]) -> str | None:
+    """PagerDuty's name for the event (V3 `event_type` or V2 verb), for the log line and metric of an
+    event :func:`to_canonical` ignored; ``None`` if the payload has none."""
+    payload = pd_event.get("detail") if "detail-type" in pd_event else pd_event
+    event = payload.get("event") if isinstance(payload, Mapping) else None
+    if isinstance(event, Mapping):
+        event = event.get("event_type")
+    return event if isinstance(event, str) else None
 
 
 def put_events_entry(
