@@ -24,6 +24,9 @@ that page at github.com/pdt-ahickmon/pd_support_bot, `pagerduty_docs/amazon-even
   `assignments[].assignee`, `priority`, `urgency`, `escalation_policy`, `teams`, `html_url`, ...).
   V2 has no priority-updated, reassigned (other than assign) or reopened events.
 
+No EventBridge delivery of V3 events is documented anywhere we searched, and V2 webhooks are past
+end of support since 31 Oct 2022 (developer-docs `docs/webhooks/01-Overview.md`): the signed V3 API
+route is the primary path, this one the alternative for accounts that already use the extension.
 So this module accepts both what the guide shows and a V3 body inside an EventBridge envelope
 (what a relay of V3 webhooks onto a bus would carry; see :func:`jira_bridge.pagerduty.inbound.to_canonical`).
 
