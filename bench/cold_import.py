@@ -20,6 +20,7 @@ HANDLERS = {
     "CiNotifyFunction": ("functions/ci_notify", "ci_notify_handler"),
     "JiraChangesFunction": ("functions/jira_changes", "jira_changes_handler"),
     "JiraReconcileFunction": ("functions/jira_reconcile", "jira_reconcile_handler"),
+    "PagerDutyWebhookFunction": ("functions/pagerduty_webhook", "pagerduty_webhook_handler"),
 }
 PROBE = "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
 

@@ -22,6 +22,22 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
 CONTRACTS_DIR = REPO_ROOT.parent / "shared" / "contracts"
 LOCAL_WEBHOOK_SECRET = "local-webhook-secret"  # noqa: S105 - the simulator's, never a real one
+LOCAL_PAGERDUTY_SECRET = "local-pagerduty-webhook-secret"  # noqa: S105 - local only
+# CI callers of the local stack (secret <prefix>ci-callers): an API-key caller, an HMAC caller, GitHub.
+LOCAL_CI_API_KEY = "local-ci-api-key-0123456789"
+LOCAL_CI_HMAC_CALLER = "local-hmac"
+LOCAL_CI_HMAC_SECRET = "local-ci-hmac-secret-0123456789"  # noqa: S105 - local only
+LOCAL_GITHUB_WEBHOOK_SECRET = "local-github-webhook-secret"  # noqa: S105 - local only
+
+
+def local_ci_callers() -> dict[str, Any]:
+    return {
+        "github_webhook_secret": LOCAL_GITHUB_WEBHOOK_SECRET,
+        "callers": {
+            "local-ci": {"api_key": LOCAL_CI_API_KEY},
+            LOCAL_CI_HMAC_CALLER: {"hmac_secret": LOCAL_CI_HMAC_SECRET},
+        },
+    }
 
 
 def simulator_connector_secret(jira: JiraSimulator) -> dict[str, Any]:
@@ -81,6 +97,10 @@ class LocalEnvironment:
     def configure(self) -> None:
         """Point the default connector at the simulator, and the simulator's webhook at our API."""
         self.aws.put_secret(self.connector_secret_name("default"), self.connector_secret())
+        self.aws.put_secret(str(self.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/pagerduty"})), {
+            "api_token": "local-pagerduty-token", "from_email": "jira-bridge@example.com",
+            "webhook_secrets": [LOCAL_PAGERDUTY_SECRET]})
+        self.aws.put_secret(self.connector_secret_name("ci-callers"), local_ci_callers())
         self.capture_incident_requests()
         if self.with_api:
             self.jira.webhooks.register(

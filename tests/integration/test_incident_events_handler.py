@@ -63,10 +63,10 @@ def test_a_poison_record_is_parked_and_the_batch_succeeds(env: LocalEnvironment)
     assert "not an Incident Changed event" in parked[0]["MessageAttributes"]["reason"]["StringValue"]
 
 
-def test_a_jira_refusal_is_recorded_dead_lettered_and_does_not_block(env: LocalEnvironment) -> None:
+def test_a_refusal_is_recorded_dead_lettered_and_does_not_block(env: LocalEnvironment) -> None:
     refused = sample("incident-created.eventbridge.json")
     refused["detail"]["incident"]["id"] = "INC-REFUSED"
-    refused["detail"]["incident"]["severity"] = "SEV9"  # not an option of the Severity select
+    refused["detail"]["incident"]["service"] = "checkout api"  # the runbook's label would hold a space
     publish(env, refused)
     publish(env, sample("incident-created.eventbridge.json"))
     env.drain()
@@ -74,10 +74,10 @@ def test_a_jira_refusal_is_recorded_dead_lettered_and_does_not_block(env: LocalE
     assert [i.key for i in env.jira.issues()] == ["OPS-1"]
     failed = link(env, "INC-REFUSED")
     assert failed.sync_status is SyncStatus.FAILED
-    assert "customfield_10041" in failed.last_error
+    assert "label 'service-checkout api' contains whitespace" in failed.last_error
     parked = dlq_messages(env)
     assert len(parked) == 1
-    assert "customfield_10041" in parked[0]["MessageAttributes"]["reason"]["StringValue"]
+    assert "contains whitespace" in parked[0]["MessageAttributes"]["reason"]["StringValue"]
     assert json.loads(parked[0]["Body"])["detail"]["incident"]["id"] == "INC-REFUSED"
 
 

@@ -24,12 +24,14 @@ FUNCTIONS = {
     "CiNotifyFunction": ("functions/ci_notify", "ci_notify_handler.lambda_handler"),
     "JiraChangesFunction": ("functions/jira_changes", "jira_changes_handler.lambda_handler"),
     "JiraReconcileFunction": ("functions/jira_reconcile", "jira_reconcile_handler.lambda_handler"),
+    "PagerDutyWebhookFunction": ("functions/pagerduty_webhook", "pagerduty_webhook_handler.lambda_handler"),
 }
 API_ROUTES = {
     ("JiraWebhookFunction", "/webhooks/jira", "post"),
     ("CiNotifyFunction", "/ci/notify", "post"),
     ("CiNotifyFunction", "/webhooks/github", "post"),
     ("CiNotifyFunction", "/ci/approval/{issueKey}", "get"),
+    ("PagerDutyWebhookFunction", "/webhooks/pagerduty", "post"),
 }
 SHARED_ENV = {
     "POWERTOOLS_SERVICE_NAME",
@@ -68,7 +70,7 @@ OUTPUTS = {
 }
 SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
 # Names that contain SECRET but carry no secret: where connector secrets live, not their values.
-SECRET_LOOKING_ALLOWED = {"CONNECTOR_SECRET_PREFIX"}
+SECRET_LOOKING_ALLOWED = {"CONNECTOR_SECRET_PREFIX", "PAGERDUTY_SECRET_NAME"}  # names of secrets, not values
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -279,9 +281,12 @@ def test_secrets_access_is_get_secret_value_on_the_connector_prefix_only(
         s for s in function_statements(template, logical_id) if any("secretsmanager" in a for a in actions(s))
     ]
     assert statements, f"{logical_id} cannot read connector secrets"
+    # The PagerDuty receiver reads its own secret only; every other function the connector prefix only.
+    expected = [ref("PagerDutySecret")] if logical_id == "PagerDutyWebhookFunction" else [
+        {"Fn::Sub": CONNECTOR_SECRETS_ARN}]
     for statement in statements:
         assert actions(statement) == ["secretsmanager:GetSecretValue"], statement
-        assert as_list(statement["Resource"]) == [{"Fn::Sub": CONNECTOR_SECRETS_ARN}], statement
+        assert as_list(statement["Resource"]) == expected, statement
 
 
 def test_dynamodb_access_is_item_level_on_named_tables(template: dict[str, Any]) -> None:

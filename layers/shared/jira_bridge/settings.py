@@ -48,6 +48,12 @@ class JiraChangesSettings(BaseSettings):
     delivery_dedup_seconds: int = Field(alias="DELIVERY_DEDUP_SECONDS", default=7200, ge=60)
 
 
+class PagerDutyWebhookSettings(BaseSettings):
+    """PagerDuty V3 webhooks in, canonical "Incident Changed" events out."""
+
+    pagerduty_secret_name: str = Field(alias="PAGERDUTY_SECRET_NAME", min_length=1)
+
+
 class CiNotifySettings(BaseSettings):
     """The CI -> Jira function."""
 

@@ -130,7 +130,7 @@ def _lint_mappings(document: YamlDocument, loc: Location, raw: Any, runbooks: Ru
                 runbooks.mappings.table(str(value))
             except KeyError:
                 problems.append(Problem(document.where(where),
-                                        f"no mapping named {value!r} (status, priority, severity, constants)"))
+                                        f"no mapping named {value!r} (status, priority, severity, constants, or one under tables)"))
     return problems
 
 

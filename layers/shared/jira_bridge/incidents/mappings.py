@@ -39,13 +39,17 @@ class Mappings(BaseModel):
     severity: dict[str, str] = Field(default_factory=dict, description="incident severity -> Jira priority")
     users: UserMapping = Field(default_factory=UserMapping)
     constants: dict[str, str] = Field(default_factory=dict)
+    # Any other lookup a runbook needs, by name: e.g. severity -> a select field's option.
+    tables: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     def table(self, name: str) -> dict[str, str]:
-        tables = {"status": self.status, "priority": self.priority, "severity": self.severity,
-                  "constants": self.constants}
-        if name not in tables:
-            raise KeyError(name)
-        return tables[name]
+        builtin = {"status": self.status, "priority": self.priority, "severity": self.severity,
+                   "constants": self.constants}
+        if name in builtin:
+            return builtin[name]
+        if name in self.tables:
+            return self.tables[name]
+        raise KeyError(name)
 
     @staticmethod
     def lookup(table: dict[str, str], value: object) -> str | None:
