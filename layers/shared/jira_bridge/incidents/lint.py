@@ -129,8 +129,10 @@ def _lint_mappings(document: YamlDocument, loc: Location, raw: Any, runbooks: Ru
             try:
                 runbooks.mappings.table(str(value))
             except KeyError:
-                problems.append(Problem(document.where(where),
-                                        f"no mapping named {value!r} (status, priority, severity, constants, or one under tables)"))
+                problems.append(Problem(
+                    document.where(where),
+                    f"no mapping named {value!r} (status, priority, severity, constants, or one under tables)",
+                ))
     return problems
 
 
