@@ -19,6 +19,7 @@ SCHEMAS = {
     "incident-changed": "jira_bridge.incidents.events:IncidentChanged",
     "incident-update-requested": "jira_bridge.incidents.updates:IncidentUpdateRequested",
     "incident-create-requested": "jira_bridge.incidents.updates:IncidentCreateRequested",
+    "ci-notification": "jira_bridge.ci.sources.generic:CiNotificationBody",
 }
 
 
@@ -69,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of a published event")
     schema.add_argument("name", choices=sorted(SCHEMAS))
     schema.set_defaults(run=_schema)
+
+    from jira_bridge_cli.ci_commands import add_ci_commands
+
+    add_ci_commands(commands)
     return parser
 
 

@@ -13,6 +13,12 @@ from jira_bridge.settings import BaseSettings
 
 # Adapters and their dependencies (requests, boto3, YAML) load on first use, not at cold import.
 if TYPE_CHECKING:
+    from jira_bridge.ci.approval import ApprovalGate
+    from jira_bridge.ci.callers import SecretsManagerCallers
+    from jira_bridge.ci.config import CiConfig
+    from jira_bridge.ci.redelivery import IdempotentOnce
+    from jira_bridge.ci.reporting import CiReporter
+    from jira_bridge.ci.sites import CiSite
     from jira_bridge.connectors.model import Connector
     from jira_bridge.connectors.registry import ConnectorRegistry
     from jira_bridge.incidents.sync import IncidentSync, JiraSite
@@ -184,12 +190,85 @@ def reconciler(settings: BaseSettings) -> Reconciler:
     )
 
 
+# ----- CI -> Jira ------------------------------------------------------------------------------------
+
+_CI_SITES: dict[tuple[str, str], CiSite] = {}
+
+
+def ci_site(settings: BaseSettings, connector_name: str) -> CiSite:
+    """A connector's builds/deployments and REST clients, rebuilt only when its secret changes, so the
+    OAuth token and the cloud id are fetched once per container rather than per notification."""
+    connector = connector_registry(settings).get(connector_name)
+    key = (connector.name, _fingerprint(connector))
+    site = _CI_SITES.get(key)
+    if site is None:
+        site = _CI_SITES[key] = build_ci_site(connector, request_counter())
+    return site
+
+
+def build_ci_site(connector: Connector, counter: RequestCounter | None = None) -> CiSite:
+    """A connector's :class:`CiSite` (uncached: :func:`ci_site` caches it per container)."""
+    from jira_bridge.ci.sites import CiSite
+
+    platform = jira_client_for(connector, counter)
+    return CiSite(
+        connector=connector.name, site_url=connector.credentials.site, platform=platform,
+        software=software_client_for(connector, platform), configured_cloud_id=connector.credentials.cloud_id,
+    )
+
+
+@cache
+def ci_config(settings: BaseSettings) -> CiConfig:
+    from jira_bridge.ci.config import load_ci_config
+
+    return load_ci_config(settings.config_dir / "ci.yaml")
+
+
+@cache
+def ci_reporter(settings: BaseSettings) -> CiReporter:
+    from jira_bridge.ci.reporting import CiReporter
+    from jira_bridge.ci.sites import SiteDirectory
+
+    registry = connector_registry(settings)
+    return CiReporter(SiteDirectory(registry.routing.connector_for, lambda name: ci_site(settings, name)))
+
+
+@cache
+def approval_gate(settings: BaseSettings) -> ApprovalGate:
+    from jira_bridge.ci.approval import ApprovalGate
+
+    registry = connector_registry(settings)
+    return ApprovalGate(
+        ci_config(settings).approval, lambda project: ci_site(settings, registry.routing.connector_for(project))
+    )
+
+
+@cache
+def ci_callers(settings: BaseSettings) -> SecretsManagerCallers:
+    from jira_bridge.ci.callers import SecretsManagerCallers
+
+    return SecretsManagerCallers(settings.connector_secret_prefix, max_age=settings.secret_cache_seconds)
+
+
+@cache
+def ci_once(settings: BaseSettings) -> IdempotentOnce:
+    """Redelivered CI notifications are reported once (Powertools idempotency, IdempotencyTable)."""
+    from jira_bridge.ci.redelivery import IdempotentOnce
+
+    return IdempotentOnce(idempotency_store(settings))
+
+
 def reset() -> None:
     """Forget every cached adapter (tests and the local runner use this between stacks)."""
     from aws_lambda_powertools.utilities import parameters
 
     for factory in (aws_client, link_store, connector_registry, idempotency_store, incident_sync,
-                    request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler):
+                    request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler,
+                    ci_config, ci_reporter, approval_gate, ci_callers, ci_once):
         factory.cache_clear()
     _SITES.clear()
+    _CI_SITES.clear()
+    from jira_bridge.jira.auth import DEFAULT_CLOUD_IDS
+
+    DEFAULT_CLOUD_IDS.clear()  # a fresh stack may point the same site URL at another tenant
     parameters.clear_caches()  # type: ignore[no-untyped-call]

@@ -1,0 +1,307 @@
+"""CI runs reported to Jira Software as builds and deployments, in as few requests as Jira allows.
+
+For each run: map its state (and drop it when ``STATE`` asks for another), find its issue keys (no
+key: nothing to send), route the keys to their connectors (a project-level connector wins, so one
+run may go to two sites), check the site the caller named, and build the entity. Then entities for
+the same connector and kind go out together, up to Jira's 100 per request: several notifications
+arriving together cost one request. Two updates of the same build in one batch collapse into the
+newer one (Jira would ignore the older anyway).
+
+Jira's 202 is read entity by entity: accepted; unknown issue keys only (not a failure: the keys may
+belong to another site or be typos in a commit message); rejected with Jira's messages. A request
+Jira refuses (4xx) marks its entities; a transient failure (5xx, 429, network) propagates so the
+whole delivery is retried: resending what was already accepted is harmless because the update
+sequence numbers are the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from jira_bridge.ci.issue_keys import find_issue_keys
+from jira_bridge.ci.model import CiRun
+from jira_bridge.ci.payloads import (
+    MAX_BUILD_KEYS,
+    MAX_DEPLOYMENT_KEYS,
+    build_data,
+    deployment_data,
+    entity_identity,
+)
+from jira_bridge.ci.sites import SiteDirectory
+from jira_bridge.ci.states import JiraState, Kind, jira_state
+from jira_bridge.jira.errors import JiraAuthError, JiraPermissionError, JiraRequestRefused
+
+if TYPE_CHECKING:
+    from jira_bridge.jira.software import SubmissionResult
+
+MAX_ENTITIES_PER_REQUEST = 100
+"""Jira's per-request limit for both bulk endpoints (``builds`` / ``deployments`` maxItems)."""
+
+type Status = Literal["reported", "unknown_keys", "skipped", "rejected", "error"]
+# How much a status says, to combine a run's results across connectors (reported on one site and
+# unknown on another is reported) and to pick the answer for a whole delivery.
+_SEVERITY: dict[str, int] = {"skipped": 0, "unknown_keys": 1, "reported": 2, "rejected": 3, "error": 4}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What happened to one notification (one run)."""
+
+    index: int
+    kind: Kind
+    status: Status
+    reason: str
+    state: str | None = None
+    issue_keys: tuple[str, ...] = ()
+    unknown_issue_keys: tuple[str, ...] = ()
+    messages: tuple[str, ...] = ()
+    connectors: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "kind": self.kind, "status": self.status, "reason": self.reason,
+            "state": self.state, "issueKeys": list(self.issue_keys), "unknownIssueKeys": list(self.unknown_issue_keys),
+            "messages": list(self.messages), "connectors": list(self.connectors),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        return cls(
+            index=int(data["index"]), kind=data["kind"], status=data["status"], reason=str(data["reason"]),
+            state=data.get("state"), issue_keys=tuple(data.get("issueKeys") or ()),
+            unknown_issue_keys=tuple(data.get("unknownIssueKeys") or ()),
+            messages=tuple(data.get("messages") or ()), connectors=tuple(data.get("connectors") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Request:
+    """One bulk request sent to Jira, summarised (``answer`` is Jira's 202 body, for debug logs)."""
+
+    connector: str
+    kind: Kind
+    entities: int
+    accepted: int
+    rejected: int
+    unknown_issue_keys: int
+    debug: bool = False
+    answer: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "connector": self.connector, "kind": self.kind, "entities": self.entities, "accepted": self.accepted,
+            "rejected": self.rejected, "unknownIssueKeys": self.unknown_issue_keys, "debug": self.debug,
+            "answer": self.answer if self.debug else {},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Request:
+        return cls(
+            connector=str(data["connector"]), kind=data["kind"], entities=int(data["entities"]),
+            accepted=int(data["accepted"]), rejected=int(data["rejected"]),
+            unknown_issue_keys=int(data["unknownIssueKeys"]), debug=bool(data.get("debug")),
+            answer=dict(data.get("answer") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    results: tuple[RunResult, ...]
+    requests: tuple[Request, ...] = ()
+
+    def count(self, status: Status, kind: Kind | None = None) -> int:
+        return sum(1 for r in self.results if r.status == status and (kind is None or r.kind == kind))
+
+    @property
+    def worst(self) -> Status:
+        return max((r.status for r in self.results), key=lambda s: _SEVERITY[s], default="skipped")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"results": [r.as_dict() for r in self.results], "requests": [r.as_dict() for r in self.requests]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReportOutcome:
+        return cls(
+            results=tuple(RunResult.from_dict(r) for r in data.get("results") or []),
+            requests=tuple(Request.from_dict(r) for r in data.get("requests") or []),
+        )
+
+
+@dataclass
+class _Planned:
+    """One entity for one connector; ``runs`` are the notifications it stands for."""
+
+    connector: str
+    kind: Kind
+    entity: dict[str, Any]
+    keys: list[str]
+    runs: list[int]
+    debug: bool
+    product: str
+
+
+@dataclass
+class _Partial:
+    """A run's results per connector, combined once every request is answered."""
+
+    kind: Kind
+    state: JiraState
+    keys: list[str]
+    parts: list[tuple[Status, str, list[str], list[str]]] = field(default_factory=list)
+    connectors: list[str] = field(default_factory=list)
+
+
+def issue_keys_for(run: CiRun, allowed_projects: Iterable[str] | None = None) -> list[str]:
+    """The run's issue keys: explicitly named first, then PR title, commits, branch; capped per entity."""
+    limit = MAX_DEPLOYMENT_KEYS if run.kind == "deployment" else MAX_BUILD_KEYS
+    texts = [" ".join(run.issue_keys), *run.texts.in_order()]
+    allowed = {p.upper() for p in allowed_projects} if allowed_projects is not None else None
+    if allowed is None:
+        return find_issue_keys(texts, project=run.project, limit=limit)
+    keys = find_issue_keys(texts, project=run.project, limit=10_000)
+    return [k for k in keys if k.rsplit("-", 1)[0] in allowed][:limit]
+
+
+class CiReporter:
+    def __init__(self, sites: SiteDirectory) -> None:
+        self.sites = sites
+
+    def report(self, runs: Sequence[CiRun], allowed_projects: Iterable[str] | None = None) -> ReportOutcome:
+        allowed = list(allowed_projects) if allowed_projects is not None else None
+        partials: dict[int, _Partial] = {}
+        final: dict[int, RunResult] = {}
+        plans: dict[tuple[str, Kind, tuple[Any, ...]], _Planned] = {}
+        for index, run in enumerate(runs):
+            kind = run.kind
+            state = jira_state(run.state, kind)
+            if run.report_only_state and jira_state(run.report_only_state, kind) != state:
+                wanted = jira_state(run.report_only_state, kind)
+                final[index] = RunResult(index, kind, "skipped", f"state is {state}, STATE asks for {wanted}", state)
+                continue
+            keys = issue_keys_for(run, allowed)
+            if not keys:
+                where = f" of project {run.project}" if run.project else ""
+                final[index] = RunResult(
+                    index, kind, "skipped", f"no issue keys{where} in the PR title, commit messages or branch", state
+                )
+                continue
+            partial = partials[index] = _Partial(kind, state, keys)
+            for connector, group in self._by_connector(run, keys).items():
+                partial.connectors.append(connector)
+                problem, entity = self._entity(run, state, connector, group)
+                if entity is None:
+                    status: Status = "error" if problem.startswith("connector") else "rejected"
+                    partial.parts.append((status, problem, [], [problem]))
+                    continue
+                identity = (connector, kind, entity_identity(kind, entity))
+                current = plans.get(identity)
+                if current is None:
+                    plans[identity] = _Planned(connector, kind, entity, group, [index], run.debug, run.product)
+                else:
+                    current.runs.append(index)
+                    current.debug = current.debug or run.debug
+                    if entity["updateSequenceNumber"] > current.entity["updateSequenceNumber"]:
+                        current.entity, current.keys = entity, group
+        requests = self._submit(list(plans.values()), partials)
+        for index, partial in partials.items():
+            final[index] = _combine(index, partial)
+        return ReportOutcome(results=tuple(final[i] for i in sorted(final)), requests=tuple(requests))
+
+    # ----- planning -----------------------------------------------------------------------------
+
+    def _by_connector(self, run: CiRun, keys: list[str]) -> dict[str, list[str]]:
+        if run.project:
+            return {self.sites.connector_for(run.project): keys}
+        groups: dict[str, list[str]] = {}
+        for key in keys:
+            groups.setdefault(self.sites.connector_for(key.rsplit("-", 1)[0]), []).append(key)
+        return groups
+
+    def _entity(
+        self, run: CiRun, state: JiraState, connector: str, keys: list[str]
+    ) -> tuple[str, dict[str, Any] | None]:
+        site = self.sites.site(connector)
+        problem = site.mismatch(run.site)
+        if problem:
+            return problem, None
+        if site.software is None:
+            return (
+                f"connector {connector!r} has no builds/deployments credentials: add oauth_client_id and "
+                "oauth_client_secret (or connect_app_key and connect_shared_secret) to its secret"
+            ), None
+        entity = deployment_data(run, state, keys) if run.kind == "deployment" else build_data(run, state, keys)
+        return "", entity
+
+    # ----- sending ------------------------------------------------------------------------------
+
+    def _submit(self, plans: list[_Planned], partials: dict[int, _Partial]) -> list[Request]:
+        batches: dict[tuple[str, Kind], list[_Planned]] = {}
+        for plan in plans:
+            batches.setdefault((plan.connector, plan.kind), []).append(plan)
+        requests: list[Request] = []
+        for (connector, kind), planned in batches.items():
+            client = self.sites.site(connector).software
+            assert client is not None  # checked when planning
+            for start in range(0, len(planned), MAX_ENTITIES_PER_REQUEST):
+                chunk = planned[start : start + MAX_ENTITIES_PER_REQUEST]
+                products = {p.product for p in chunk}
+                payload: dict[str, Any] = {f"{kind}s": [p.entity for p in chunk]}
+                payload["providerMetadata"] = {"product": products.pop() if len(products) == 1 else "Jira Bridge"}
+                try:
+                    answer = client.submit_builds(payload) if kind == "build" else client.submit_deployments(payload)
+                except JiraRequestRefused as refusal:
+                    status: Status = "error" if isinstance(refusal, JiraAuthError | JiraPermissionError) else "rejected"
+                    for plan in chunk:
+                        for index in plan.runs:
+                            partials[index].parts.append((status, str(refusal), [], [refusal.details]))
+                    continue
+                requests.append(_read_answer(connector, kind, chunk, answer, partials))
+        return requests
+
+
+def _read_answer(
+    connector: str, kind: Kind, chunk: list[_Planned], answer: SubmissionResult, partials: dict[int, _Partial]
+) -> Request:
+    unknown = set(answer.unknown_issue_keys)
+    for association in answer.unknown_associations:
+        unknown.update(str(v) for v in association.get("values") or [])
+    rejected = {_rejected_identity(kind, r.key): r.messages for r in answer.rejected}
+    for plan in chunk:
+        identity = tuple(str(v) for v in entity_identity(kind, plan.entity))
+        plan_unknown = [k for k in plan.keys if k in unknown]
+        known = [k for k in plan.keys if k not in unknown]
+        if identity in rejected and known:
+            messages = list(rejected[identity]) or ["Jira gave no reason"]
+            outcome: tuple[Status, str, list[str], list[str]] = (
+                "rejected", f"Jira rejected the {kind}: " + "; ".join(messages), plan_unknown, messages
+            )
+        elif not known:
+            outcome = ("unknown_keys", f"Jira knows none of the issue keys on {connector!r}", plan_unknown, [])
+        else:
+            outcome = ("reported", f"{kind} reported to {connector!r}", plan_unknown, [])
+        for index in plan.runs:
+            partials[index].parts.append(outcome)
+    return Request(
+        connector=connector, kind=kind, entities=len(chunk), accepted=len(answer.accepted),
+        rejected=len(answer.rejected), unknown_issue_keys=len(answer.unknown_issue_keys),
+        debug=any(p.debug for p in chunk), answer=answer.raw,
+    )
+
+
+def _rejected_identity(kind: Kind, key: dict[str, Any]) -> tuple[str, ...]:
+    names = ("pipelineId", "buildNumber") if kind == "build" else (
+        "pipelineId", "environmentId", "deploymentSequenceNumber")
+    return tuple(str(key.get(name)) for name in names)
+
+
+def _combine(index: int, partial: _Partial) -> RunResult:
+    worst = max(partial.parts, key=lambda part: _SEVERITY[part[0]])
+    unknown = [k for part in partial.parts for k in part[2]]
+    messages = [m for part in partial.parts for m in part[3]]
+    return RunResult(
+        index=index, kind=partial.kind, status=worst[0], reason=worst[1], state=partial.state,
+        issue_keys=tuple(partial.keys), unknown_issue_keys=tuple(dict.fromkeys(unknown)),
+        messages=tuple(dict.fromkeys(messages)), connectors=tuple(partial.connectors),
+    )

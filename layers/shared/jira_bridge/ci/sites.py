@@ -1,0 +1,72 @@
+"""A connector as CI reporting sees it: its site, its builds/deployments client and its cloud id.
+
+Built by :func:`jira_bridge.adapters.ci_site` once per connector (and rebuilt when its secret
+changes), so the OAuth token and the cloud id are fetched once per container, not per notification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from jira_bridge.ci.model import Site
+
+if TYPE_CHECKING:
+    from jira_bridge.jira.client import JiraClient
+    from jira_bridge.jira.software import JiraSoftwareClient
+
+
+@dataclass
+class CiSite:
+    connector: str
+    site_url: str
+    platform: JiraClient
+    """REST v3 as the connector's account (the approval gate reads issues with it)."""
+    software: JiraSoftwareClient | None
+    """``None`` when the connector has neither OAuth client credentials nor a Connect app."""
+    configured_cloud_id: str | None = None
+
+    def cloud_id(self) -> str:
+        """The connector's ``cloud_id``, else the site's, looked up once per container."""
+        if self.configured_cloud_id:
+            return self.configured_cloud_id
+        if self.software is not None and self.software.mode == "oauth":
+            return self.software.cloud_id()
+        from jira_bridge.jira.auth import DEFAULT_CLOUD_IDS
+
+        return DEFAULT_CLOUD_IDS.resolve(self.platform.transport)
+
+    def mismatch(self, wanted: Site | None) -> str | None:
+        """Why this site is not the one the caller asked for (``None``: it is, or they did not say)."""
+        if wanted is None:
+            return None
+        if wanted.cloud_id:
+            actual = self.cloud_id()
+            if wanted.cloud_id.strip().lower() != actual.lower():
+                return (
+                    f"CLOUD_ID {wanted.cloud_id} is not the site of connector {self.connector!r} "
+                    f"({self.site_url}, cloud id {actual})"
+                )
+            return None
+        if wanted.instance and not instance_matches(wanted.instance, self.site_url):
+            return f"INSTANCE {wanted.instance!r} is not the site of connector {self.connector!r} ({self.site_url})"
+        return None
+
+
+def instance_matches(instance: str, site_url: str) -> bool:
+    """``myorg`` names https://myorg.atlassian.net; a full host name or URL names that host."""
+    host = (urlsplit(site_url).hostname or "").lower()
+    wanted = instance.strip().lower()
+    if "://" in wanted:
+        wanted = urlsplit(wanted).hostname or ""
+    return wanted in {host, host.removesuffix(".atlassian.net")} and bool(wanted)
+
+
+@dataclass(frozen=True)
+class SiteDirectory:
+    """Which connector acts for a project (a project-level one wins), and its :class:`CiSite`."""
+
+    connector_for: Callable[[str], str]
+    site: Callable[[str], CiSite]

@@ -1,0 +1,94 @@
+import pytest
+
+from jira_bridge.ci.callers import CallerDirectory, Unauthenticated, parse_callers_secret
+from jira_bridge.errors import ConfigurationError
+from jira_bridge.webhooks.signature import sign
+
+pytestmark = pytest.mark.unit
+
+API_KEY = "gitlab-api-key-0123456789"
+HMAC_SECRET = "jenkins-hmac-secret-0123456789"
+GITHUB_SECRET = "github-webhook-secret-0123456789"
+SECRET = {
+    "github_webhook_secret": GITHUB_SECRET,
+    "callers": {
+        "gitlab-ci": {"api_key": API_KEY, "projects": ["ops"]},
+        "jenkins": {"hmac_secret": HMAC_SECRET},
+        "acme/shop": {"hmac_secret": "per-repository-secret-0123"},
+    },
+}
+BODY = b'{"build_number": 1}'
+
+
+@pytest.fixture
+def directory() -> CallerDirectory:
+    return CallerDirectory(parse_callers_secret("test", SECRET))
+
+
+def headers(**values: str) -> object:
+    lowered = {k.lower().replace("_", "-"): v for k, v in values.items()}
+    return lambda name: lowered.get(name.lower())
+
+
+def test_api_key_as_bearer_or_header(directory: CallerDirectory) -> None:
+    caller = directory.authenticate(headers(Authorization=f"Bearer {API_KEY}"), BODY)  # type: ignore[arg-type]
+    assert caller.name == "gitlab-ci"
+    assert caller.projects == ("OPS",)
+    assert directory.authenticate(headers(X_Api_Key=API_KEY), BODY).name == "gitlab-ci"  # type: ignore[arg-type]
+
+
+def test_hmac_over_the_body(directory: CallerDirectory) -> None:
+    caller = directory.authenticate(
+        headers(X_Jira_Bridge_Caller="jenkins", X_Hub_Signature_256=sign(BODY, HMAC_SECRET)), BODY)  # type: ignore[arg-type]
+    assert caller.name == "jenkins"
+    assert caller.projects is None
+
+
+@pytest.mark.parametrize(
+    "request_headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-key-0123456789"},
+        {"Authorization": f"Basic {API_KEY}"},
+        {"X_Jira_Bridge_Caller": "jenkins"},
+        {"X_Jira_Bridge_Caller": "jenkins", "X_Hub_Signature_256": sign(b"other body", HMAC_SECRET)},
+        {"X_Jira_Bridge_Caller": "jenkins", "X_Hub_Signature_256": sign(BODY, "not-the-secret")},
+        {"X_Jira_Bridge_Caller": "gitlab-ci", "X_Hub_Signature_256": sign(BODY, API_KEY)},  # API key is no HMAC secret
+        {"X_Jira_Bridge_Caller": "nobody", "X_Hub_Signature_256": sign(BODY, HMAC_SECRET)},
+        {"X_Jira_Bridge_Caller": "jenkins", "X_Hub_Signature_256": "sha1=" + "0" * 40},
+    ],
+)
+def test_anything_else_is_unauthenticated(directory: CallerDirectory, request_headers: dict[str, str]) -> None:
+    with pytest.raises(Unauthenticated):
+        directory.authenticate(headers(**request_headers), BODY)  # type: ignore[arg-type]
+
+
+def test_github_with_the_webhook_secret_or_a_named_callers(directory: CallerDirectory) -> None:
+    assert directory.github(BODY, sign(BODY, GITHUB_SECRET)).name == "github"
+    assert directory.github(BODY, sign(BODY, "per-repository-secret-0123"), caller="acme/shop").name == "acme/shop"
+    with pytest.raises(Unauthenticated):
+        directory.github(BODY, sign(BODY, GITHUB_SECRET), caller="acme/shop")
+    with pytest.raises(Unauthenticated):
+        directory.github(BODY, None)
+
+
+def test_no_github_secret_means_no_github_webhooks() -> None:
+    directory = CallerDirectory(parse_callers_secret("test", {"callers": {}}))
+    with pytest.raises(Unauthenticated, match="github_webhook_secret"):
+        directory.github(BODY, sign(BODY, GITHUB_SECRET))
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        ({"callers": {"x": {}}}, "api_key or an hmac_secret"),
+        ({"callers": {"x": {"api_key": "short"}}}, "api_key"),
+        ({"callers": {"bad name!": {"api_key": API_KEY}}}, "not a caller name"),
+        ({"callers": {}, "extra": 1}, "extra"),
+    ],
+)
+def test_invalid_secret_names_the_problem_never_the_values(secret: dict[str, object], problem: str) -> None:
+    with pytest.raises(ConfigurationError, match=problem) as raised:
+        parse_callers_secret("jira-bridge/s/connectors/ci-callers", secret)
+    assert API_KEY not in str(raised.value)
+    assert "put-secret-value" in str(raised.value)

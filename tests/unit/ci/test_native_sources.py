@@ -1,0 +1,175 @@
+"""CodeBuild, CodePipeline and GitHub events, from the real samples in ../shared/contracts/ci."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jira_bridge.ci.config import NativeSources
+from jira_bridge.ci.reporting import issue_keys_for
+from jira_bridge.ci.sources import codebuild, codepipeline, github
+from jira_bridge.ci.states import jira_state
+
+pytestmark = pytest.mark.unit
+
+CI = Path(__file__).resolve().parents[3].parent / "shared" / "contracts" / "ci"
+NONE = NativeSources()
+RECEIVED = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+CODEBUILD = "aws-codebuild/codebuild-build-state-change.succeeded.aws-lambda-go.json"
+
+
+def sample(name: str) -> dict[str, Any]:
+    path = CI / name
+    if not path.is_file():
+        pytest.skip(f"{path} not found (expected ../shared/contracts next to the repo)")
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data.get("payload", data)  # the pkg-pr-new fixtures wrap the body in "payload"
+
+
+# ----- CodeBuild -----------------------------------------------------------------------------------
+
+
+def test_codebuild_sample() -> None:
+    event = codebuild.CodeBuildEvent.model_validate(sample(CODEBUILD))
+    run = codebuild.to_run(event, NONE)
+    assert run.kind == "build"
+    assert run.pipeline.id == "arn:aws:codebuild:us-west-2:123456789012:project/my-sample-project"
+    assert run.number == 55  # "build-number": 55.0
+    assert jira_state(run.state) == "successful"
+    assert run.updated_at == datetime(2017, 9, 1, 16, 14, 28, tzinfo=UTC)
+    assert run.started_at == datetime(2017, 9, 1, 16, 12, 29, tzinfo=UTC)
+    assert run.url.startswith("https://us-west-2.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/")
+    assert issue_keys_for(run) == []  # "my-source-version" names no issue
+
+
+def test_codebuild_keys_from_branch_and_variables_and_number_from_start_time() -> None:
+    data = sample(CODEBUILD)
+    info = data["detail"]["additional-information"]
+    info["source-version"] = "refs/heads/feature/OPS-12-login"
+    del info["build-number"]
+    info["environment"]["environment-variables"] += [
+        {"name": "JIRA_ISSUE_KEYS", "type": "PLAINTEXT", "value": "OPS-3"},
+        {"name": "PR_TITLE", "type": "PARAMETER_STORE", "value": "/ssm/OPS-99"},  # a parameter name, not text
+    ]
+    data["detail"]["build-status"] = "IN_PROGRESS"
+    run = codebuild.to_run(codebuild.CodeBuildEvent.model_validate(data), NativeSources(project="OPS"))
+    assert issue_keys_for(run) == ["OPS-12", "OPS-3"]
+    assert run.label == "feature/OPS-12-login"
+    assert run.number == int(datetime(2017, 9, 1, 16, 12, 29, tzinfo=UTC).timestamp())
+    assert jira_state(run.state) == "in_progress"
+
+
+def test_codebuild_project_configured_as_a_deployment() -> None:
+    native = NativeSources.model_validate({"deployments": {"my-sample-project": {"environment": "Staging EU"}}})
+    event = codebuild.CodeBuildEvent.model_validate(sample(CODEBUILD))
+    run = codebuild.to_run(event, native)
+    assert run.kind == "deployment"
+    assert run.environment is not None
+    assert run.environment.name == "Staging EU"
+
+
+# ----- CodePipeline ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "state"),
+    [
+        ("codepipeline-pipeline-execution-state-change.started.awsdocs.json", "in_progress"),
+        ("codepipeline-pipeline-execution-state-change.succeeded.awsdocs.json", "successful"),
+        ("codepipeline-pipeline-execution-state-change.failed.awsdocs.json", "failed"),
+        ("codepipeline-pipeline-execution-state-change.started.aws-lambda-go.json", "in_progress"),
+    ],
+)
+def test_codepipeline_samples(name: str, state: str) -> None:
+    run = codepipeline.to_run(codepipeline.CodePipelineEvent.model_validate(sample(f"aws-codepipeline/{name}")), NONE)
+    assert jira_state(run.state) == state
+    assert run.pipeline.name == "myPipeline"
+    assert run.pipeline.id.endswith(":myPipeline")
+    assert ":pipeline:" not in run.pipeline.id
+    assert issue_keys_for(run) == []  # these events carry no commit
+
+
+def test_codepipeline_execution_keeps_its_number_across_state_changes() -> None:
+    started = sample("aws-codepipeline/codepipeline-pipeline-execution-state-change.started.awsdocs.json")
+    done = sample("aws-codepipeline/codepipeline-pipeline-execution-state-change.succeeded.awsdocs.json")
+    numbers = {codepipeline.to_run(codepipeline.CodePipelineEvent.model_validate(e), NONE).number
+               for e in (started, done)}
+    assert len(numbers) == 1
+
+
+def test_codepipeline_git_trigger_fields_and_start_time() -> None:
+    data = sample("aws-codepipeline/codepipeline-pipeline-execution-state-change.started.awsdocs.json")
+    data["detail"]["start-time"] = "2026-11-23T02:59:00Z"
+    data["detail"]["pipeline-execution-attempt"] = 2.0
+    data["detail"]["execution-trigger"] = {
+        "trigger-type": "Webhook", "commit-id": "abc", "commit-message": "OPS-7 release", "branch-name": "main",
+        "full-repository-name": "org/shop", "provider-type": "GitHub"}
+    native = NativeSources.model_validate({"deployments": {"myPipeline": {"environment": "production"}}})
+    run = codepipeline.to_run(codepipeline.CodePipelineEvent.model_validate(data), native)
+    assert issue_keys_for(run) == ["OPS-7"]
+    assert run.number == int(datetime(2026, 11, 23, 2, 59, tzinfo=UTC).timestamp())
+    assert run.attempt == 2
+    assert run.kind == "deployment"
+    assert run.repository_url == "https://github.com/org/shop"
+    assert run.commit == "abc"
+
+
+# ----- GitHub ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "state", "number", "attempt"),
+    [
+        ("workflow_run.requested.octokit.json", "pending", 163, 1),
+        ("workflow_run.completed.success.octokit.json", "successful", 163, 1),
+        ("workflow_run.completed.success.with-pull-requests.octokit.json", "successful", 163, 1),
+        ("workflow_run.in_progress.body.cogni.json", "in_progress", 189, 1),
+        ("workflow_run.completed.failure.wrapped.pkg-pr-new.json", "failed", 32, 1),
+        ("workflow_run.in_progress.push.wrapped.pkg-pr-new.json", "in_progress", 400, 2),
+    ],
+)
+def test_workflow_run_samples(name: str, state: str, number: int, attempt: int) -> None:
+    event = github.WorkflowRunEvent.model_validate(sample(f"github/{name}"))
+    run = github.workflow_run(event, NONE, RECEIVED)
+    assert (jira_state(run.state), run.number, run.attempt, run.kind) == (state, number, attempt, "build")
+    workflow = event.workflow_run.workflow_id
+    assert run.pipeline.id == f"github.com/{event.repository.full_name}/actions/workflows/{workflow}"
+    assert run.updated_at == event.workflow_run.updated_at
+
+
+def test_workflow_run_keys_from_pr_title_head_commit_and_branches() -> None:
+    data = sample("github/workflow_run.completed.success.with-pull-requests.octokit.json")
+    data["workflow_run"]["display_title"] = "[OPS-1] Faster checkout"
+    data["workflow_run"]["head_commit"]["message"] = "OPS-2: cache\n\nAlso ops-3"
+    data["workflow_run"]["pull_requests"][0]["head"]["ref"] = "feature/OPS-4-x"
+    run = github.workflow_run(github.WorkflowRunEvent.model_validate(data), NONE, RECEIVED)
+    assert issue_keys_for(run) == ["OPS-1", "OPS-2", "OPS-3", "OPS-4"]
+    assert run.branch_url == "https://github.com/octo-org/octo-repo/tree/master"
+
+
+@pytest.mark.parametrize(
+    ("name", "environment", "state"),
+    [
+        ("deployment_status.success.octokit.json", "production", "successful"),
+        ("deployment_status.in_progress.gh-pages.octokit.json", "github-pages", "in_progress"),
+    ],
+)
+def test_deployment_status_samples(name: str, environment: str, state: str) -> None:
+    event = github.DeploymentStatusEvent.model_validate(sample(f"github/{name}"))
+    run = github.deployment_status(event, NONE, RECEIVED)
+    assert run is not None
+    assert run.environment is not None
+    assert (run.environment.name, jira_state(run.state, "deployment"), run.number) == (environment, state, 145988746)
+    assert run.url.startswith("https://github.com/")
+
+
+def test_deployment_status_keys_from_ref_and_inactive_is_not_reported() -> None:
+    data = sample("github/deployment_status.success.octokit.json")
+    data["deployment"]["ref"] = "release/OPS-5"
+    run = github.deployment_status(github.DeploymentStatusEvent.model_validate(data), NONE, RECEIVED)
+    assert run is not None
+    assert issue_keys_for(run) == ["OPS-5"]
+    data["deployment_status"]["state"] = "inactive"
+    assert github.deployment_status(github.DeploymentStatusEvent.model_validate(data), NONE, RECEIVED) is None
