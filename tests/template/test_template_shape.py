@@ -281,12 +281,18 @@ def test_secrets_access_is_get_secret_value_on_the_connector_prefix_only(
         s for s in function_statements(template, logical_id) if any("secretsmanager" in a for a in actions(s))
     ]
     assert statements, f"{logical_id} cannot read connector secrets"
-    # The PagerDuty receiver reads its own secret only; every other function the connector prefix only.
-    expected = [ref("PagerDutySecret")] if logical_id == "PagerDutyWebhookFunction" else [
-        {"Fn::Sub": CONNECTOR_SECRETS_ARN}]
+    # The PagerDuty receiver reads its own secret only; the functions that may apply requests to
+    # PagerDuty read that one secret too; everything else reads the connector prefix only.
+    pagerduty, connectors = [ref("PagerDutySecret")], [{"Fn::Sub": CONNECTOR_SECRETS_ARN}]
+    allowed = {
+        "PagerDutyWebhookFunction": [pagerduty],
+        "JiraChangesFunction": [connectors, pagerduty],
+        "JiraReconcileFunction": [connectors, pagerduty],
+    }.get(logical_id, [connectors])
     for statement in statements:
         assert actions(statement) == ["secretsmanager:GetSecretValue"], statement
-        assert as_list(statement["Resource"]) == expected, statement
+        assert as_list(statement["Resource"]) in allowed, statement
+    assert sorted(json.dumps(as_list(s["Resource"])) for s in statements) == sorted(json.dumps(a) for a in allowed)
 
 
 def test_dynamodb_access_is_item_level_on_named_tables(template: dict[str, Any]) -> None:

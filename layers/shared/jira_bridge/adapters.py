@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from jira_bridge.errors import ConfigurationError
 from jira_bridge.settings import BaseSettings
 
 # Adapters and their dependencies (requests, boto3, YAML) load on first use, not at cold import.
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from jira_bridge.jira.software import JiraSoftwareClient
     from jira_bridge.jira.transport import RequestCounter
     from jira_bridge.links.store import DynamoLinkStore
-    from jira_bridge.publishing import EventBridgePublisher
+    from jira_bridge.publishing import UpdatePublisher
     from jira_bridge.webhooks.jira_changes import JiraChangeSync
     from jira_bridge.webhooks.jira_rules import JiraRuleEngine
     from jira_bridge.webhooks.reconcile import Reconciler
@@ -145,10 +146,25 @@ def incident_sync(settings: BaseSettings) -> IncidentSync:
 
 
 @cache
-def publisher(settings: BaseSettings) -> EventBridgePublisher:
-    from jira_bridge.publishing import EventBridgePublisher
+def publisher(settings: BaseSettings) -> UpdatePublisher:
+    """The incident bus, plus PagerDuty when `inbound.pagerduty` is on in runbooks.yaml."""
+    from jira_bridge.incidents.runbooks import load_runbooks
+    from jira_bridge.publishing import EventBridgePublisher, FanOutPublisher, PagerDutyPublisher
 
-    return EventBridgePublisher(settings.event_bus_name, lambda: aws_client("events"))
+    bus = EventBridgePublisher(settings.event_bus_name, lambda: aws_client("events"))
+    if not load_runbooks(settings.config_dir / "runbooks.yaml").inbound.pagerduty:
+        return bus
+    from jira_bridge.pagerduty.credentials import load_pagerduty_secret
+    from jira_bridge.pagerduty.events_sink import PagerDutyEventsSink
+    from jira_bridge.pagerduty.rest_sink import PagerDutyRestSink
+
+    secret_name = getattr(settings, "pagerduty_secret_name", None)
+    if not secret_name:
+        raise ConfigurationError("inbound.pagerduty is on but PAGERDUTY_SECRET_NAME is not set for this function")
+    secret = load_pagerduty_secret(secret_name, max_age=settings.secret_cache_seconds)
+    key = secret.events_routing_key.get_secret_value() if secret.events_routing_key else None
+    return FanOutPublisher(bus, PagerDutyPublisher(PagerDutyRestSink.from_secret(secret),
+                                                   PagerDutyEventsSink.from_secret(secret), key))
 
 
 @cache

@@ -8,7 +8,7 @@ consumers deduplicate on `request_id`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from jira_bridge.incidents.updates import (
     CREATE_DETAIL_TYPE,
@@ -21,6 +21,11 @@ from jira_bridge.incidents.updates import (
 
 class PublishFailed(Exception):
     retryable = True
+
+
+class UpdatePublisher(Protocol):
+    def publish_update(self, request: IncidentUpdateRequested) -> None: ...
+    def publish_create(self, request: IncidentCreateRequested) -> None: ...
 
 
 class EventBridgePublisher:
@@ -57,3 +62,65 @@ class RecordingPublisher:
 
     def publish_create(self, request: IncidentCreateRequested) -> None:
         self.creates.append(request)
+
+
+# PagerDuty's Events API severities, from the incident severity/priority names the runbooks use.
+PAGERDUTY_SEVERITY = {"p1": "critical", "sev1": "critical", "high": "critical", "p2": "error", "sev2": "error",
+                      "p3": "warning", "sev3": "warning", "low": "warning"}
+
+
+class PagerDutyPublisher:
+    """Applies the requests to PagerDuty itself, for teams whose incident tool is PagerDuty.
+
+    Updates go through the REST API (status, priority, assignee, note, with the `From` header); create
+    requests trigger through the Events API with the request's dedup key, so one issue is one
+    PagerDuty incident however often it is asked.
+    """
+
+    def __init__(self, rest: Any, events: Any, routing_key: str | None) -> None:
+        self._rest = rest
+        self._events = events
+        self._routing_key = routing_key
+
+    def publish_update(self, request: IncidentUpdateRequested) -> None:
+        self._rest.update_incident(
+            request.incident_id,
+            status=request.state if request.state in {"acknowledged", "resolved"} else None,
+            priority_name=request.priority,
+            assignee_email=request.owner_email,
+            note=_note_text(request),
+        )
+
+    def publish_create(self, request: IncidentCreateRequested) -> None:
+        if not self._routing_key:
+            raise PublishFailed("PagerDuty secret has no events_routing_key: cannot open incidents from Jira")
+        level = (request.severity or request.priority or "").lower()
+        self._events.trigger(
+            self._routing_key, request.dedup_key, request.title[:1024], source=f"jira:{request.origin.issue_key}",
+            severity=PAGERDUTY_SEVERITY.get(level, "info"),
+            custom_details={"rule": request.rule, "description": request.description, "service": request.service},
+            links=[{"href": request.origin.issue_url, "text": request.origin.issue_key}]
+            if request.origin.issue_url else None,
+        )
+
+
+class FanOutPublisher:
+    """The bus first (the contract), then each extra sink; any failure raises for an SQS retry."""
+
+    def __init__(self, *publishers: Any) -> None:
+        self.publishers = publishers
+
+    def publish_update(self, request: IncidentUpdateRequested) -> None:
+        for publisher in self.publishers:
+            publisher.publish_update(request)
+
+    def publish_create(self, request: IncidentCreateRequested) -> None:
+        for publisher in self.publishers:
+            publisher.publish_create(request)
+
+
+def _note_text(request: IncidentUpdateRequested) -> str | None:
+    if request.note is None:
+        return None
+    author = f" ({request.note.author_name} in {request.origin.issue_key})" if request.note.author_name else ""
+    return request.note.text + author

@@ -46,6 +46,7 @@ class JiraChangesSettings(BaseSettings):
     """The Jira -> incident worker (and the reconciliation, which replays through it)."""
 
     delivery_dedup_seconds: int = Field(alias="DELIVERY_DEDUP_SECONDS", default=7200, ge=60)
+    pagerduty_secret_name: str | None = Field(alias="PAGERDUTY_SECRET_NAME", default=None)
 
 
 class PagerDutyWebhookSettings(BaseSettings):

@@ -191,6 +191,9 @@ class InboundSettings(_Config):
     # incident only when this is on; otherwise it is reported and ignored.
     allow_reopen: bool = False
     mirror_comments: bool = True
+    # Also apply the requests to PagerDuty (REST + Events API) with the `jira-bridge/<stack>/pagerduty`
+    # secret, for teams whose incident tool is PagerDuty. The bus always gets them.
+    pagerduty: bool = False
     sync_fields: tuple[Literal["state", "priority", "owner"], ...] = ("state", "priority", "owner")
 
 
