@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from jira_bridge import adapters
 from jira_bridge.incidents.envelope import IncidentEventEnvelope
-from jira_bridge.incidents.events import IncidentChanged
 from jira_bridge.incidents.errors import SyncRefused
+from jira_bridge.incidents.events import IncidentChanged
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import IncidentEventsSettings, load_settings
 
