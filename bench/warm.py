@@ -28,6 +28,7 @@ os.environ.update({
     "POWERTOOLS_METRICS_NAMESPACE": "JiraBridge",
     "LINK_TABLE_NAME": "links", "IDEMPOTENCY_TABLE_NAME": "idempotency", "CONNECTOR_SECRET_PREFIX": "bench/",
     "EVENT_BUS_NAME": "bus", "INCIDENT_EVENTS_DLQ_URL": "https://sqs.invalid/dlq", "CONFIG_DIR": str(ROOT / "config"),
+    "JIRA_CHANGES_QUEUE_URL": "https://sqs.invalid/changes.fifo",
     "AWS_DEFAULT_REGION": "us-east-1",
 })
 
@@ -83,6 +84,13 @@ class InstantJira:
 
     def search_jql(self, *args: Any, **kwargs: Any) -> SearchPage:
         return SearchPage(issues=[], next_page_token=None, is_last=True)
+
+
+class InstantQueue:
+    """SQS send_message answering at once (the network is what the benchmark leaves out)."""
+
+    def send_message(self, **kwargs: Any) -> dict[str, str]:
+        return {"MessageId": "m"}
 
 
 class StaticConnectors:
@@ -170,6 +178,7 @@ def measure(count: int = 1000) -> dict[str, Any]:
     adapters.incident_sync = lambda _settings: sync  # type: ignore[assignment]
     adapters.connector_registry = lambda _settings: registry  # type: ignore[assignment]
     adapters.link_store = lambda _settings: store  # type: ignore[assignment]
+    adapters.aws_client = lambda _service: InstantQueue()  # type: ignore[assignment]
 
     import incident_events_handler
     import jira_webhook_handler
@@ -177,7 +186,7 @@ def measure(count: int = 1000) -> dict[str, Any]:
     return {
         "IncidentEventsFunction (create + 3-hop transition per incident)":
             run(incident_events_handler.lambda_handler, incident_sqs_events(count), per_event=2),
-        "JiraWebhookFunction (verify + parse + triage)":
+        "JiraWebhookFunction (verify + parse + queue)":
             run(jira_webhook_handler.lambda_handler, webhook_events(count * 2), per_event=1),
     }
 

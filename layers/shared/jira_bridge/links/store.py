@@ -136,38 +136,42 @@ def _decode(item: dict[str, Any]) -> IssueLink:
 
 
 class InMemoryLinkStore:
-    """The same contract without DynamoDB, for unit tests of the domain."""
+    """The same contract without DynamoDB, for tests and the benchmark.
+
+    Records are kept serialised, as DynamoDB keeps them, so every read is an independent copy.
+    """
 
     def __init__(self) -> None:
-        self.by_incident: dict[str, IssueLink] = {}
-        self.by_issue: dict[str, IssueLink] = {}
+        self.by_incident: dict[str, str] = {}
+        self.by_issue: dict[str, str] = {}
 
     def claim(self, link: IssueLink) -> ClaimOutcome:
         existing = self.by_incident.get(link.incident_id)
         if existing is not None:
-            return ClaimOutcome(link=existing.model_copy(deep=True), claimed=False)
+            return ClaimOutcome(link=IssueLink.model_validate_json(existing), claimed=False)
         fresh = link.model_copy(update={"version": 1})
-        self.by_incident[link.incident_id] = fresh
-        return ClaimOutcome(link=fresh.model_copy(deep=True), claimed=True)
+        self.by_incident[link.incident_id] = fresh.model_dump_json()
+        return ClaimOutcome(link=fresh, claimed=True)
 
     def save(self, link: IssueLink) -> IssueLink:
-        current = self.by_incident.get(link.incident_id)
+        current = self.get_by_incident(link.incident_id)
         if current is None or current.version != link.version:
             raise StaleLink(link.incident_id)
-        updated = link.model_copy(update={"version": link.version + 1, "updated_at": utc_now()}, deep=True)
+        updated = link.model_copy(update={"version": link.version + 1, "updated_at": utc_now()})
+        record = updated.model_dump_json()
         if link.issue_id is not None:
             key = issue_item_key(link.connector, link.issue_id)
             other = self.by_issue.get(key)
-            if other is not None and other.incident_id != link.incident_id:
+            if other is not None and IssueLink.model_validate_json(other).incident_id != link.incident_id:
                 raise IssueAlreadyLinked(key)
-            self.by_issue[key] = updated
-        self.by_incident[link.incident_id] = updated
-        return updated.model_copy(deep=True)
+            self.by_issue[key] = record
+        self.by_incident[link.incident_id] = record
+        return IssueLink.model_validate_json(record)
 
     def get_by_incident(self, incident_id: str) -> IssueLink | None:
-        link = self.by_incident.get(incident_id)
-        return link.model_copy(deep=True) if link else None
+        record = self.by_incident.get(incident_id)
+        return IssueLink.model_validate_json(record) if record else None
 
     def get_by_issue(self, connector: str, issue_id: str) -> IssueLink | None:
-        link = self.by_issue.get(issue_item_key(connector, issue_id))
-        return link.model_copy(deep=True) if link else None
+        record = self.by_issue.get(issue_item_key(connector, issue_id))
+        return IssueLink.model_validate_json(record) if record else None
