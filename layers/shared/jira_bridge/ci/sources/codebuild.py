@@ -65,8 +65,8 @@ class CodeBuildEvent(_Lenient):
     id: str
     detail_type: str = Field(alias="detail-type")
     source: str
-    account: str
-    region: str
+    account: str | None = None
+    region: str | None = None
     time: datetime
     detail: _Detail
 
@@ -92,7 +92,10 @@ def to_run(event: CodeBuildEvent, native: NativeSources) -> CiRun:
         number = int(started.timestamp())
     else:
         number = int(hashlib.sha256(detail.build_id.encode()).hexdigest()[:13], 16)
-    region, account = event.region, event.account
+    # The build ARN names the project's region and account (EventBridge's own fields as a fallback).
+    arn = detail.build_id.split(":")
+    region = arn[3] if len(arn) > 5 and arn[3] else event.region or "unknown"
+    account = arn[4] if len(arn) > 5 and arn[4] else event.account or "unknown"
     console = (
         f"https://{region}.console.aws.amazon.com/codesuite/codebuild/{account}/projects/{quote(project, safe='')}"
     )

@@ -58,8 +58,9 @@ class CodePipelineEvent(_Lenient):
     id: str
     detail_type: str = Field(alias="detail-type")
     source: str
-    account: str
-    region: str
+    account: str | None = None
+    region: str | None = None
+    resources: list[str] = Field(default_factory=list)
     time: datetime
     detail: _Detail
 
@@ -70,7 +71,11 @@ def _aware(moment: datetime) -> datetime:
 
 def to_run(event: CodePipelineEvent, native: NativeSources) -> CiRun:
     detail = event.detail
-    name, region, account = detail.pipeline, event.region, event.account
+    name = detail.pipeline
+    # EventBridge's own fields, else the pipeline ARN's (arn:aws:codepipeline:<region>:<account>:...)
+    arn = event.resources[0].split(":") if event.resources else []
+    region = event.region or (arn[3] if len(arn) > 4 else "") or "unknown"
+    account = event.account or (arn[4] if len(arn) > 4 else "") or "unknown"
     started = _aware(detail.start_time) if detail.start_time else None
     if started is not None:
         number = int(started.timestamp())

@@ -1,0 +1,85 @@
+"""GET /ci/approval/{issueKey} and `jira-bridge approval`: configured criteria and Jira's gating status."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from jira_bridge.ci.environments import environment_id
+from jira_bridge_cli.main import main
+from jira_sim.seed import ALICE_EMAIL
+from local_runtime.environment import LOCAL_CI_API_KEY, LocalEnvironment
+from tests.integration.ci_support import PIPELINE, approval, notification, notify, open_issues
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def issues(env: LocalEnvironment) -> list[str]:
+    return open_issues(env, 3)
+
+
+def test_criteria_approved_rejected_waiting(env: LocalEnvironment, issues: list[str]) -> None:
+    waiting, approved, rejected = issues
+    alice = env.jira.as_user(ALICE_EMAIL)
+    alice.move_to(approved, "Done")  # resolution Done (config/ci.yaml: OPS needs status Done + resolution Done)
+    alice.move_to(rejected, "In Review")
+    alice.transition(rejected, "Done", fields={"resolution": {"name": "Won't Do"}})
+    answers = {key: approval(env, key).json() for key in issues}
+    assert answers[waiting] == {"issueKey": waiting, "decision": "waiting", "source": "criteria", "status": "To Do",
+                                "reason": "status 'To Do' meets neither the approved nor the rejected criteria"}
+    assert answers[approved]["decision"] == "approved"
+    assert answers[approved]["reason"] == "status is Done, resolution is Done"
+    assert answers[rejected]["decision"] == "rejected"
+    assert "resolution is" in answers[rejected]["reason"]
+
+
+def test_jira_gating_status(env: LocalEnvironment, issues: list[str]) -> None:
+    assert notify(env, notification(21, ENVIRONMENT_NAME="production")).status_code == 202
+    params = {"pipeline": PIPELINE["id"], "environment": "production", "deployment": "21"}
+    decisions = {}
+    for gating in ("allowed", "prevented", "awaiting", "invalid"):
+        env.jira.software.set_gating_status(PIPELINE["id"], environment_id("production"), 21, gating)  # type: ignore[arg-type]
+        answer = approval(env, "OPS-1", params).json()
+        assert (answer["source"], answer["gatingStatus"]) == ("gating-status", gating)
+        decisions[gating] = answer["decision"]
+    assert decisions == {"allowed": "approved", "prevented": "rejected", "awaiting": "waiting", "invalid": "rejected"}
+    env.jira.software.set_gating_status(PIPELINE["id"], environment_id("production"), 21, "prevented")
+    assert approval(env, "OPS-1", params).json()["details"][0]["issueKey"] == "OPS-1"
+    unknown = approval(env, "OPS-1", {**params, "deployment": "99"})
+    assert unknown.status_code == 404
+
+
+def test_bad_requests(env: LocalEnvironment, issues: list[str]) -> None:
+    assert approval(env, "OPS-01").status_code == 400
+    assert approval(env, "OPS-999").status_code == 404
+    missing = approval(env, "OPS-1", {"pipeline": "p"})
+    assert missing.status_code == 400
+    assert "missing deployment, environment" in missing.json()["message"]
+    assert approval(env, "OPS-1", api_key="not-a-known-api-key-000").status_code == 401
+
+
+def test_sample_event_file(env: LocalEnvironment, issues: list[str]) -> None:
+    event = json.loads((ROOT / "events" / "ci-approval.apigw.json").read_text())
+    answer = env.runner.invoke("CiNotifyFunction", event)
+    assert answer["statusCode"] == 200, answer
+    assert json.loads(answer["body"])["decision"] == "waiting"
+
+
+def test_cli_approval_asks_the_bridge_or_jira(env: LocalEnvironment, issues: list[str],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    base = env.api.url("")
+    assert main(["approval", "OPS-1", "--url", base, "--api-key", LOCAL_CI_API_KEY]) == 3
+    assert capsys.readouterr().out.startswith("OPS-1: waiting (")
+    env.jira.as_user(ALICE_EMAIL).move_to("OPS-1", "Done")
+    assert main(["approval", "OPS-1", "--url", base, "--api-key", LOCAL_CI_API_KEY, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == "approved"
+    prefix = env.connector_secret_name("")
+    assert main(["approval", "OPS-1", "--secret-prefix", prefix, "--config-dir", str(ROOT / "config")]) == 0
+    assert "approved (status is Done" in capsys.readouterr().out
+    assert main(["approval", "OPS-999", "--url", base, "--api-key", LOCAL_CI_API_KEY]) == 2
+    assert "404" in capsys.readouterr().err
