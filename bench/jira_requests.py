@@ -5,6 +5,8 @@ Each operation runs twice: in a cold container (metadata not yet cached) and war
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import sys
 from pathlib import Path
@@ -26,6 +28,15 @@ MINIMUM = {
     "note added (comment)": (1, "one POST /comment"),
     "duplicate event": (0, "already applied: nothing to send"),
     "signed Jira webhook": (0, "verification and triage need no Jira call"),
+    "CI build notification": (
+        1, "one POST builds/bulk once the OAuth token and cloud id are cached (a cold container adds the token "
+           "request and the tenant_info lookup)"),
+    "CI deployment notification": (1, "one POST deployments/bulk"),
+    "CI batch (8 builds + 2 deployments in one body)": (2, "one bulk request per kind, up to 100 entities each"),
+    "CI notification without issue key": (0, "nothing to link: Jira is not called"),
+    "CI redelivered notification": (0, "already reported: answered from the idempotency record"),
+    "GitHub workflow_run webhook": (1, "one POST builds/bulk"),
+    "CodeBuild state change (EventBridge)": (1, "one POST builds/bulk"),
 }
 
 
@@ -67,7 +78,59 @@ def measure() -> dict[str, Any]:
         env.jira.webhooks.wait_idle(5)
         assert len(env.runner.invocations) > handled, "the webhook reached JiraWebhookFunction"
         results["signed Jira webhook"] = {"cold": env.jira.count() - 1, "warm": env.jira.count() - 1}
+        measure_ci(env, results)
     return {op: {**runs, "minimum": MINIMUM[op][0], "why": MINIMUM[op][1]} for op, runs in results.items()}
+
+
+def measure_ci(env: LocalEnvironment, results: dict[str, Any]) -> None:
+    """Requests per CI notification: "cold" in a fresh container (adapters reset: no token, no cloud id)."""
+    import requests
+
+    from jira_bridge import adapters
+    from local_runtime.environment import LOCAL_CI_API_KEY, LOCAL_GITHUB_WEBHOOK_SECRET
+
+    env.jira.as_user("alice@example.com").create_issue("OPS", "CI benchmark issue")
+    env.jira.webhooks.wait_idle(5)
+    env.drain()  # the Jira -> incident side handles the new issue's webhook before anything is counted
+    headers = {"Authorization": f"Bearer {LOCAL_CI_API_KEY}", "Content-Type": "application/json"}
+    github = json.loads((ROOT / "events" / "github-workflow-run.signed.apigw.json").read_text())
+    codebuild = json.loads((ROOT / "events" / "codebuild-build-state-change.eventbridge.json").read_text())
+
+    def note(number: int, **changes: Any) -> dict[str, Any]:
+        return {"pipeline": {"name": "bench CI"}, "build_number": number, "url": f"https://ci.example.com/{number}",
+                "state": "success", "commits": ["OPS-1 bench"], **changes}
+
+    def count(operation: str, run: str, send: Any) -> None:
+        if run == "cold":
+            adapters.reset()
+        env.jira.reset_log()
+        send()
+        env.drain()
+        results.setdefault(operation, {})[run] = env.jira.count()
+
+    def post(body: Any) -> Any:
+        return lambda: requests.post(env.api.url("/ci/notify"), data=json.dumps(body), headers=headers, timeout=30)
+
+    for run, base in (("cold", 100), ("warm", 200)):
+        count("CI build notification", run, post(note(base)))
+        count("CI deployment notification", run, post(note(base, ENVIRONMENT_NAME="production")))
+        batch = [note(base + n) for n in range(10, 18)] + [
+            note(base + n, ENVIRONMENT_NAME="staging") for n in (20, 21)]
+        count("CI batch (8 builds + 2 deployments in one body)", run, post({"notifications": batch}))
+        count("CI notification without issue key", run, post(note(base + 30, commits=["chore: deps"])))
+        count("CI redelivered notification", run, post(note(base)))
+        body = github["body"].replace('"run_number":163', f'"run_number":{base}')
+        secret = LOCAL_GITHUB_WEBHOOK_SECRET.encode()
+        signature = "sha256=" + hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
+        hook = {**github["headers"], "X-Hub-Signature-256": signature, "X-GitHub-Delivery": f"bench-{run}"}
+        count("GitHub workflow_run webhook", run,
+              lambda body=body, hook=hook: requests.post(env.api.url("/webhooks/github"), data=body, headers=hook,
+                                                         timeout=30))
+        event = {**codebuild, "id": f"bench-{run}"}
+        event["detail"] = {**codebuild["detail"], "additional-information": {
+            **codebuild["detail"]["additional-information"], "build-number": float(base)}}
+        count("CodeBuild state change (EventBridge)", run,
+              lambda event=event: env.runner.invoke("CiNotifyFunction", event))
 
 
 if __name__ == "__main__":

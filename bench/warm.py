@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-for path in ("layers/shared", "functions/incident_events", "functions/jira_webhook", "local"):
+for path in ("layers/shared", "functions/incident_events", "functions/jira_webhook", "functions/ci_notify", "local"):
     sys.path.insert(0, str(ROOT / path))
 
 os.environ.update({
@@ -43,6 +43,7 @@ from jira_bridge.jira.client import CreatedIssue, JiraField, JiraUser, SearchPag
 from jira_bridge.links.store import InMemoryLinkStore  # noqa: E402
 
 SECRET = "bench-webhook-secret"  # noqa: S105 - a benchmark's own value
+CI_API_KEY = "bench-ci-api-key-0123456789"
 
 
 class InstantJira:
@@ -133,6 +134,67 @@ def webhook_events(count: int) -> list[dict[str, Any]]:
     return [event] * count
 
 
+class InstantSoftware:
+    """Jira's builds/deployments API accepting everything at once."""
+
+    mode = "oauth"
+
+    def cloud_id(self) -> str:
+        return "bench-cloud"
+
+    def submit_builds(self, payload: dict[str, Any]) -> Any:
+        from jira_bridge.jira.software import SubmissionResult
+
+        keys = [{"pipelineId": b["pipelineId"], "buildNumber": b["buildNumber"]} for b in payload["builds"]]
+        return SubmissionResult.from_json("builds", {"acceptedBuilds": keys})
+
+    def submit_deployments(self, payload: dict[str, Any]) -> Any:
+        from jira_bridge.jira.software import SubmissionResult
+
+        return SubmissionResult.from_json("deployments", {"acceptedDeployments": [{} for _ in payload["deployments"]]})
+
+
+class InstantOnce:
+    """The idempotency record kept in memory (DynamoDB is the network the benchmark leaves out)."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, dict[str, Any]] = {}
+
+    def register_lambda_context(self, context: Any) -> None:
+        return None
+
+    def __call__(self, key: str, work: Any) -> tuple[dict[str, Any], bool]:
+        if key in self.done:
+            return self.done[key], False
+        self.done[key] = work()
+        return self.done[key], True
+
+
+class StaticCallers:
+    def directory(self) -> Any:
+        from jira_bridge.ci.callers import CallerDirectory, parse_callers_secret
+
+        return CallerDirectory(parse_callers_secret("bench", {"callers": {"bench": {"api_key": CI_API_KEY}}}))
+
+
+def ci_notify_events(count: int, per_body: int) -> list[dict[str, Any]]:
+    """POST /ci/notify with an API key; every body distinct (a redelivery would cost nothing)."""
+    events = []
+    for n in range(count):
+        notes = [{"pipeline": {"id": "acme/shop/ci.yml", "name": "shop CI"}, "build_number": n * per_body + i,
+                  "url": f"https://ci.example.com/runs/{n}", "state": "success", "updated_at": "2026-11-23T03:00:00Z",
+                  "pr_title": "[OPS-1] Faster checkout", "commits": [{"id": "9f1c2e4", "message": "OPS-1: cache"}],
+                  "branch": "feature/OPS-1-faster-checkout"} for i in range(per_body)]
+        body = json.dumps(notes[0] if per_body == 1 else {"notifications": notes})
+        events.append({"resource": "/ci/notify", "path": "/ci/notify", "httpMethod": "POST",
+                       "headers": {"Authorization": f"Bearer {CI_API_KEY}", "Content-Type": "application/json"},
+                       "multiValueHeaders": {}, "queryStringParameters": None, "pathParameters": None,
+                       "requestContext": {"requestId": "r", "stage": "v1", "resourcePath": "/ci/notify",
+                                          "httpMethod": "POST", "path": "/v1/ci/notify"},
+                       "body": body, "isBase64Encoded": False})
+    return events
+
+
 class Context:
     function_name = "bench"
     memory_limit_in_mb = 512
@@ -180,6 +242,17 @@ def measure(count: int = 1000) -> dict[str, Any]:
     adapters.link_store = lambda _settings: store  # type: ignore[assignment]
     adapters.aws_client = lambda _service: InstantQueue()  # type: ignore[assignment]
 
+    from jira_bridge.ci.reporting import CiReporter
+    from jira_bridge.ci.sites import CiSite, SiteDirectory
+
+    ci_site = CiSite("default", "https://bench.atlassian.net", jira, InstantSoftware())  # type: ignore[arg-type]
+    reporter = CiReporter(SiteDirectory(lambda _p: "default", lambda _n: ci_site))
+    adapters.ci_reporter = lambda _settings: reporter  # type: ignore[assignment]
+    once = InstantOnce()
+    adapters.ci_once = lambda _settings: once  # type: ignore[assignment]
+    adapters.ci_callers = lambda _settings: StaticCallers()  # type: ignore[assignment]
+
+    import ci_notify_handler
     import incident_events_handler
     import jira_webhook_handler
 
@@ -188,6 +261,10 @@ def measure(count: int = 1000) -> dict[str, Any]:
             run(incident_events_handler.lambda_handler, incident_sqs_events(count), per_event=2),
         "JiraWebhookFunction (verify + parse + queue)":
             run(jira_webhook_handler.lambda_handler, webhook_events(count * 2), per_event=1),
+        "CiNotifyFunction (auth + parse + keys + build payload + read 202, one notification per body)":
+            run(ci_notify_handler.lambda_handler, ci_notify_events(count * 2, 1), per_event=1),
+        "CiNotifyFunction (10 notifications per body, one Jira request)":
+            run(ci_notify_handler.lambda_handler, ci_notify_events(count // 5, 10), per_event=10),
     }
 
 
