@@ -124,6 +124,8 @@ def run_demo() -> int:
                                headers={"X-Hub-Signature": sign(b"{}", "not-the-secret")}, timeout=5)
         timeline.say("bridge", f"a forged webhook (wrong signature) was refused with HTTP {forged.status_code}")
 
+        _ci_story(timeline, env, key)  # 6. A CI build whose commit says [OPS-1], then a deployment
+
         timeline.heading("Final state")
         _final_state(env, key)
     print(f"\nDone in {time.perf_counter() - timeline.started:.1f}s.")
@@ -157,6 +159,45 @@ def _report_webhooks(timeline: Timeline, env: LocalEnvironment, requests_made: i
                            "changes coming back (echoes) or changed nothing the incident tracks")
 
 
+def _ci_story(timeline: Timeline, env: LocalEnvironment, key: str) -> None:
+    """The CI side: a pipeline reports a build and a deployment; Jira's Development panel shows both."""
+    from local_runtime.environment import LOCAL_CI_API_KEY
+
+    timeline.heading(f"6. A CI build whose commit says [{key}], then a deployment to production")
+    headers = {"Authorization": f"Bearer {LOCAL_CI_API_KEY}"}
+    commit = f"[{key}] Pin the checkout-api connection pool\n\nv2.15.0 halved it, which caused the 502s."
+    run = {
+        "pipeline": {"id": "acme/checkout-api/.github/workflows/ci.yml", "name": "checkout-api CI",
+                     "url": "https://github.com/acme/checkout-api/actions"},
+        "build_number": 215, "url": "https://github.com/acme/checkout-api/actions/runs/215", "state": "success",
+        "commits": [{"id": "4f9e2c1", "message": commit}], "branch": "fix/checkout-pool",
+        "repository_url": "https://github.com/acme/checkout-api",
+    }
+    before = env.jira.count()
+    build = requests.post(env.api.url("/ci/notify"), json=run, headers=headers, timeout=10)
+    timeline.say("ci", f"build #215 of checkout-api CI succeeded; its commit says \"{commit.splitlines()[0]}\"")
+    result = build.json()["results"][0]
+    timeline.say("bridge", f"HTTP {build.status_code}: {result['kind']} {result['status']} for "
+                           f"{', '.join(result['issueKeys'])}")
+    deploy = requests.post(env.api.url("/ci/notify"), headers=headers, timeout=10,
+                           json={**run, "ENVIRONMENT_NAME": "Production EU", "state": "SUCCEEDED"})
+    result = deploy.json()["results"][0]
+    timeline.say("ci", "build #215 deployed to \"Production EU\"")
+    timeline.say("bridge", f"HTTP {deploy.status_code}: {result['kind']} {result['status']} "
+                           f"({env.jira.count() - before} Jira requests for both, token and cloud id included)")
+    panel = env.jira.development_info(key)
+    for shown in panel["builds"]:
+        timeline.say("jira", f"{key} Development panel: build {shown['displayName']!r} {shown['state']}, "
+                             f"{shown['label']}")
+    for shown in panel["deployments"]:
+        environment = shown["environment"]
+        timeline.say("jira", f"{key} Development panel: deployment to {environment['displayName']!r} "
+                             f"({environment['type']}) {shown['state']}")
+    gate = requests.get(env.api.url(f"/ci/approval/{key}"), headers={"X-Api-Key": LOCAL_CI_API_KEY}, timeout=10)
+    answer = gate.json()
+    timeline.say("bridge", f"approval gate for {key}: {answer['decision']} ({answer['reason']})")
+
+
 def _final_state(env: LocalEnvironment, key: str) -> None:
     fields = _view(env, key)["fields"]
     print(f"  Jira      {key}: status {fields['status']['name']}, resolution "
@@ -167,6 +208,9 @@ def _final_state(env: LocalEnvironment, key: str) -> None:
     link = _link(env)
     if link is not None:
         print("  Link      " + render_status(link).replace("\n", "\n            "))
+    panel = env.jira.development_info(key)
+    print(f"  Jira      {key} Development panel: {len(panel['builds'])} build(s), "
+          f"{len(panel['deployments'])} deployment(s)")
     print(f"  Jira API  {env.jira.count()} requests in all (see {env.jira.base_url}/_sim/requests)")
 
 
