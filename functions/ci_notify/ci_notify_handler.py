@@ -119,7 +119,7 @@ def _record(outcome: ReportOutcome, fresh: bool) -> None:
     _count("CiDeploymentsReported", outcome.count("reported", "deployment"))
     _count("CiNotificationsSkipped", outcome.count("skipped"))
     _count("CiEntitiesAccepted", sum(r.accepted for r in outcome.requests))
-    _count("CiEntitiesRejected", sum(r.rejected for r in outcome.requests))
+    _count("CiEntitiesRejected", outcome.count("rejected"))  # not those whose keys Jira just does not know
     _count("CiUnknownIssueKeys", sum(r.unknown_issue_keys for r in outcome.requests))
     _count("CiJiraRequests", len(outcome.requests))
     _count("CiFailures", outcome.count("rejected") + outcome.count("error"))
