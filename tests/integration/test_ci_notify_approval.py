@@ -63,6 +63,21 @@ def test_bad_requests(env: LocalEnvironment, issues: list[str]) -> None:
     assert approval(env, "OPS-1", api_key="not-a-known-api-key-000").status_code == 401
 
 
+def test_hmac_callers_sign_the_path(env: LocalEnvironment, issues: list[str]) -> None:
+    import requests
+
+    from local_runtime.environment import LOCAL_CI_HMAC_CALLER, LOCAL_CI_HMAC_SECRET
+    from tests.integration.ci_support import sign
+
+    def get(signature: str) -> int:
+        headers = {"X-Jira-Bridge-Caller": LOCAL_CI_HMAC_CALLER, "X-Hub-Signature-256": signature}
+        return requests.get(env.api.url("/ci/approval/OPS-1"), headers=headers, timeout=30).status_code
+
+    assert get(sign(b"/ci/approval/OPS-1", LOCAL_CI_HMAC_SECRET)) == 200
+    assert get(sign(b"/ci/approval/OPS-2", LOCAL_CI_HMAC_SECRET)) == 401
+    assert get(sign(b"", LOCAL_CI_HMAC_SECRET)) == 401
+
+
 def test_sample_event_file(env: LocalEnvironment, issues: list[str]) -> None:
     event = json.loads((ROOT / "events" / "ci-approval.apigw.json").read_text())
     answer = env.runner.invoke("CiNotifyFunction", event)
