@@ -230,7 +230,25 @@ def _run(handler: Any, events: list[dict[str, Any]], per_event: int) -> dict[str
     }
 
 
+PATCHED = ("incident_sync", "connector_registry", "link_store", "aws_client", "ci_reporter", "ci_once", "ci_callers")
+
+
 def measure(count: int = 1000) -> dict[str, Any]:
+    """The handlers with in-memory adapters; the real factories and settings are restored afterwards
+    (bench/run.py goes on to run the handlers against the local stack in the same process)."""
+    from jira_bridge.settings import load_settings
+
+    saved = {name: getattr(adapters, name) for name in PATCHED}
+    try:
+        return _measure(count)
+    finally:
+        for name, factory in saved.items():
+            setattr(adapters, name, factory)
+        load_settings.cache_clear()
+        adapters.reset()
+
+
+def _measure(count: int) -> dict[str, Any]:
     registry = ConnectorRegistry(ConnectorRouting(), StaticConnectors())
     jira = InstantJira()
     site = JiraSite(connector="default", client=jira, metadata=JiraMetadata(jira))  # type: ignore[arg-type]
