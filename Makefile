@@ -63,7 +63,8 @@ template: $(BIN)/.installed tools
 test: lint typecheck unit integration contract template
 
 # Always both steps: sam build bundles botocore (through aws-xray-sdk) and ships no .pyc;
-# finalize_layer.py prunes what the runtime provides and precompiles the rest.
+# finalize_layer.py prunes what the runtime provides, drops files nothing reads and precompiles
+# what the handlers import at cold start and first use (the layer must stay <= 20 MB unzipped).
 build: tools $(BIN)/.installed
 	$(TOOLS)/sam/bin/sam build --parallel
 	$(BIN)/python scripts/finalize_layer.py .aws-sam/build/JiraBridgeLayer

@@ -6,52 +6,74 @@ everything about its output is asserted on a single build in a temporary directo
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from local_runtime.stack import Stack
 from tests.template.conftest import REPO_ROOT, TEMPLATE, run_tool, tool
 
 pytestmark = pytest.mark.template
 
 FINALIZE = REPO_ROOT / "scripts" / "finalize_layer.py"
-MAX_LAYER_MB = 20  # dependency payload (sources + native code), after pruning what the runtime provides
-MAX_FINAL_LAYER_MB = 30  # the same plus one .pyc per module (~7 MB); regression guard
+MAX_LAYER_MB = 20  # the finalized layer, unzipped: sources, native code and the cold-start pycs
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "dateutil")
+REMOVED_GLOBS = ("yaml/_yaml*.so", "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.min.*", "**/*.pyi")
+# Loaded lazily by the first invocation (adapters, Tracer, deferred imports): must be precompiled too.
+# The layer's own lazily imported modules are read from jira_bridge/adapters.py and the handlers.
+FIRST_INVOCATION = (
+    "aws_lambda_powertools.utilities.parameters", "aws_lambda_powertools.utilities.idempotency",
+    "aws_lambda_powertools.utilities.idempotency.persistence.dynamodb", "requests", "requests.adapters",
+    "urllib3.connectionpool", "jinja2.sandbox", "yaml", "jwt", "aws_xray_sdk.core", "aws_xray_sdk.ext.requests.patch",
+    "aws_xray_sdk.ext.botocore.patch",
+)  # fmt: skip
 # Pure-python modules of the layer that import on any CPU (the layer's native wheels are arm64).
 PORTABLE_MODULES = ("jira_bridge", "requests", "urllib3", "idna", "certifi", "jmespath", "jwt", "jinja2",
-                    "typing_extensions", "annotated_types")  # fmt: skip
+                    "typing_extensions", "annotated_types", "yaml")  # fmt: skip
 
 
 def size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink()) / 1e6
 
 
-def biggest(python_dir: Path, top: int = 8) -> str:
-    sizes = sorted(
-        ((size_mb(p) if p.is_dir() else p.stat().st_size / 1e6, p.name) for p in python_dir.iterdir()),
-        reverse=True,
-    )
-    return ", ".join(f"{name} {mb:.1f} MB" for mb, name in sizes[:top])
-
-
 def bundled(python_dir: Path, name: str) -> list[str]:
     return sorted(p.name for p in python_dir.iterdir() if p.name == name or p.name.startswith(f"{name}-"))
+
+
+def module_file(python_dir: Path, module: str) -> str:
+    relative = module.replace(".", "/")
+    return f"{relative}/__init__.py" if (python_dir / relative / "__init__.py").is_file() else f"{relative}.py"
+
+
+def imported_names(path: Path) -> set[str]:
+    """Modules a source imports itself, at any depth (read, not imported); relative imports left out."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
 
 
 def finalize(layer: Path, *flags: str) -> str:
     result = subprocess.run(
         [sys.executable, str(FINALIZE), str(layer), *flags],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
-    assert result.returncode == 0, (
-        f"finalize_layer.py {' '.join(flags)} failed:\n{result.stdout}{result.stderr}"
-    )
+    assert result.returncode == 0, f"finalize_layer.py {' '.join(flags)} failed:\n{result.stdout}{result.stderr}"
     return result.stdout
+
+
+def run_python(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_sam_build_layer_is_lean_and_precompiled(tmp_path: Path) -> None:
@@ -67,37 +89,59 @@ def test_sam_build_layer_is_lean_and_precompiled(tmp_path: Path) -> None:
     python_dir = layer / "python"
     assert (python_dir / "jira_bridge" / "__init__.py").is_file(), f"jira_bridge missing from {python_dir}"
     assert not bundled(python_dir, "boto3"), "boto3 comes from the Lambda runtime and must not be bundled"
-    for function in ("IncidentEventsFunction", "JiraWebhookFunction", "CiNotifyFunction"):
-        assert (build_dir / function).is_dir(), f"sam build did not build {function}"
+    functions = Stack(build_dir / "template.yaml").functions()  # CodeUri points at the built code
+    handlers = {
+        logical_id: path
+        for logical_id, spec in functions.items()
+        if (path := spec.code_uri / f"{spec.module_name.replace('.', '/')}.py").is_file()
+    }
+    assert {"IncidentEventsFunction", "JiraWebhookFunction", "JiraChangesFunction"} <= handlers.keys(), handlers
 
-    # 1. prune what the runtime provides (aws-xray-sdk drags botocore in), no bytecode yet
-    finalize(layer, "--no-compile")
+    # 1. prune, drop unused files, precompile the cold-start closure
+    report_file = tmp_path / "finalize.json"
+    output = finalize(layer, "--report", str(report_file))
+    report: dict[str, Any] = json.loads(report_file.read_text())
     for name in RUNTIME_PROVIDED:
         assert not bundled(python_dir, name), f"{name} is still bundled after pruning"
-    payload = size_mb(layer)
-    assert payload <= MAX_LAYER_MB, (
-        f"layer is {payload:.1f} MB unzipped (> {MAX_LAYER_MB}): {biggest(python_dir)}"
+    for pattern in REMOVED_GLOBS:
+        assert not list(python_dir.glob(pattern)), f"{pattern} should have been removed\n{output}"
+    final = size_mb(layer)
+    biggest = ", ".join(f"{b['name']} {b['bytes'] / 1e6:.1f} MB (pyc {b['pyc_bytes'] / 1e6:.1f})"
+                        for b in report["biggest"])  # fmt: skip
+    assert final <= MAX_LAYER_MB, f"finalized layer is {final:.1f} MB unzipped (> {MAX_LAYER_MB}): {biggest}\n{output}"
+
+    # 2. the closure covers every function, with the versions the layer ships, and the lazy imports
+    assert not report["version_mismatches"], report["version_mismatches"]
+    assert handlers.keys() <= report["closure_per_function"].keys(), output
+    closure = set(report["compiled"])
+    expected = {module_file(python_dir, m) for m in FIRST_INVOCATION}
+    assert not expected - closure, f"lazily imported modules left out of the closure: {sorted(expected - closure)}"
+    # what the handlers and the adapters' factories import, at any depth (read, not imported)
+    sources = [*handlers.values(), python_dir / "jira_bridge" / "adapters.py"]
+    named = {name for path in sources for name in imported_names(path)}
+    in_layer = {f for m in named if (python_dir / (f := module_file(python_dir, m))).is_file()}
+    assert "jira_bridge/incidents/sync.py" in in_layer, sorted(in_layer)
+    assert not in_layer - closure, (
+        f"modules the handlers or adapters import are not precompiled: {sorted(in_layer - closure)}"
     )
 
-    # 2. precompile with unchecked hash-based pycs
-    output = finalize(layer)
-    final = size_mb(layer)
-    assert final <= MAX_FINAL_LAYER_MB, (
-        f"precompiled layer is {final:.1f} MB: {biggest(python_dir)}\n{output}"
-    )
-    pycs = list(python_dir.rglob("*.pyc"))
-    assert pycs, output
+    # 3. exactly the closure is precompiled, with unchecked hash-based pycs of this Python
     magic = importlib.util.MAGIC_NUMBER
-    for pyc in pycs:
+    for relative in closure:
+        pyc = Path(importlib.util.cache_from_source(str(python_dir / relative)))
+        assert pyc.is_file(), f"{relative} is in the cold-start closure but has no pyc"
         header = pyc.read_bytes()[:8]
         assert header[:4] == magic, f"{pyc} was not compiled by this Python ({sys.version.split()[0]})"
         # PEP 552 flags: bit 0 = hash-based, bit 1 = check_source. 0b01 = unchecked hash.
         assert int.from_bytes(header[4:8], "little") == 0b01, f"{pyc} is not an unchecked-hash pyc"
+    pycs = list(python_dir.rglob("*.pyc"))
+    assert len(pycs) == len(closure), f"{len(pycs)} pycs for a closure of {len(closure)} modules"
 
-    # 3. the pycs are what gets imported: no compile() of any layer source during the imports
+    # 4. the pycs are what gets imported: no compile() of a layer source during the imports, except
+    #    the pure-Python fallbacks of the layer's arm64 extensions, which only this x86 host needs
     probe = textwrap.dedent(
         f"""
-        import importlib, sys
+        import glob, importlib, os, sys
         layer = {str(python_dir)!r}
         sys.path.insert(0, layer)
         compiled = []
@@ -107,20 +151,41 @@ def test_sam_build_layer_is_lean_and_precompiled(tmp_path: Path) -> None:
             module = importlib.import_module(name)
             assert module.__file__.startswith(layer), (name, module.__file__)
             assert module.__cached__ and module.__spec__.cached, name
-        assert not compiled, f"compiled from source instead of loading pycs: {{compiled}}"
+        fallbacks = [f for f in compiled if glob.glob(os.path.join(os.path.dirname(f), "*-aarch64-linux-gnu.so"))]
+        missed = sorted(set(compiled) - set(fallbacks))
+        assert not missed, f"compiled from source instead of loading pycs: {{missed}}"
         files = [getattr(m, "__file__", None) or "" for m in list(sys.modules.values())]
-        print("imported", sum(f.startswith(layer) for f in files), "layer modules from pycs")
+        print("imported", sum(f.startswith(layer) for f in files), "layer modules from pycs,",
+              len(fallbacks), "x86-only fallbacks from source")
         """
     )
-    imported = subprocess.run(
-        [sys.executable, "-s", "-B", "-c", probe],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    imported = run_python("-s", "-B", "-c", probe, cwd=tmp_path)
+    assert imported.returncode == 0, f"importing the precompiled layer failed:\n{imported.stdout}{imported.stderr}"
+
+    # 5. without libyaml, the layer's pure-Python PyYAML still parses (only stdlib + the layer on sys.path)
+    yaml_probe = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(python_dir)!r})
+        import yaml
+        assert yaml.__file__.startswith({str(python_dir)!r}), yaml.__file__
+        assert yaml.__with_libyaml__ is False
+        assert not hasattr(yaml, "CSafeLoader")
+        assert yaml.safe_load("a: [1, two]\\nb: {{c: true}}") == {{"a": [1, "two"], "b": {{"c": True}}}}
+        assert yaml.compose("k: v", Loader=yaml.SafeLoader).start_mark.line == 0
+        try:
+            import _yaml
+        except ModuleNotFoundError:
+            pass
+        else:
+            raise AssertionError("_yaml should not import without libyaml")
+        print("yaml", yaml.__version__, "pure Python")
+        """
     )
-    assert imported.returncode == 0, (
-        f"importing the precompiled layer failed:\n{imported.stdout}{imported.stderr}"
+    parsed = run_python("-I", "-S", "-B", "-c", yaml_probe, cwd=tmp_path)
+    assert parsed.returncode == 0, f"PyYAML without libyaml failed:\n{parsed.stdout}{parsed.stderr}"
+
+    print(
+        f"layer: {final:.1f} MB with {len(pycs)} pycs ({report['pyc_bytes'] / 1e6:.1f} MB); "
+        f"{imported.stdout.strip()}; {parsed.stdout.strip()}"
     )
-    print(f"layer: {payload:.1f} MB payload, {final:.1f} MB with {len(pycs)} pycs; {imported.stdout.strip()}")
