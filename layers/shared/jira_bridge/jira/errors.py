@@ -13,33 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jira_bridge.remote_errors import RemoteCallError
+
 _MAX_TEXT_EXCERPT = 200
 
 
-class JiraError(Exception):
+class JiraError(RemoteCallError):
     """Base class of everything this package raises about a Jira call."""
-
-    retryable: bool = False
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-        status: int | None = None,
-        retryable: bool | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.method = method
-        self.path = path
-        self.status = status
-        if retryable is not None:
-            self.retryable = retryable
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class JiraRequestRefused(JiraError):

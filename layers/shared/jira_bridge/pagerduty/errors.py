@@ -9,35 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from jira_bridge.remote_errors import RemoteCallError
+
 
 class PagerDutyPayloadInvalid(ValueError):
     """What arrived is not a PagerDuty event we can read (answer 400 / send to the DLQ; never retry)."""
 
 
-class PagerDutyError(Exception):
+class PagerDutyError(RemoteCallError):
     """Base class of everything raised about a PagerDuty call."""
-
-    retryable: bool = False
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-        status: int | None = None,
-        retryable: bool | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.method = method
-        self.path = path
-        self.status = status
-        if retryable is not None:
-            self.retryable = retryable
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class PagerDutyRefused(PagerDutyError):
