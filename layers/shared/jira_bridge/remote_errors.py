@@ -29,3 +29,28 @@ class RemoteCallError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class RemoteUnavailable(RemoteCallError):
+    """The remote failed (5xx, network, timeout) after any retries: retry later.
+
+    ``outcome_unknown`` is ``True`` when the request may have reached the remote and been applied (a
+    read timeout, a 5xx or a dropped connection on a non-idempotent call): before repeating a write,
+    check whether the first attempt landed.
+    """
+
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        attempts: int = 1,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(message, method=method, path=path, status=status, retryable=True)
+        self.attempts = attempts
+        self.outcome_unknown = outcome_unknown

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jira_bridge.remote_errors import RemoteCallError
+from jira_bridge.remote_errors import RemoteCallError, RemoteUnavailable
 
 _MAX_TEXT_EXCERPT = 200
 
@@ -84,7 +84,7 @@ class JiraConflict(JiraRequestRefused):
     retryable = True
 
 
-class JiraUnavailable(JiraError):
+class JiraUnavailable(RemoteUnavailable, JiraError):
     """Jira (or the network to it) failed: 5xx, connection error or timeout, after any retries.
 
     ``outcome_unknown`` is ``True`` when the request may have reached Jira and been applied (a read
@@ -92,21 +92,6 @@ class JiraUnavailable(JiraError):
     create, check whether the first attempt landed (e.g. search for the issue property).
     """
 
-    retryable = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-        status: int | None = None,
-        attempts: int = 1,
-        outcome_unknown: bool = False,
-    ) -> None:
-        super().__init__(message, method=method, path=path, status=status, retryable=True)
-        self.attempts = attempts
-        self.outcome_unknown = outcome_unknown
 
 
 class JiraRateLimited(JiraError):

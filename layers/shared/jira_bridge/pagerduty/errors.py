@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jira_bridge.remote_errors import RemoteCallError
+from jira_bridge.remote_errors import RemoteCallError, RemoteUnavailable
 
 
 class PagerDutyPayloadInvalid(ValueError):
@@ -79,25 +79,10 @@ class PagerDutyRateLimited(PagerDutyError):
         )
 
 
-class PagerDutyUnavailable(PagerDutyError):
+class PagerDutyUnavailable(RemoteUnavailable, PagerDutyError):
     """5xx, network failure or timeout after any retries.
 
     ``outcome_unknown`` is ``True`` when the request may have been applied (e.g. a note was posted
     but the answer was lost): check before repeating a non-idempotent write.
     """
 
-    retryable = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-        status: int | None = None,
-        attempts: int = 1,
-        outcome_unknown: bool = False,
-    ) -> None:
-        super().__init__(message, method=method, path=path, status=status, retryable=True)
-        self.attempts = attempts
-        self.outcome_unknown = outcome_unknown
