@@ -20,6 +20,7 @@ from jira_bridge import adapters
 from jira_bridge.incidents.envelope import IncidentEventEnvelope
 from jira_bridge.incidents.errors import SyncRefused
 from jira_bridge.incidents.events import IncidentChanged
+from jira_bridge.invocation import invocation_budget
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import IncidentEventsSettings, load_settings
 
@@ -72,7 +73,8 @@ def apply_event(record: SQSRecord, event: IncidentChanged) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     load_settings(IncidentEventsSettings)  # fail at cold start on a bad environment, before any record
-    response = process_partial_response(event=event, record_handler=handle_record, processor=processor,
-                                        context=context)
+    with invocation_budget(context):  # Jira retries end before the function times out
+        response = process_partial_response(event=event, record_handler=handle_record, processor=processor,
+                                            context=context)
     return dict(response)
 

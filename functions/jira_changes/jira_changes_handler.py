@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jira_bridge import adapters
+from jira_bridge.invocation import invocation_budget
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import JiraChangesSettings, load_settings
 
@@ -62,5 +63,6 @@ def handle_record(record: SQSRecord) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _, config = apply_once(load_settings(JiraChangesSettings))  # fails at cold start on a bad environment
     config.register_lambda_context(context)  # an in-progress record expires with this invocation
-    return dict(process_partial_response(event=event, record_handler=handle_record, processor=processor,
-                                         context=context))
+    with invocation_budget(context):  # Jira retries end before the function times out
+        return dict(process_partial_response(event=event, record_handler=handle_record, processor=processor,
+                                             context=context))

@@ -203,3 +203,32 @@ def test_an_incident_opened_from_a_jira_issue_links_to_it_instead_of_creating(br
     assert link is not None
     assert link.incident_id == "INC-FROM-JIRA"
     assert link.project_key == "PAY"
+
+
+def test_a_field_nobody_changed_is_never_sent_back(env: LocalEnvironment) -> None:
+    # Priority comes from the severity outbound (SEV3 -> Medium) but maps back through the priority
+    # table (Medium -> P3): re-sending it would overwrite the incident's P1 though nobody touched it.
+    b = Bridge(env)
+    b.outbound.handle(event(1, severity="SEV3"))
+    env.jira.as_user(ALICE_EMAIL).edit("OPS-1", {"summary": "Checkout down (EU only)"})
+    b.deliver("jira:issue_updated", "OPS-1", changelog={"id": "1", "items": [
+        {"field": "summary", "fieldId": "summary", "fromString": "Checkout down", "toString": "Checkout down (EU only)"}]})
+    checkpoints = MemoryCheckpoints()
+    checkpoints.set("default", datetime.now(UTC) - timedelta(minutes=5))
+    Reconciler(b.links, lambda _c: b.site, b.changes, checkpoints).run("default", ["OPS"])
+    assert b.published.updates == []
+
+
+def test_the_same_change_on_two_incidents_has_two_request_ids(env: LocalEnvironment) -> None:
+    b = Bridge(env)
+    b.outbound.handle(event(1, incident_id="INC-A"))
+    b.outbound.handle(event(1, incident_id="INC-B"))
+    alice = env.jira.as_user(ALICE_EMAIL)
+    alice.move_to("OPS-1", "Done")
+    alice.move_to("OPS-2", "Done")
+    checkpoints = MemoryCheckpoints()
+    checkpoints.set("default", datetime.now(UTC) - timedelta(minutes=5))
+    Reconciler(b.links, lambda _c: b.site, b.changes, checkpoints).run("default", ["OPS"])
+    ids = {u.incident_id: u.request_id for u in b.published.updates}
+    assert set(ids) == {"INC-A", "INC-B"}
+    assert ids["INC-A"] != ids["INC-B"]

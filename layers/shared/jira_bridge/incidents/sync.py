@@ -359,6 +359,7 @@ class IncidentSync:
 
         def record(current_link: IssueLink) -> None:
             current_link.written.statuses = [*current_link.written.statuses, *entered][-50:]
+            current_link.jira_values = {**current_link.jira_values, "status": entered[-1]}
             current_link.succeed("transition", " -> ".join([start, *entered]))
 
         result.actions.append(f"moved {link.issue_key}: {' -> '.join([start, *entered])}")
@@ -451,6 +452,12 @@ class _Lenient(dict[str, Any]):
 
 def _remember_fields(link: IssueLink, fields: dict[str, Any]) -> None:
     link.written.fields = {**link.written.fields, **{k: v for k, v in fields.items() if k != "description"}}
+    seen = dict(link.jira_values)
+    if isinstance(fields.get("priority"), dict):
+        seen["priority"] = fields["priority"].get("name")
+    if "assignee" in fields:
+        seen["assignee"] = (fields["assignee"] or {}).get("accountId")
+    link.jira_values = seen
 
 
 __all__ = ["ClaimInProgress", "IncidentSync", "JiraError", "JiraSite", "SyncRefused", "SyncResult"]

@@ -51,6 +51,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from jira_bridge.invocation import current_budget
 from jira_bridge.jira.errors import (
     JiraError,
     JiraRateLimited,
@@ -101,6 +102,8 @@ class RemainingTimeContext(Protocol):
 def lambda_remaining_time(context: RemainingTimeContext) -> Callable[[], float]:
     """Seconds left in this invocation, for ``remaining_time=`` / :meth:`JiraTransport.time_budget`."""
     return lambda: context.get_remaining_time_in_millis() / 1000.0
+
+
 
 
 @dataclass(frozen=True)
@@ -288,7 +291,9 @@ class JiraTransport:
         """Seconds left in the time budget: this transport's own, else the one it was derived from."""
         if self._remaining_time is not None:
             return self._remaining_time
-        return self._parent.remaining_time if self._parent is not None else None
+        if self._parent is not None and self._parent.remaining_time is not None:
+            return self._parent.remaining_time
+        return current_budget()
 
     @remaining_time.setter
     def remaining_time(self, remaining_time: Callable[[], float] | None) -> None:

@@ -68,6 +68,19 @@ class IssueLink(BaseModel):
     # The incident's state/priority/owner as last seen or last requested: a Jira change that asks for
     # what the incident already has is not sent (this is what makes echoes and redeliveries no-ops).
     incident_values: dict[str, str | None] = Field(default_factory=dict)
+    # Jira's status/priority/assignee (account id) as last written by the bridge or last seen: a Jira
+    # change is one that differs from these, so a field nobody touched is never sent back.
+    jira_values: dict[str, str | None] = Field(default_factory=dict)
+
+    def jira_baseline(self) -> dict[str, str | None]:
+        """`jira_values`, falling back to what the bridge itself wrote for links made before them."""
+        fields = self.written.fields
+        derived = {
+            "status": self.written.statuses[-1] if self.written.statuses else None,
+            "priority": (fields.get("priority") or {}).get("name"),
+            "assignee": (fields.get("assignee") or {}).get("accountId"),
+        }
+        return {**{k: v for k, v in derived.items() if v is not None}, **self.jira_values}
     written: WrittenValues = Field(default_factory=WrittenValues)
     sync_status: SyncStatus = SyncStatus.OK
     last_error: str | None = None

@@ -28,7 +28,9 @@ from jira_bridge.links.model import IssueLink
 from jira_bridge.links.store import LinkStore, StaleLink
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
 
-ISSUE_FIELDS = ("status", "priority", "assignee", "summary", "labels")
+ISSUE_FIELDS = ("status", "priority", "assignee", "summary", "labels", "updated")
+# Which incident field each tracked Jira field feeds, and the changelog ids that announce it.
+TRACKED = {"status": "state", "priority": "priority", "assignee": "owner"}
 MAX_SAVE_ATTEMPTS = 5
 
 
@@ -51,6 +53,8 @@ class ChangeOutcome:
     reasons: list[str] = field(default_factory=list)
     request: IncidentUpdateRequested | None = None
     incident_id: str | None = None
+    jira_now: dict[str, str | None] = field(default_factory=dict)  # what the issue shows now
+    jira_version: str = ""  # the issue's `updated` time: part of the request's identity
 
 
 @dataclass
@@ -79,7 +83,8 @@ class JiraChangeSync:
         note: RequestedNote | None = None
         event = payload.webhook_event
         if event in {"jira:issue_created", "jira:issue_updated"}:
-            changes = self._field_changes(site, link, payload.issue.id, outcome)
+            announced = None if payload.changelog is None else {item.key for item in payload.changelog.items}
+            changes = self._field_changes(site, link, payload.issue.id, outcome, announced)
         elif event == "comment_created":
             note = self._note(link, payload, outcome)
         elif event == "jira:issue_deleted":
@@ -92,9 +97,11 @@ class JiraChangeSync:
             return outcome
 
         if not changes and note is None:
+            if outcome.jira_now and outcome.jira_now != {k: link.jira_baseline().get(k) for k in outcome.jira_now}:
+                self._remember(link, {}, None, outcome.jira_now)  # a new baseline, nothing to ask for
             return outcome
         request = IncidentUpdateRequested(
-            request_id=_request_id(delivery, changes, note),
+            request_id=_request_id(delivery, link, payload.issue.id, outcome.jira_version, changes, note),
             incident_id=link.incident_id,
             requested_at=self.clock(),
             state=changes.get("state"),
@@ -110,31 +117,49 @@ class JiraChangeSync:
             ),
         )
         self.publisher.publish_update(request)
-        self._remember(link, changes, note)
+        self._remember(link, changes, note, outcome.jira_now)
         outcome.disposition = "applied"
         outcome.request = request
         return outcome
 
     # ----- fields ----------------------------------------------------------------------------------
 
-    def _field_changes(self, site: JiraSite, link: IssueLink, issue_id: str, outcome: ChangeOutcome) -> dict[str, str]:
+    def _field_changes(self, site: JiraSite, link: IssueLink, issue_id: str, outcome: ChangeOutcome,
+                       announced: set[str] | None) -> dict[str, str]:
+        """Incident fields to set, for the tracked Jira fields that really changed.
+
+        A field counts as changed when the issue now shows something other than what the bridge last
+        wrote or saw (`link.jira_baseline()`), and, for a webhook with a changelog, only if the
+        changelog names it: a summary edit never re-sends the priority.
+        """
         try:
             issue = site.client.get_issue(issue_id, fields=list(ISSUE_FIELDS))
         except JiraNotFound:
             outcome.reasons.append("the issue no longer exists")
             return {}
         fields: dict[str, Any] = issue.get("fields") or {}
-        wanted = self.runbooks.inbound.sync_fields
+        now = {
+            "status": (fields.get("status") or {}).get("name"),
+            "priority": (fields.get("priority") or {}).get("name"),
+            "assignee": (fields.get("assignee") or {}).get("accountId"),
+        }
+        outcome.jira_now = now
+        outcome.jira_version = str(fields.get("updated") or "")
+        baseline = link.jira_baseline()
+        moved = {name for name, value in now.items() if not _same(value, baseline.get(name))}
+        if announced is not None:
+            moved &= announced
+        wanted = set(self.runbooks.inbound.sync_fields)
         changes: dict[str, str] = {}
-        if "state" in wanted:
-            state = self._state_for(str((fields.get("status") or {}).get("name") or ""), link, outcome)
+        if "status" in moved and "state" in wanted:
+            state = self._state_for(str(now["status"] or ""), link, outcome)
             if state is not None:
                 changes["state"] = state
-        if "priority" in wanted:
-            priority = self._reverse("priority", str((fields.get("priority") or {}).get("name") or ""), outcome)
+        if "priority" in moved and "priority" in wanted:
+            priority = self._reverse("priority", str(now["priority"] or ""), outcome)
             if priority is not None:
                 changes["priority"] = priority
-        if "owner" in wanted:
+        if "assignee" in moved and "owner" in wanted:
             owner = self._owner_for(fields.get("assignee"), outcome)
             if owner is not None:
                 changes["owner"] = owner
@@ -203,14 +228,17 @@ class JiraChangeSync:
 
     # ----- bookkeeping -----------------------------------------------------------------------------
 
-    def _remember(self, link: IssueLink, changes: dict[str, str], note: RequestedNote | None) -> None:
+    def _remember(self, link: IssueLink, changes: dict[str, str], note: RequestedNote | None,
+                  jira_now: dict[str, str | None]) -> None:
         current = link
         for _ in range(MAX_SAVE_ATTEMPTS):
             current.incident_values = {**current.incident_values, **changes}
+            current.jira_values = {**current.jira_values, **jira_now}
             if note is not None:
                 current.written.mirrored_comments = [*current.written.mirrored_comments, note.jira_comment_id][-200:]
-            current.record("jira_to_incident", "ok", ", ".join(
-                [f"{k}={v}" for k, v in changes.items()] + ([f"note {note.jira_comment_id}"] if note else [])))
+            if changes or note:
+                current.record("jira_to_incident", "ok", ", ".join(
+                    [f"{k}={v}" for k, v in changes.items()] + ([f"note {note.jira_comment_id}"] if note else [])))
             try:
                 self.links.save(current)
                 return
@@ -226,8 +254,12 @@ def _same(left: str | None, right: str | None) -> bool:
     return (left or "").strip().lower() == (right or "").strip().lower()
 
 
-def _request_id(delivery: JiraDelivery, changes: dict[str, str], note: RequestedNote | None) -> str:
-    """Stable for one Jira change, so a redelivered webhook produces the same request id."""
+def _request_id(delivery: JiraDelivery, link: IssueLink, issue_id: str, jira_version: str,
+                changes: dict[str, str], note: RequestedNote | None) -> str:
+    """Stable for one Jira change of one issue: a redelivered webhook (or a reconciliation of the same
+    change) produces the same id; another incident, issue or later change never does."""
+    changelog = delivery.payload.changelog.id if delivery.payload.changelog else ""
     note_id = note.jira_comment_id if note else ""
-    material = f"{delivery.connector}|{delivery.delivery_id}|{sorted(changes.items())}|{note_id}"
+    material = "|".join([delivery.connector, issue_id, link.incident_id, delivery.delivery_id or "", str(changelog),
+                         jira_version, str(sorted(changes.items())), note_id])
     return hashlib.sha256(material.encode()).hexdigest()[:32]

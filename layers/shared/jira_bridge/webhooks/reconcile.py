@@ -22,7 +22,9 @@ from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
 
 OVERLAP = timedelta(minutes=2)  # Jira's search index lags writes by seconds; look back a little further
 FIRST_LOOKBACK = timedelta(hours=1)
-MAX_ISSUES_PER_RUN = 500
+PAGE_SIZE = 100
+MAX_PAGES_PER_RUN = 5
+RECONCILE_FIELDS = ["status", "priority", "assignee", "summary", "labels", "updated"]
 
 
 class Checkpoints(Protocol):
@@ -60,16 +62,27 @@ class Reconciler:
         quoted = ", ".join(f'"{p}"' for p in projects)
         jql = f"project in ({quoted}) AND updated >= -{minutes}m ORDER BY updated ASC"
         bridge = site.metadata.integration_account_id()
-        for issue in site.client.iter_search_jql(jql, fields=["status", "priority", "assignee", "summary", "labels"],
-                                                 max_pages=MAX_ISSUES_PER_RUN // 100):
-            report.issues_seen += 1
-            link = self.links.get_by_issue(connector, str(issue["id"]))
-            if link is None:
-                continue
-            report.linked += 1
-            report.requests += self._replay_fields(connector, issue)
-            report.requests += self._replay_comments(connector, site, issue, bridge)
-        self.checkpoints.set(connector, now)
+        token: str | None = None
+        last_updated: datetime | None = None
+        for _ in range(MAX_PAGES_PER_RUN):
+            page = site.client.search_jql(jql, fields=RECONCILE_FIELDS, max_results=PAGE_SIZE, next_page_token=token)
+            for issue in page.issues:
+                report.issues_seen += 1
+                last_updated = _jira_time(issue.get("fields", {}).get("updated")) or last_updated
+                link = self.links.get_by_issue(connector, str(issue["id"]))
+                if link is None:
+                    continue
+                report.linked += 1
+                report.requests += self._replay_fields(connector, issue)
+                report.requests += self._replay_comments(connector, site, issue, bridge)
+            token = page.next_page_token
+            if page.is_last or not token:
+                self.checkpoints.set(connector, now)
+                return report
+        # More changed issues than one run handles: resume from the last one seen, not from now,
+        # so the newest changes (at the end of the ascending order) are not skipped.
+        report.notes.append(f"stopped after {report.issues_seen} issues; the next run continues")
+        self.checkpoints.set(connector, last_updated or since)
         return report
 
     def _replay_fields(self, connector: str, issue: dict[str, Any]) -> int:
@@ -95,6 +108,16 @@ class Reconciler:
             outcome = self.changes.apply(JiraDelivery(connector=connector, payload=payload))
             sent += 1 if outcome.request is not None else 0
         return sent
+
+
+def _jira_time(value: Any) -> datetime | None:
+    """Jira's timestamps look like 2026-11-23T02:15:53.000+0000."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return None
 
 
 class DynamoCheckpoints:
