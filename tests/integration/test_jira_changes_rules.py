@@ -211,8 +211,8 @@ def test_a_field_nobody_changed_is_never_sent_back(env: LocalEnvironment) -> Non
     b = Bridge(env)
     b.outbound.handle(event(1, severity="SEV3"))
     env.jira.as_user(ALICE_EMAIL).edit("OPS-1", {"summary": "Checkout down (EU only)"})
-    b.deliver("jira:issue_updated", "OPS-1", changelog={"id": "1", "items": [
-        {"field": "summary", "fieldId": "summary", "fromString": "Checkout down", "toString": "Checkout down (EU only)"}]})
+    summary_edit = {"field": "summary", "fieldId": "summary", "toString": "Checkout down (EU only)"}
+    b.deliver("jira:issue_updated", "OPS-1", changelog={"id": "1", "items": [summary_edit]})
     checkpoints = MemoryCheckpoints()
     checkpoints.set("default", datetime.now(UTC) - timedelta(minutes=5))
     Reconciler(b.links, lambda _c: b.site, b.changes, checkpoints).run("default", ["OPS"])
