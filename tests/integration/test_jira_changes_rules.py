@@ -232,3 +232,36 @@ def test_the_same_change_on_two_incidents_has_two_request_ids(env: LocalEnvironm
     ids = {u.incident_id: u.request_id for u in b.published.updates}
     assert set(ids) == {"INC-A", "INC-B"}
     assert ids["INC-A"] != ids["INC-B"]
+
+
+def test_a_failed_publish_is_redone_on_the_retry(bridge: Bridge) -> None:
+    key = create_pay_issue(bridge.env)
+    recorded = bridge.published
+
+    class FailsOnce:
+        failed = False
+
+        def publish_create(self, request: Any) -> None:
+            if not self.failed:
+                self.failed = True
+                raise RuntimeError("EventBridge throttled")
+            recorded.publish_create(request)
+
+    bridge.rules.publisher = FailsOnce()
+    with pytest.raises(RuntimeError):
+        bridge.deliver("jira:issue_created", key)
+    bridge.deliver("jira:issue_created", key)  # the SQS retry
+    bridge.deliver("jira:issue_created", key)  # and a later duplicate
+    assert [c.origin.issue_key for c in recorded.creates] == [key]
+
+
+def test_an_issue_refused_by_the_breaker_is_asked_again_once_re_enabled(bridge: Bridge) -> None:
+    keys = [create_pay_issue(bridge.env) for _ in range(3)]
+    for key in keys:
+        bridge.deliver("jira:issue_created", key)
+    assert len(bridge.published.creates) == 2
+    bridge.env.aws.client("dynamodb").delete_item(  # an operator re-enables the rule
+        TableName=bridge.env.stack.physical_name("LinkTable"), Key={"pk": {"S": "rule-disabled#customer-outage"}})
+    bridge.rules.clock = lambda: datetime.now(UTC) + timedelta(hours=1)  # a new hour's budget
+    bridge.deliver("jira:issue_created", keys[2])
+    assert [c.origin.issue_key for c in bridge.published.creates] == keys

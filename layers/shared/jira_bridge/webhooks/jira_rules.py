@@ -28,7 +28,12 @@ class CreatePublisher(Protocol):
 
 
 class RuleState(Protocol):
-    def claim_origin(self, connector: str, issue_id: str, rule: str) -> bool: ...
+    def claim_origin(self, connector: str, issue_id: str, rule: str) -> str:
+        """"new" (claimed now), "pending" (claimed, request not yet published) or "published"."""
+        ...
+
+    def mark_published(self, connector: str, issue_id: str) -> None: ...
+    def release_origin(self, connector: str, issue_id: str) -> None: ...
     def count_firing(self, rule: str, hour: str) -> int: ...
     def disabled_reason(self, rule: str) -> str | None: ...
     def disable(self, rule: str, reason: str) -> None: ...
@@ -74,18 +79,25 @@ class JiraRuleEngine:
                 continue
             if not self._matches(site, rule, issue.key, outcome):
                 continue
-            if not self.state.claim_origin(connector, issue.id, rule.name):
+            # Claim, publish, then mark published: a publish that fails is redone on the retry (the
+            # dedup key makes the repeat harmless), and an issue is never left claimed but unasked.
+            claim = self.state.claim_origin(connector, issue.id, rule.name)
+            if claim == "published":
                 outcome.reasons.append(f"{issue.key} already has an incident requested")
                 return outcome
-            hour = self.clock().strftime("%Y-%m-%dT%H")
-            fired = self.state.count_firing(rule.name, hour)
-            if fired > rule.max_per_hour:
-                why = f"fired {fired} times in the hour {hour}:00Z (limit {rule.max_per_hour}); re-enable once checked"
-                self.state.disable(rule.name, why)
-                outcome.reasons.append(f"rule {rule.name} switched off: {why}")
-                continue
+            if claim == "new":
+                hour = self.clock().strftime("%Y-%m-%dT%H")
+                fired = self.state.count_firing(rule.name, hour)
+                if fired > rule.max_per_hour:
+                    why = (f"fired {fired} times in the hour {hour}:00Z (limit {rule.max_per_hour}); "
+                           "re-enable once checked")
+                    self.state.disable(rule.name, why)
+                    self.state.release_origin(connector, issue.id)  # asked again once re-enabled
+                    outcome.reasons.append(f"rule {rule.name} switched off: {why}")
+                    continue
             request = self._request(connector, site, rule, payload)
             self.publisher.publish_create(request)
+            self.state.mark_published(connector, issue.id)
             outcome.fired.append(rule.name)
             outcome.requests.append(request)
             return outcome  # one incident per issue: the first matching rule wins

@@ -20,17 +20,27 @@ class DynamoRuleState:
     def _client(self) -> Any:
         return self._client_factory()
 
-    def claim_origin(self, connector: str, issue_id: str, rule: str) -> bool:
+    def claim_origin(self, connector: str, issue_id: str, rule: str) -> str:
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item={"pk": {"S": f"origin#{connector}#{issue_id}"}, "rule": {"S": rule},
-                      "claimed_at": {"N": str(int(time.time()))}},
+                      "state": {"S": "pending"}, "claimed_at": {"N": str(int(time.time()))}},
                 ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        except self._client.exceptions.ConditionalCheckFailedException as error:
+            old = error.response.get("Item") or {}
+            return str(old.get("state", {}).get("S", "published"))
+        return "new"
+
+    def mark_published(self, connector: str, issue_id: str) -> None:
+        self._client.update_item(TableName=self._table, Key={"pk": {"S": f"origin#{connector}#{issue_id}"}},
+                                 UpdateExpression="SET #s = :published", ExpressionAttributeNames={"#s": "state"},
+                                 ExpressionAttributeValues={":published": {"S": "published"}})
+
+    def release_origin(self, connector: str, issue_id: str) -> None:
+        self._client.delete_item(TableName=self._table, Key={"pk": {"S": f"origin#{connector}#{issue_id}"}})
 
     def count_firing(self, rule: str, hour: str) -> int:
         answer = self._client.update_item(
@@ -59,12 +69,18 @@ class InMemoryRuleState:
         self.counts: dict[str, int] = {}
         self.disabled: dict[str, str] = {}
 
-    def claim_origin(self, connector: str, issue_id: str, rule: str) -> bool:
+    def claim_origin(self, connector: str, issue_id: str, rule: str) -> str:
         key = f"{connector}#{issue_id}"
         if key in self.origins:
-            return False
-        self.origins[key] = rule
-        return True
+            return self.origins[key]
+        self.origins[key] = "pending"
+        return "new"
+
+    def mark_published(self, connector: str, issue_id: str) -> None:
+        self.origins[f"{connector}#{issue_id}"] = "published"
+
+    def release_origin(self, connector: str, issue_id: str) -> None:
+        self.origins.pop(f"{connector}#{issue_id}", None)
 
     def count_firing(self, rule: str, hour: str) -> int:
         key = f"{rule}#{hour}"
