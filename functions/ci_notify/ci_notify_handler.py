@@ -12,7 +12,8 @@
 Every delivery is reported once (``jira_bridge.ci.redelivery``). Answers to a notification: 202 when
 everything was reported or skipped (no issue key, another ``STATE``, only unknown keys), 422 when
 Jira rejected something (its messages are in the answer), 502 when the bridge's own Jira credentials
-failed, 503 (retry) when Jira is unavailable.
+failed, 503 (retry) when Jira is unavailable. Neither a 502 nor a 503 is recorded, so a retry reports;
+an EventBridge event whose credentials failed raises like a transient failure.
 """
 
 from __future__ import annotations
@@ -141,27 +142,47 @@ def _record(outcome: ReportOutcome, fresh: bool) -> None:
 
 
 def deliver(key: str, runs: list[CiRun], caller: Caller | None, context: Any) -> tuple[ReportOutcome, bool]:
-    """Report ``runs`` once per ``key``: (outcome, whether this call reported it); raises on a
-    transient Jira failure (nothing is recorded, so the retry reports)."""
-    from jira_bridge.ci.reporting import ReportOutcome
+    """Report ``runs`` once per ``key``: (outcome, whether this call reported it). Raises on a
+    transient Jira failure, and :class:`~jira_bridge.ci.reporting.DeliveryFailed` when the bridge's own
+    credentials failed (``error``); neither is recorded, so the retry reports."""
+    from jira_bridge.ci.reporting import DeliveryFailed, ReportOutcome
 
     settings = _settings()
     once = adapters.ci_once(settings)
     once.register_lambda_context(context)
     reporter = adapters.ci_reporter(settings)
     projects = caller.projects if caller is not None else None
-    stored, fresh = once(key, lambda: reporter.report(runs, projects).as_dict())
+
+    def work() -> dict[str, Any]:
+        reported = reporter.report(runs, projects)
+        if reported.worst == "error":
+            raise DeliveryFailed(reported)  # inside the idempotent call: Powertools keeps no record
+        return reported.as_dict()
+
+    try:
+        stored, fresh = once(key, work)
+    except DeliveryFailed as failed:
+        _record(failed.outcome, fresh=True)
+        raise
     outcome = ReportOutcome.from_dict(stored)
     _record(outcome, fresh)
     return outcome, fresh
 
 
+def _outcome_body(outcome: ReportOutcome, fresh: bool) -> dict[str, Any]:
+    return {"results": [r.as_dict() for r in outcome.results], "requests": len(outcome.requests),
+            "duplicate": not fresh}
+
+
 def _answer(key: str, runs: list[CiRun], caller: Caller) -> Response[dict[str, Any]]:
     from jira_bridge.ci.redelivery import DeliveryInProgress
+    from jira_bridge.ci.reporting import DeliveryFailed
     from jira_bridge.jira.errors import JiraError
 
     try:
         outcome, fresh = deliver(key, runs, caller, app.lambda_context)
+    except DeliveryFailed as failed:  # the same 502 as always, but not recorded: a retry reports
+        return _json(_STATUS_FOR["error"], _outcome_body(failed.outcome, fresh=True))
     except DeliveryInProgress:
         return _json(409, {"message": "the same delivery is being reported right now; retry later"},
                      {"Retry-After": "5"})
@@ -172,9 +193,7 @@ def _answer(key: str, runs: list[CiRun], caller: Caller) -> Response[dict[str, A
         _count("CiJiraUnavailable")
         logger.warning("ci delivery deferred: Jira unavailable", extra={"reason": str(error)})
         return _json(503, {"message": "Jira is unavailable; retry later"}, {"Retry-After": str(RETRY_AFTER_SECONDS)})
-    body = {"results": [r.as_dict() for r in outcome.results], "requests": len(outcome.requests),
-            "duplicate": not fresh}
-    return _json(_STATUS_FOR.get(outcome.worst, 202), body)
+    return _json(_STATUS_FOR.get(outcome.worst, 202), _outcome_body(outcome, fresh))
 
 
 # ----- routes --------------------------------------------------------------------------------------
@@ -229,9 +248,10 @@ def github_webhook() -> Response[dict[str, Any]]:
 
 @app.get("/ci/approval/<issueKey>", middlewares=[authenticate_caller])
 def approval(issueKey: str) -> Response[dict[str, Any]]:
-    from jira_bridge.ci.approval import GatedDeployment, NotAnIssueKey
+    from jira_bridge.ci.approval import GatedDeployment, NotAnIssueKey, ProjectNotAllowed
     from jira_bridge.jira.errors import JiraError, JiraNotFound, JiraRequestRefused
 
+    caller: Caller = app.context["caller"]
     query = app.current_event.query_string_parameters or {}
     gated = None
     wanted = {"pipeline", "deployment"} | ({"environmentId"} if "environmentId" in query else {"environment"})
@@ -245,9 +265,12 @@ def approval(issueKey: str) -> Response[dict[str, Any]]:
         gated = GatedDeployment(query["pipeline"], environment, int(query["deployment"]),
                                 environment_is_id="environmentId" in query)
     try:
-        answer = adapters.approval_gate(_settings()).decide(issueKey, gated)
+        answer = adapters.approval_gate(_settings()).decide(issueKey, gated, caller.projects)
     except NotAnIssueKey as error:
         return _json(400, {"message": str(error)})
+    except ProjectNotAllowed as error:
+        logger.warning("approval refused: project outside the caller's", extra={"reason": str(error)})
+        return _json(403, {"message": str(error)})
     except JiraNotFound:
         what = "deployment" if gated else "issue"
         return _json(404, {"message": f"Jira has no such {what} (or the bridge's account may not see it)"})
@@ -269,7 +292,8 @@ def approval(issueKey: str) -> Response[dict[str, Any]]:
 
 
 def handle_aws_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """A state change from an EventBridge rule. Raises on transient failures (Lambda retries)."""
+    """A state change from an EventBridge rule. Raises on transient failures and when the bridge's own
+    credentials failed (``DeliveryFailed``): Lambda retries, then sends the event to ``CiEventsFailures``."""
     from pydantic import ValidationError
 
     from jira_bridge.ci.sources import codebuild, codepipeline

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from jira_bridge import adapters
 from jira_bridge.ci.environments import environment_id
 from local_runtime.environment import LocalEnvironment, simulator_connector_secret
 from tests.integration.ci_support import (
@@ -210,6 +211,33 @@ def test_jira_unavailable_answers_503_and_the_retry_is_reported(env: LocalEnviro
     assert retried.status_code == 202
     assert retried.json()["duplicate"] is False, "a failed delivery leaves no record: the retry reports"
     assert env.jira.build(PIPELINE["id"], 1) is not None
+
+
+def test_credentials_error_answers_502_and_is_not_recorded(env: LocalEnvironment, issues: list[str]) -> None:
+    """A 502 (the bridge's own credentials) is not stored as the delivery's outcome: once the connector
+    is fixed, the same body (a `curl --retry`, a re-run step) is reported instead of answered 502 again."""
+    secret = simulator_connector_secret(env.jira)
+    without_software = {k: v for k, v in secret.items() if k not in ("oauth_client_id", "oauth_client_secret")}
+    env.aws.put_secret(env.connector_secret_name("default"), without_software)
+    body = json.dumps(notification(1)).encode()
+    failed = notify(env, body)
+    assert failed.status_code == 502, failed.text
+    assert failed.json()["duplicate"] is False
+    (result,) = results(failed)
+    assert result["status"] == "error"
+    assert "no builds/deployments credentials" in result["reason"]
+    table = env.stack.physical_name("IdempotencyTable")
+    assert env.aws.client("dynamodb").scan(TableName=table)["Count"] == 0, "nothing cached"
+    assert notify(env, body).status_code == 502, "still failing: still not cached"
+
+    env.aws.put_secret(env.connector_secret_name("default"), secret)
+    adapters.reset()  # the function's secret cache expires (SECRET_CACHE_SECONDS)
+    retried = notify(env, body)
+    assert retried.status_code == 202, retried.text
+    assert retried.json()["duplicate"] is False
+    assert results(retried)[0]["status"] == "reported"
+    assert env.jira.build(PIPELINE["id"], 1) is not None
+    assert notify(env, body).json()["duplicate"] is True, "a success is recorded as before"
 
 
 # ----- redelivery and authentication ------------------------------------------------------------------

@@ -63,6 +63,19 @@ def test_bad_requests(env: LocalEnvironment, issues: list[str]) -> None:
     assert approval(env, "OPS-1", api_key="not-a-known-api-key-000").status_code == 401
 
 
+def test_caller_limited_to_projects_gets_403_outside_them(env: LocalEnvironment, issues: list[str]) -> None:
+    pay = open_issues(env, 1, project="PAY")[0]
+    key = "ops-team-api-key-0123456789"
+    env.aws.put_secret(env.connector_secret_name("ci-callers"),
+                       {"callers": {"ops-team": {"api_key": key, "projects": ["OPS"]}}})
+    env.jira.reset_log()
+    refused = approval(env, pay, api_key=key)
+    assert refused.status_code == 403, refused.text
+    assert refused.json() == {"message": f"this caller may ask about issues of projects OPS only, not {pay}"}
+    assert env.jira.count() == 0, "Jira is not asked"
+    assert approval(env, "OPS-1", api_key=key).json()["decision"] == "waiting"
+
+
 def test_hmac_callers_sign_the_path(env: LocalEnvironment, issues: list[str]) -> None:
     import requests
 

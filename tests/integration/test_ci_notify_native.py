@@ -13,9 +13,10 @@ import pytest
 
 from jira_bridge import adapters
 from jira_bridge.ci.environments import environment_id
+from jira_bridge.ci.reporting import DeliveryFailed
 from jira_bridge.jira.errors import JiraUnavailable
 from jira_bridge.settings import load_settings
-from local_runtime.environment import LocalEnvironment, local_ci_callers
+from local_runtime.environment import LocalEnvironment, local_ci_callers, simulator_connector_secret
 from tests.integration.ci_support import bulk_requests, github, open_issues
 
 pytestmark = pytest.mark.integration
@@ -101,6 +102,26 @@ def test_transient_jira_failure_raises_so_lambda_retries(env: LocalEnvironment, 
         env.runner.invoke("CiNotifyFunction", event)
     env.jira.faults.clear()
     assert env.runner.invoke("CiNotifyFunction", event)["results"][0]["status"] == "reported"
+
+
+def test_credentials_error_raises_so_lambda_retries_and_the_failure_destination_gets_it(
+    env: LocalEnvironment, issues: list[str]
+) -> None:
+    """An ``error`` outcome (here Jira refusing the bridge's OAuth client) fails the async invocation
+    instead of being cached as the event's outcome: Lambda retries it, then sends it to CiEventsFailures
+    (alarmed), and a retry after the connector is fixed reports."""
+    event = json.loads((ROOT / "events" / "codebuild-build-state-change.eventbridge.json").read_text())
+    good = simulator_connector_secret(env.jira)
+    env.aws.put_secret(env.connector_secret_name("default"),
+                       {**good, "oauth_client_secret": "not-the-client-secret-0123456789"})
+    with pytest.raises(DeliveryFailed, match="1 of 1 runs not reported"):
+        env.runner.invoke("CiNotifyFunction", event)
+    with pytest.raises(DeliveryFailed):  # Lambda's retry: nothing was recorded
+        env.runner.invoke("CiNotifyFunction", event)
+    env.aws.put_secret(env.connector_secret_name("default"), good)
+    adapters.reset()  # the function's secret cache expires (SECRET_CACHE_SECONDS)
+    answer = env.runner.invoke("CiNotifyFunction", event)
+    assert (answer["duplicate"], answer["results"][0]["status"]) == (False, "reported")
 
 
 # ----- CodePipeline ------------------------------------------------------------------------------------

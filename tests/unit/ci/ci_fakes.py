@@ -19,6 +19,7 @@ class FakeSoftware:
     reject: set[tuple[str, ...]] = field(default_factory=set)
     fail_with: JiraError | None = None
     gating: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    gating_details: tuple[dict[str, Any], ...] = ()
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def cloud_id(self) -> str:
@@ -58,7 +59,7 @@ class FakeSoftware:
     def get_deployment_gating_status(self, pipeline: str, environment: str, sequence: int) -> GatingStatus:
         self.requests.append(("gating", {"pipeline": pipeline, "environment": environment, "sequence": sequence}))
         return GatingStatus(pipeline, environment, sequence, self.gating.get((pipeline, environment, sequence)),
-                            None, ())
+                            None, self.gating_details)
 
 
 @dataclass

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from jira_bridge.ci.approval import ApprovalGate, GatedDeployment, NotAnIssueKey
+from jira_bridge.ci.approval import ApprovalGate, GatedDeployment, NotAnIssueKey, ProjectNotAllowed
 from jira_bridge.ci.config import ApprovalConfig, load_ci_config
 from jira_bridge.ci.environments import environment_id
 from jira_bridge.errors import ConfigurationError
@@ -99,6 +99,28 @@ def test_not_an_issue_key_and_unknown_issue(gate: ApprovalGate) -> None:
         gate.decide("OPS-01")
     with pytest.raises(JiraNotFound):
         gate.decide("OPS-999")
+
+
+def test_a_caller_limited_to_projects_asks_only_about_their_issues(gate: ApprovalGate,
+                                                                  platform: FakePlatform) -> None:
+    asked = len(platform.calls)
+    with pytest.raises(ProjectNotAllowed, match="issues of projects OPS only, not PAY-1"):
+        gate.decide("pay-1", allowed_projects=["ops"])
+    with pytest.raises(ProjectNotAllowed, match="issues of no project only"):
+        gate.decide("OPS-1", allowed_projects=[])
+    with pytest.raises(ProjectNotAllowed):  # before Jira is asked, gated or not
+        gate.decide("PAY-1", GatedDeployment("ci", "production", 7), allowed_projects=["OPS"])
+    assert len(platform.calls) == asked
+    assert gate.decide("OPS-1", allowed_projects=["OPS", "PAY"]).decision == "approved"
+    assert gate.decide("PAY-1", allowed_projects=None).decision == "approved"
+
+
+def test_gating_details_name_only_the_callers_projects(gate: ApprovalGate, software: FakeSoftware) -> None:
+    software.gating_details = ({"type": "issue", "issueKey": "OPS-4"}, {"type": "issue", "issueKey": "PAY-9"},
+                               {"type": "other"})
+    answer = gate.decide("OPS-4", GatedDeployment("ci", "production", 7), allowed_projects=["OPS"])
+    assert answer.details == ({"type": "issue", "issueKey": "OPS-4"}, {"type": "other"})
+    assert len(gate.decide("OPS-4", GatedDeployment("ci", "production", 7)).details) == 3
 
 
 def test_the_shipped_config_is_valid() -> None:

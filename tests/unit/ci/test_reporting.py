@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline, Site
-from jira_bridge.ci.reporting import CiReporter, ReportOutcome, issue_keys_for
+from jira_bridge.ci.reporting import CiReporter, DeliveryFailed, ReportOutcome, issue_keys_for
 from jira_bridge.jira.errors import JiraAuthError, JiraRequestRefused, JiraUnavailable
 from tests.unit.ci.ci_fakes import FakeSoftware, directory, site
 
@@ -160,3 +160,10 @@ def test_explicit_keys_come_first_and_keys_are_capped() -> None:
     assert issue_keys_for(run(commit="OPS-2", issue_keys=("ops-5",)))[:2] == ["OPS-5", "OPS-2"]
     assert len(issue_keys_for(run(commit=many))) == 100
     assert len(issue_keys_for(run(commit=many, environment=Environment("prod")))) == 500
+
+
+def test_delivery_failed_names_the_failing_runs() -> None:
+    outcome = CiReporter(directory({"default": site("default", None)})).report([run(), run(commit="no key")])
+    failed = DeliveryFailed(outcome)
+    assert failed.outcome is outcome
+    assert str(failed).startswith("1 of 2 runs not reported: connector 'default' has no builds/deployments")

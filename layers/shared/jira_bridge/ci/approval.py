@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from jira_bridge.ci.config import ApprovalConfig, Criteria, FieldValue
@@ -37,6 +37,10 @@ _VALUE_KEYS = ("value", "name", "key", "displayName", "emailAddress", "accountId
 
 class NotAnIssueKey(ValueError):
     pass
+
+
+class ProjectNotAllowed(PermissionError):
+    """The caller is limited to other Jira projects (answer 403; Jira is not asked)."""
 
 
 @dataclass(frozen=True)
@@ -116,13 +120,27 @@ class ApprovalGate:
         self._ttl = field_names_ttl
         self._field_ids: dict[str, tuple[float, set[str], dict[str, str]]] = {}
 
-    def decide(self, issue_key: str, gated: GatedDeployment | None = None) -> ApprovalAnswer:
+    def decide(
+        self, issue_key: str, gated: GatedDeployment | None = None, allowed_projects: Iterable[str] | None = None
+    ) -> ApprovalAnswer:
+        """The decision for ``issue_key``; ``allowed_projects`` (the caller's ``projects``; ``None``:
+        any) limits which issues may be asked about (:class:`ProjectNotAllowed` before Jira is asked),
+        and which issues Jira's gating details may name."""
         key = issue_key.strip().upper()
         if not ISSUE_KEY.match(key):
             raise NotAnIssueKey(f"{issue_key!r} is not an issue key (e.g. OPS-12)")
-        site = self._site_for_project(key.rsplit("-", 1)[0])
+        project = key.rsplit("-", 1)[0]
+        allowed = {p.strip().upper() for p in allowed_projects} if allowed_projects is not None else None
+        if allowed is not None and project not in allowed:
+            scope = f"projects {', '.join(sorted(allowed))}" if allowed else "no project"
+            raise ProjectNotAllowed(f"this caller may ask about issues of {scope} only, not {key}")
+        site = self._site_for_project(project)
         if gated is not None:
-            return self._gating(key, site, gated)
+            answer = self._gating(key, site, gated)
+            if allowed is not None:
+                details = tuple(d for d in answer.details if _in_projects(d.get("issueKey"), allowed))
+                answer = replace(answer, details=details)
+            return answer
         return self._criteria(key, site)
 
     # ----- Jira's deployment gating ---------------------------------------------------------------
@@ -203,6 +221,11 @@ class ApprovalGate:
             cached = (self._clock(), {f.id for f in fields}, {f.name.casefold(): f.id for f in fields})
             self._field_ids[site.connector] = cached
         return cached[1], cached[2]
+
+
+def _in_projects(issue_key: Any, allowed: set[str]) -> bool:
+    """Whether a gating detail may be shown (one naming no issue may)."""
+    return not isinstance(issue_key, str) or issue_key.upper().rsplit("-", 1)[0] in allowed
 
 
 def _status(issue: Mapping[str, Any]) -> str | None:

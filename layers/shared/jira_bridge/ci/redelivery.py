@@ -4,8 +4,8 @@ The key is the delivery's business identity: GitHub's ``X-GitHub-Delivery`` GUID
 it), the EventBridge event ``id`` (kept across EventBridge and Lambda retries), or for ``/ci/notify``
 the caller plus a hash of the exact body (``curl --retry`` resends the same bytes). The first
 delivery's outcome is stored for a day and answered again to a redelivery. A delivery that fails
-(Jira unavailable) leaves no record, so its retry is reported normally; one still in progress
-elsewhere raises :class:`DeliveryInProgress`.
+(Jira unavailable, or the bridge's own credentials failed: ``work`` raises) leaves no record, so its
+retry is reported normally; one still in progress elsewhere raises :class:`DeliveryInProgress`.
 """
 
 from __future__ import annotations
