@@ -18,9 +18,10 @@ from pydantic import ValidationError
 
 from jira_bridge import adapters
 from jira_bridge.incidents.envelope import IncidentEventEnvelope
-from jira_bridge.incidents.errors import SyncRefused
+from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
 from jira_bridge.incidents.events import IncidentChanged
 from jira_bridge.invocation import invocation_budget
+from jira_bridge.links.store import StaleLink
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import IncidentEventsSettings, load_settings
 
@@ -37,6 +38,13 @@ def dead_letter(record: SQSRecord, reason: str, group: str) -> None:
         MessageDeduplicationId=f"parked-{record.message_id}",
         MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1024]}},
     )
+
+
+def is_transient(error: Exception) -> bool:
+    """Worth retrying: Jira/AWS unavailable or throttled, a lost race, a claim still in progress."""
+    if getattr(error, "retryable", False) or isinstance(error, (StaleLink, ClaimInProgress)):
+        return True
+    return type(error).__module__.split(".")[0] in {"botocore", "urllib3", "requests"}
 
 
 def handle_record(record: SQSRecord) -> None:
@@ -62,6 +70,15 @@ def apply_event(record: SQSRecord, event: IncidentChanged) -> None:
         metrics.add_metric(name="JiraRefusals", unit=MetricUnit.Count, value=1)
         logger.error("jira refused; event moved to the DLQ for replay", extra={"reason": str(refusal)})
         dead_letter(record, str(refusal), group=event.incident.id)
+        return
+    except Exception as error:
+        if is_transient(error):
+            raise  # Jira or AWS briefly unavailable: SQS redelivers, in order
+        # Anything else would fail the same way on every retry and hold up every incident behind it
+        # (one message group): park it with the reason instead, for replay once fixed.
+        metrics.add_metric(name="IncidentEventsParked", unit=MetricUnit.Count, value=1)
+        logger.exception("event cannot be applied; moved to the DLQ for replay")
+        dead_letter(record, f"{type(error).__name__}: {error}", group=event.incident.id)
         return
     metrics.add_metric(name="IncidentEventsApplied", unit=MetricUnit.Count, value=1)
     logger.info("incident event applied", extra={"runbooks": result.runbooks, "actions": result.actions,

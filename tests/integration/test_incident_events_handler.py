@@ -101,3 +101,18 @@ def test_jira_unavailable_fails_the_rest_of_the_batch_for_an_ordered_retry(env: 
     assert [i.key for i in issues] == ["OPS-1"]
     assert env.jira.as_user("alice@example.com").call("GET", "/rest/api/3/issue/OPS-1")["fields"]["status"][
         "name"] == "In Progress"
+
+
+def test_a_permanent_error_is_parked_and_the_batch_mate_still_applies(env: LocalEnvironment) -> None:
+    batch = sample("incident-events.sqs-batch-with-poison.json")
+    broken = json.loads(batch["Records"][0]["body"])
+    broken["detail"]["incident"]["id"] = "INC-FROM-DELETED-ISSUE"
+    broken["detail"]["incident"]["custom_fields"]["jira_issue_key"] = "OPS-999"  # no such issue
+    first = {**batch["Records"][0], "messageId": "broken", "body": json.dumps(broken)}
+    batch["Records"] = [first, batch["Records"][0]]
+
+    assert env.runner.invoke("IncidentEventsFunction", batch) == {"batchItemFailures": []}
+    assert [i.key for i in env.jira.issues()] == ["OPS-1"]
+    [parked] = dlq_messages(env)
+    assert "OPS-999" in parked["MessageAttributes"]["reason"]["StringValue"]
+    assert link(env, "INC-FROM-DELETED-ISSUE").sync_status is SyncStatus.FAILED

@@ -41,7 +41,7 @@ from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, sam
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.errors import JiraError, JiraRequestRefused
 from jira_bridge.links.model import IssueLink, LinkState, utc_now
-from jira_bridge.links.store import LinkStore, StaleLink
+from jira_bridge.links.store import IssueAlreadyLinked, LinkStore, StaleLink
 
 MARKER_PROPERTY = "jira-bridge"
 # An incident opened from a Jira issue ("Incident Create Requested") names it here, so it is linked.
@@ -153,6 +153,8 @@ class IncidentSync:
             if isinstance(spec, AddComment):
                 return self._comment(site, spec, event, link, result)
         except (JiraRequestRefused, FieldValueProblem, TemplateProblem, NoPathToStatus, SyncRefused) as error:
+            if _transient(error):
+                raise  # e.g. 409: a concurrent edit; the SQS retry will get through
             self._refuse(link, f"{runbook.name}/{action.kind}", error)
         return link
 
@@ -177,7 +179,12 @@ class IncidentSync:
             return link
         existing_key = event.incident.custom_fields.get(JIRA_ISSUE_KEY_FIELD)
         if existing_key:  # an incident opened from a Jira issue: link it, never create a second one
-            issue = site.client.get_issue(str(existing_key), fields=["project"])
+            try:
+                issue = site.client.get_issue(str(existing_key), fields=["project"])
+            except JiraRequestRefused as error:
+                if _transient(error):
+                    raise
+                self._refuse(link, f"{runbook.name}/link_existing", error)
             link.project_key = str(issue["fields"]["project"]["key"])
             result.actions.append(f"linked existing {issue['key']}")
             return self._attach(link, str(issue["id"]), str(issue["key"]), site.connector, note="opened from Jira")
@@ -198,6 +205,8 @@ class IncidentSync:
                 properties={MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}},
             )
         except (JiraRequestRefused, FieldValueProblem, TemplateProblem) as error:
+            if _transient(error):
+                raise
             self._refuse(link, f"{runbook.name}/create_issue", error)
         except JiraError as error:
             # Transient (Jira down, throttled, timed out): record it, which also releases the claim's
@@ -390,10 +399,16 @@ class IncidentSync:
                 _remember_fields(current, written_fields)
             current.succeed("create_issue", f"{issue_key} {note}".strip())
 
-        return self._save(link, update)
+        try:
+            return self._save(link, update)
+        except IssueAlreadyLinked:
+            owner = self.links.get_by_issue(connector, issue_id)
+            self._refuse(link, "link", SyncRefused(
+                f"{issue_key} is already linked to incident {owner.incident_id if owner else '?'}"))
 
     def _refuse(self, link: IssueLink, action: str, error: Exception) -> NoReturn:
-        message = error.details if isinstance(error, JiraRequestRefused) else str(error)
+        message = (f"{error.details} ({error.method} {error.path}, HTTP {error.status})"
+                   if isinstance(error, JiraRequestRefused) else str(error))
         self._save(link, lambda current: current.fail(action, message))
         raise SyncRefused(f"{action}: {message}") from error
 
@@ -448,6 +463,11 @@ class _Lenient(dict[str, Any]):
 
     def __missing__(self, key: str) -> str:
         return ""
+
+
+def _transient(error: Exception) -> bool:
+    """A refusal a retry can fix (409 conflict) is not recorded as a refusal."""
+    return bool(getattr(error, "retryable", False))
 
 
 def _remember_fields(link: IssueLink, fields: dict[str, Any]) -> None:
