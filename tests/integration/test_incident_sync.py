@@ -396,3 +396,18 @@ def test_a_refused_incident_does_not_block_the_next(env: LocalEnvironment) -> No
         sync.handle(bad)
     sync.handle(event(1, incident_id="INC-GOOD"))
     assert [i.key for i in env.jira.issues()] == ["OPS-1"]
+
+
+def test_replaying_a_half_done_create_finishes_it(env: LocalEnvironment) -> None:
+    resolved = event(1, state="resolved")
+    with pytest.raises(SyncRefused, match="requires resolution"):
+        make_sync(env, CREATE).handle(resolved)  # created, but its runbooks cannot fill the Done screen
+    assert view(env, "OPS-1")["fields"]["status"]["name"] != "Done"
+
+    make_sync(env, FOLLOW).handle(resolved)  # replayed from the DLQ once the runbook is fixed
+    assert issue_count(env) == 1
+    assert view(env, "OPS-1")["fields"]["status"]["name"] == "Done"
+    link = link_store(env).get_by_incident("INC-1")
+    assert link is not None
+    assert link.settled
+    assert link.sync_status is SyncStatus.OK

@@ -109,7 +109,7 @@ class IncidentSync:
         """Out-of-order or duplicate: never roll a field back, never post a note twice."""
         change = event.change
         if change.kind is ChangeKind.CREATED:
-            return link.issue_id is not None
+            return link.issue_id is not None and link.settled  # a half-done create is finished on replay
         if change.kind is ChangeKind.NOTE_ADDED:
             return change.note is not None and change.note.id in link.written.mirrored_notes
         field_name = canonical_field(change.field or "")
@@ -164,7 +164,8 @@ class IncidentSync:
     ) -> IssueLink:
         if link is not None and link.issue_id is not None:
             result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")
-            return link
+            return link if link.settled else self._settle_new_issue(
+                self.site_named(link.connector), link, event, result, issue_type=None)
         context = self._context(event, None)
         try:
             project = render(spec.project, context).strip().upper()
@@ -176,7 +177,7 @@ class IncidentSync:
         link = outcome.link
         if link.issue_id is not None:
             result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")
-            return link
+            return link if link.settled else self._settle_new_issue(site, link, event, result, issue_type=None)
         existing_key = event.incident.custom_fields.get(JIRA_ISSUE_KEY_FIELD)
         if existing_key:  # an incident opened from a Jira issue: link it, never create a second one
             try:
@@ -219,19 +220,27 @@ class IncidentSync:
         return self._settle_new_issue(site, link, event, result, issue_type=fields["issuetype"]["name"])
 
     def _settle_new_issue(
-        self, site: JiraSite, link: IssueLink, event: IncidentChanged, result: SyncResult, issue_type: str
+        self, site: JiraSite, link: IssueLink, event: IncidentChanged, result: SyncResult, issue_type: str | None
     ) -> IssueLink:
-        """An issue created for an incident that is already further along starts in the mapped status."""
+        """An issue created for an incident that is already further along starts in the mapped status.
+
+        `issue_type` is known right after the create (the workflow's initial status then saves a
+        read); a replay of a half-done create passes None and reads the issue.
+        """
         mapped = self.runbooks.mappings.lookup(self.runbooks.mappings.status, event.incident.state)
-        if mapped is None:
-            return link
-        workflow = site.metadata.workflow(link.project_key, issue_type)
-        try:
-            settle = Transition(to=mapped, fields=self.runbooks.transition_fields())
-            return self._move(site, link, mapped, settle, event, result,
-                              known=(workflow.initial_status, issue_type), learn_initial=True)
-        except (JiraRequestRefused, NoPathToStatus, SyncRefused) as error:
-            self._refuse(link, "create_issue/initial-status", error)
+        if mapped is not None:
+            known = None
+            if issue_type is not None:
+                known = (site.metadata.workflow(link.project_key, issue_type).initial_status, issue_type)
+            try:
+                settle = Transition(to=mapped, fields=self.runbooks.transition_fields())
+                link = self._move(site, link, mapped, settle, event, result, known=known,
+                                  learn_initial=issue_type is not None)
+            except (JiraRequestRefused, NoPathToStatus, SyncRefused) as error:
+                if _transient(error):
+                    raise
+                self._refuse(link, "create_issue/initial-status", error)
+        return self._save(link, lambda current: setattr(current, "settled", True))
 
     def _create_fields(self, site: JiraSite, spec: CreateIssue, event: IncidentChanged, project: str) -> dict[str, Any]:
         values: dict[str, Any] = {

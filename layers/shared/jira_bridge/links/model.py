@@ -60,6 +60,7 @@ class IssueLink(BaseModel):
     state: LinkState = LinkState.CLAIMED
     issue_id: str | None = None  # numeric id: stable when the issue moves project and changes key
     issue_key: str | None = None
+    settled: bool = False  # the new issue reached the incident's mapped status (the create is complete)
     version: int = 0
     claimed_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
