@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jira_bridge import adapters
 from jira_bridge.errors import ConfigurationError
+from jira_bridge.invocation import invocation_budget
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import CiNotifySettings, load_settings
 from jira_bridge.webhooks.http import BodyRejected, header, raw_body
@@ -323,6 +324,7 @@ def handle_aws_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _settings()  # fail at cold start on a bad environment
-    if "httpMethod" in event:
-        return app.resolve(event, context)
-    return handle_aws_event(event, context)
+    with invocation_budget(context):  # Jira retries end before API Gateway's 29 s or the Lambda timeout
+        if "httpMethod" in event:
+            return app.resolve(event, context)
+        return handle_aws_event(event, context)

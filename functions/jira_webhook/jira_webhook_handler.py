@@ -47,7 +47,11 @@ def verify_jira_signature(resolver: APIGatewayRestResolver, next_middleware: Nex
     try:
         body = raw_body(event)
         settings = load_settings(JiraWebhookSettings)
-        connector = adapters.connector_registry(settings).get(connector_name)
+        registry = adapters.connector_registry(settings)
+        if connector_name not in registry.routing.connector_names():
+            # Unknown names never reach Secrets Manager: no one can make us read secrets at will.
+            raise ConfigurationError(f"connector {connector_name!r} is not in connectors.yaml")
+        connector = registry.get(connector_name)
     except BodyRejected as error:
         return _json_error(error.status, str(error))
     except ConfigurationError as error:

@@ -143,3 +143,10 @@ def test_a_late_webhook_never_rolls_the_incident_back(linked: LocalEnvironment) 
     headers = {**late.headers, "X-Atlassian-Webhook-Identifier": "late-redelivery"}
     assert post(linked, late.body, headers).status_code == 202
     assert settle(linked) == []
+
+
+def test_an_unknown_connector_name_is_refused_without_reading_secrets(env: LocalEnvironment) -> None:
+    body = (CAPTURES / "comment_created.cloud.json").read_bytes()
+    answer = requests.post(env.api.url("/webhooks/jira") + "?connector=anything-an-attacker-likes", data=body,
+                           headers={"X-Hub-Signature": sign(body, LOCAL_WEBHOOK_SECRET)}, timeout=10)
+    assert answer.status_code == 401
