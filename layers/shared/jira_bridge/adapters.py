@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from jira_bridge.errors import ConfigurationError
 from jira_bridge.settings import BaseSettings
 
@@ -72,11 +74,28 @@ def idempotency_store(settings: BaseSettings) -> Any:
 _SITES: dict[tuple[str, str], JiraSite] = {}
 
 
-def _fingerprint(connector: Connector) -> str:
-    """Changes when the secret is rotated, so a new token gets a new session; never logged."""
-    import hashlib
+def _fingerprint(secret: BaseModel) -> str:
+    """Changes when a secret is rotated, so a new token gets a new session; never logged.
 
-    return hashlib.sha256(connector.credentials.model_dump_json().encode()).hexdigest()
+    Over the revealed values: a dump of a model masks its SecretStr fields, which would hide exactly
+    the rotation this is for.
+    """
+    import hashlib
+    import json
+
+    from pydantic import SecretStr
+
+    def reveal(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, dict):
+            return {k: reveal(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [reveal(v) for v in value]
+        return value
+
+    material = json.dumps(reveal(dict(secret)), sort_keys=True, default=str)
+    return hashlib.sha256(material.encode()).hexdigest()
 
 
 @cache
@@ -122,7 +141,7 @@ def jira_site(settings: BaseSettings, connector_name: str) -> JiraSite:
     from jira_bridge.incidents.sync import JiraSite
 
     connector = connector_registry(settings).get(connector_name)
-    key = (connector.name, _fingerprint(connector))
+    key = (connector.name, _fingerprint(connector.credentials))
     site = _SITES.get(key)
     if site is None:
         client = jira_client_for(connector, request_counter())
@@ -149,22 +168,45 @@ def incident_sync(settings: BaseSettings) -> IncidentSync:
 def publisher(settings: BaseSettings) -> UpdatePublisher:
     """The incident bus, plus PagerDuty when `inbound.pagerduty` is on in runbooks.yaml."""
     from jira_bridge.incidents.runbooks import load_runbooks
-    from jira_bridge.publishing import EventBridgePublisher, FanOutPublisher, PagerDutyPublisher
+    from jira_bridge.publishing import EventBridgePublisher, FanOutPublisher
 
     bus = EventBridgePublisher(settings.event_bus_name, lambda: aws_client("events"))
     if not load_runbooks(settings.config_dir / "runbooks.yaml").inbound.pagerduty:
         return bus
-    from jira_bridge.pagerduty.credentials import load_pagerduty_secret
-    from jira_bridge.pagerduty.events_sink import PagerDutyEventsSink
-    from jira_bridge.pagerduty.rest_sink import PagerDutyRestSink
-
     secret_name = getattr(settings, "pagerduty_secret_name", None)
     if not secret_name:
         raise ConfigurationError("inbound.pagerduty is on but PAGERDUTY_SECRET_NAME is not set for this function")
-    secret = load_pagerduty_secret(secret_name, max_age=settings.secret_cache_seconds)
-    key = secret.events_routing_key.get_secret_value() if secret.events_routing_key else None
-    return FanOutPublisher(bus, PagerDutyPublisher(PagerDutyRestSink.from_secret(secret),
-                                                   PagerDutyEventsSink.from_secret(secret), key))
+    return FanOutPublisher(bus, PagerDutyFromSecret(secret_name, settings.secret_cache_seconds))
+
+
+class PagerDutyFromSecret:
+    """The PagerDuty sinks of the secret as it is now: a rotated API token is used within `max_age`."""
+
+    def __init__(self, secret_name: str, max_age: int) -> None:
+        self._secret_name = secret_name
+        self._max_age = max_age
+        self._built: tuple[str, Any] | None = None
+
+    def _current(self) -> Any:
+        from jira_bridge.pagerduty.credentials import load_pagerduty_secret
+        from jira_bridge.pagerduty.events_sink import PagerDutyEventsSink
+        from jira_bridge.pagerduty.rest_sink import PagerDutyRestSink
+        from jira_bridge.publishing import PagerDutyPublisher
+
+        secret = load_pagerduty_secret(self._secret_name, max_age=self._max_age)  # cached by Powertools
+        fingerprint = _fingerprint(secret)
+        if self._built is None or self._built[0] != fingerprint:
+            key = secret.events_routing_key.get_secret_value() if secret.events_routing_key else None
+            sink = PagerDutyPublisher(PagerDutyRestSink.from_secret(secret), PagerDutyEventsSink.from_secret(secret),
+                                      key)
+            self._built = (fingerprint, sink)
+        return self._built[1]
+
+    def publish_update(self, request: Any) -> None:
+        self._current().publish_update(request)
+
+    def publish_create(self, request: Any) -> None:
+        self._current().publish_create(request)
 
 
 @cache
@@ -215,7 +257,7 @@ def ci_site(settings: BaseSettings, connector_name: str) -> CiSite:
     """A connector's builds/deployments and REST clients, rebuilt only when its secret changes, so the
     OAuth token and the cloud id are fetched once per container rather than per notification."""
     connector = connector_registry(settings).get(connector_name)
-    key = (connector.name, _fingerprint(connector))
+    key = (connector.name, _fingerprint(connector.credentials))
     site = _CI_SITES.get(key)
     if site is None:
         site = _CI_SITES[key] = build_ci_site(connector, request_counter())

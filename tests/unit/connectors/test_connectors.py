@@ -93,3 +93,12 @@ def test_registry_resolves_project_then_default() -> None:
     assert registry.for_project("PAY").credentials.email == "payments@example.com"
     assert registry.for_project("OPS").name == "default"
     assert [c.name for c in registry.all()] == ["default", "payments"]
+
+
+def test_a_rotated_token_changes_the_fingerprint_the_client_cache_is_keyed_on() -> None:
+    from jira_bridge.adapters import _fingerprint
+
+    before = parse_connector_secret("default", "id", SECRET).credentials
+    after = parse_connector_secret("default", "id", {**SECRET, "api_token": "tok-rotated"}).credentials
+    assert _fingerprint(before) != _fingerprint(after)
+    assert _fingerprint(before) == _fingerprint(parse_connector_secret("default", "id", SECRET).credentials)
