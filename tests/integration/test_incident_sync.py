@@ -411,3 +411,13 @@ def test_replaying_a_half_done_create_finishes_it(env: LocalEnvironment) -> None
     assert link is not None
     assert link.settled
     assert link.sync_status is SyncStatus.OK
+
+
+def test_a_change_that_overtakes_its_created_event_is_not_lost(env: LocalEnvironment) -> None:
+    sync = make_sync(env, FOLLOW)
+    sync.handle(event(2, "field_changed", state="acknowledged", field="state", old="triggered",
+                      new="acknowledged"))  # published concurrently, delivered first
+    assert issue_count(env) == 0
+    sync.handle(event(1))  # the "created" event, with its older snapshot
+    assert issue_count(env) == 1
+    assert view(env, "OPS-1")["fields"]["status"]["name"] == "In Progress"

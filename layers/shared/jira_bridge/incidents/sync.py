@@ -41,7 +41,7 @@ from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, sam
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.errors import JiraError, JiraRequestRefused
 from jira_bridge.links.model import IssueLink, LinkState, utc_now
-from jira_bridge.links.store import IssueAlreadyLinked, LinkStore, StaleLink
+from jira_bridge.links.store import ClaimOutcome, IssueAlreadyLinked, LinkStore, StaleLink
 
 MARKER_PROPERTY = "jira-bridge"
 # An incident opened from a Jira issue ("Incident Create Requested") names it here, so it is linked.
@@ -90,6 +90,11 @@ class IncidentSync:
         matching = self.runbooks.matching(event)
         result.runbooks = [runbook.name for runbook in matching]
         link = self.links.get_by_incident(event.incident.id)
+        if link is None and event.change.kind is not ChangeKind.CREATED and self.runbooks.create_action():
+            # A change overtook its incident's "created" (producers may publish concurrently): keep it,
+            # so the issue that "created" makes starts from the newest state, not an older one.
+            link = self.links.claim(IssueLink(incident_id=event.incident.id, connector="", project_key="",
+                                              state=LinkState.PENDING)).link
         if link is not None and self._already_applied(link, event):
             result.skipped.append(f"event {event.event_id} is older than what the issue already shows")
             result.issue_key = link.issue_key
@@ -178,17 +183,12 @@ class IncidentSync:
         if link.issue_id is not None:
             result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")
             return link if link.settled else self._settle_new_issue(site, link, event, result, issue_type=None)
+        if link.state is LinkState.PENDING:  # only early changes were kept: nobody is creating; take it
+            link = self._take_pending(link, site.connector, project)
+            outcome = ClaimOutcome(link=link, claimed=True)
         existing_key = event.incident.custom_fields.get(JIRA_ISSUE_KEY_FIELD)
         if existing_key:  # an incident opened from a Jira issue: link it, never create a second one
-            try:
-                issue = site.client.get_issue(str(existing_key), fields=["project"])
-            except JiraRequestRefused as error:
-                if _transient(error):
-                    raise
-                self._refuse(link, f"{runbook.name}/link_existing", error)
-            link.project_key = str(issue["fields"]["project"]["key"])
-            result.actions.append(f"linked existing {issue['key']}")
-            return self._attach(link, str(issue["id"]), str(issue["key"]), site.connector, note="opened from Jira")
+            return self._link_existing(site, link, str(existing_key), f"{runbook.name}/link_existing", result)
         if not outcome.claimed:
             found = self._find_marked_issue(site, project, event.incident.id)
             if found is not None:
@@ -219,6 +219,24 @@ class IncidentSync:
         result.actions.append(f"created {created.key}")
         return self._settle_new_issue(site, link, event, result, issue_type=fields["issuetype"]["name"])
 
+    def _take_pending(self, link: IssueLink, connector: str, project: str) -> IssueLink:
+        def take(current: IssueLink) -> None:
+            current.state, current.connector, current.project_key = LinkState.CLAIMED, connector, project
+            current.claimed_at = utc_now()
+
+        return self._save(link, take)
+
+    def _link_existing(self, site: JiraSite, link: IssueLink, key: str, action: str, result: SyncResult) -> IssueLink:
+        try:
+            issue = site.client.get_issue(key, fields=["project"])
+        except JiraRequestRefused as error:
+            if _transient(error):
+                raise
+            self._refuse(link, action, error)
+        link.project_key = str(issue["fields"]["project"]["key"])
+        result.actions.append(f"linked existing {issue['key']}")
+        return self._attach(link, str(issue["id"]), str(issue["key"]), site.connector, note="opened from Jira")
+
     def _settle_new_issue(
         self, site: JiraSite, link: IssueLink, event: IncidentChanged, result: SyncResult, issue_type: str | None
     ) -> IssueLink:
@@ -227,7 +245,10 @@ class IncidentSync:
         `issue_type` is known right after the create (the workflow's initial status then saves a
         read); a replay of a half-done create passes None and reads the issue.
         """
-        mapped = self.runbooks.mappings.lookup(self.runbooks.mappings.status, event.incident.state)
+        newest_state = event.incident.state
+        if (link.last_sequence or 0) > event.sequence and link.incident_values.get("state"):
+            newest_state = str(link.incident_values["state"])  # a change that arrived before "created"
+        mapped = self.runbooks.mappings.lookup(self.runbooks.mappings.status, newest_state)
         if mapped is not None:
             known = None
             if issue_type is not None:

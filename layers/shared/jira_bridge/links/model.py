@@ -20,6 +20,7 @@ def utc_now() -> datetime:
 
 
 class LinkState(StrEnum):
+    PENDING = "pending"  # changes arrived before the incident's "created": kept to settle its issue
     CLAIMED = "claimed"  # the incident is reserved; the issue may or may not exist yet
     LINKED = "linked"  # issue id and key are known
 
