@@ -30,9 +30,9 @@ from jira_bridge.ci.sources.generic import parse_body, to_run
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.software import JiraSoftwareClient
 from jira_sim.contracts import Contracts
+from tests.contract.contracts import CONTRACTS
 from tests.contract.test_jira_client_requests import (  # the team's spec loading and validation
     CLOUD_ID,
-    CONTRACTS,
     GATEWAY,
     SITE,
     Captured,

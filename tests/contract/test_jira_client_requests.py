@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,10 +34,10 @@ from jira_bridge.jira.auth import BasicAuth
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.software import JiraSoftwareClient
 from jira_bridge.jira.transport import JiraTransport
+from tests.contract.contracts import load_contract
 
 pytestmark = [pytest.mark.contract, pytest.mark.disable_socket]
 
-CONTRACTS = Path(__file__).resolve().parents[2].parent / "shared" / "contracts"
 SITE = "https://jira-bridge-contract.atlassian.net"
 GATEWAY = "https://api.atlassian.com"
 CLOUD_ID = "35273b54-3f06-40d2-880f-dd28cf8daafa"
@@ -49,11 +48,7 @@ _GATEWAY_PATH = re.compile(r"^/jira/(builds|deployments)/0\.1/cloud/[^/]+(/.*)$"
 
 
 def _load(name: str) -> dict[str, Any]:
-    path = CONTRACTS / name
-    if not path.is_file():
-        pytest.skip(f"contract {path} not found (expected ../shared/contracts next to the repo)")
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    return load_contract(name)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,6 @@ import json
 import re
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,10 +40,10 @@ from jira_sim.receiver import WebhookReceiver
 from jira_sim.routes import RouteTable
 from jira_sim.server import ROUTE_TABLES
 from jira_sim.webhooks import sign
+from tests.contract.contracts import CONTRACTS, load_contract
 
 pytestmark = pytest.mark.contract
 
-CONTRACTS = Path(__file__).resolve().parents[2].parent / "shared" / "contracts"
 WEBHOOKS = CONTRACTS / "jira-webhooks"
 LOCAL_SERVER = {"url": "http://127.0.0.1:{port}", "variables": {"port": {"default": "80"}}}
 ALICE = "alice@example.com"
@@ -56,11 +55,7 @@ _GATEWAY_PATH = re.compile(r"^/jira/(builds|deployments)/0\.1/cloud/[^/]+(/.*)$"
 
 
 def _load(name: str) -> dict[str, Any]:
-    path = CONTRACTS / name
-    if not path.is_file():
-        pytest.skip(f"contract {path} not found (expected ../shared/contracts next to the repo)")
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    return load_contract(name)
 
 
 def _jira_date_time(value: object) -> bool:

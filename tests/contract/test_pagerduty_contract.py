@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,19 +35,17 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from jira_bridge.pagerduty.events_sink import PagerDutyEventsSink
 from jira_bridge.pagerduty.rest_sink import PagerDutyRestSink
 from jira_bridge.pagerduty.transport import EVENTS_API_URL, REST_API_URL, events_transport, rest_transport
+from tests.contract.contracts import CONTRACTS as ROOT_CONTRACTS
+from tests.contract.contracts import load_contract
 
 pytestmark = [pytest.mark.contract, pytest.mark.disable_socket]
 
-CONTRACTS = Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / "pagerduty"
+CONTRACTS = ROOT_CONTRACTS / "pagerduty"
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 
 
 def _load(name: str) -> dict[str, Any]:
-    path = CONTRACTS / name
-    if not path.is_file():
-        pytest.skip(f"contract {path} not found (expected ../shared/contracts next to the repo)")
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    return load_contract("pagerduty/" + name)
 
 
 @pytest.fixture(scope="session")
