@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from jira_bridge.ci.sites import CiSite
     from jira_bridge.connectors.model import Connector
     from jira_bridge.connectors.registry import ConnectorRegistry
+    from jira_bridge.incidents.runbooks import RunbookSet
     from jira_bridge.incidents.sync import IncidentSync, JiraSite
     from jira_bridge.jira.client import JiraClient
     from jira_bridge.jira.software import JiraSoftwareClient
@@ -151,13 +152,20 @@ def jira_site(settings: BaseSettings, connector_name: str) -> JiraSite:
 
 
 @cache
-def incident_sync(settings: BaseSettings) -> IncidentSync:
+def runbooks(settings: BaseSettings) -> RunbookSet:
+    """runbooks.yaml, read and validated once per container for every flow that needs it."""
     from jira_bridge.incidents.runbooks import load_runbooks
+
+    return load_runbooks(settings.config_dir / "runbooks.yaml")
+
+
+@cache
+def incident_sync(settings: BaseSettings) -> IncidentSync:
     from jira_bridge.incidents.sync import IncidentSync
 
     registry = connector_registry(settings)
     return IncidentSync(
-        runbooks=load_runbooks(settings.config_dir / "runbooks.yaml"),
+        runbooks=runbooks(settings),
         links=link_store(settings),
         site_for_project=lambda project: jira_site(settings, registry.routing.connector_for(project)),
         site_named=lambda name: jira_site(settings, name),
@@ -167,11 +175,10 @@ def incident_sync(settings: BaseSettings) -> IncidentSync:
 @cache
 def publisher(settings: BaseSettings) -> UpdatePublisher:
     """The incident bus, plus PagerDuty when `inbound.pagerduty` is on in runbooks.yaml."""
-    from jira_bridge.incidents.runbooks import load_runbooks
     from jira_bridge.publishing import EventBridgePublisher, FanOutPublisher
 
     bus = EventBridgePublisher(settings.event_bus_name, lambda: aws_client("events"))
-    if not load_runbooks(settings.config_dir / "runbooks.yaml").inbound.pagerduty:
+    if not runbooks(settings).inbound.pagerduty:
         return bus
     secret_name = getattr(settings, "pagerduty_secret_name", None)
     if not secret_name:
@@ -211,11 +218,10 @@ class PagerDutyFromSecret:
 
 @cache
 def jira_change_sync(settings: BaseSettings) -> JiraChangeSync:
-    from jira_bridge.incidents.runbooks import load_runbooks
     from jira_bridge.webhooks.jira_changes import JiraChangeSync
 
     return JiraChangeSync(
-        runbooks=load_runbooks(settings.config_dir / "runbooks.yaml"),
+        runbooks=runbooks(settings),
         links=link_store(settings),
         site_named=lambda name: jira_site(settings, name),
         publisher=publisher(settings),
@@ -224,12 +230,11 @@ def jira_change_sync(settings: BaseSettings) -> JiraChangeSync:
 
 @cache
 def jira_rule_engine(settings: BaseSettings) -> JiraRuleEngine:
-    from jira_bridge.incidents.runbooks import load_runbooks
     from jira_bridge.webhooks.jira_rules import JiraRuleEngine
     from jira_bridge.webhooks.rule_state import DynamoRuleState
 
     return JiraRuleEngine(
-        runbooks=load_runbooks(settings.config_dir / "runbooks.yaml"),
+        runbooks=runbooks(settings),
         site_named=lambda name: jira_site(settings, name),
         state=DynamoRuleState(settings.link_table_name, lambda: aws_client("dynamodb")),
         publisher=publisher(settings),
@@ -320,7 +325,7 @@ def reset() -> None:
     """Forget every cached adapter (tests and the local runner use this between stacks)."""
     from aws_lambda_powertools.utilities import parameters
 
-    for factory in (aws_client, link_store, connector_registry, idempotency_store, incident_sync,
+    for factory in (aws_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
                     request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler,
                     ci_config, ci_reporter, approval_gate, ci_callers, ci_once):
         factory.cache_clear()
