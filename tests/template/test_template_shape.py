@@ -19,6 +19,7 @@ from tests.template.conftest import REPO_ROOT
 pytestmark = pytest.mark.template
 
 FUNCTIONS = {
+    "IncidentRouterFunction": ("functions/incident_router", "incident_router_handler.lambda_handler"),
     "IncidentEventsFunction": ("functions/incident_events", "incident_events_handler.lambda_handler"),
     "JiraWebhookFunction": ("functions/jira_webhook", "jira_webhook_handler.lambda_handler"),
     "CiNotifyFunction": ("functions/ci_notify", "ci_notify_handler.lambda_handler"),
@@ -273,7 +274,7 @@ def test_function_policies_are_inline_statements_only(template: dict[str, Any], 
         assert "Statement" in policy, f"{logical_id}: {policy!r} is not an inline statement list"
 
 
-@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+@pytest.mark.parametrize("logical_id", sorted(set(FUNCTIONS) - {"IncidentRouterFunction"}))
 def test_secrets_access_is_get_secret_value_on_the_connector_prefix_only(
     template: dict[str, Any], logical_id: str
 ) -> None:
@@ -410,7 +411,9 @@ def test_every_source_queue_redrives_and_every_dlq_is_a_queue_here(template: dic
             continue
         redrive = queue["Properties"].get("RedrivePolicy")
         assert redrive, f"source queue {logical_id} has no RedrivePolicy"
-        assert 1 <= int(redrive["maxReceiveCount"]) <= 10
+        # The incident queue backs off per message (ChangeMessageVisibility), so its receives are spread
+        # over about a day; the others retry at their visibility timeout.
+        assert 1 <= int(redrive["maxReceiveCount"]) <= (100 if logical_id == "IncidentEventsQueue" else 10)
 
 
 def test_incident_events_queue_is_fifo_and_outlives_the_consumer(template: dict[str, Any]) -> None:
@@ -418,12 +421,20 @@ def test_incident_events_queue_is_fifo_and_outlives_the_consumer(template: dict[
     dlq = template["Resources"]["IncidentEventsDLQ"]["Properties"]
     consumer = function_properties(template, "IncidentEventsFunction")
     assert queue["FifoQueue"] is True
-    assert queue["ContentBasedDeduplication"] is True
+    # The router deduplicates on the producer's event id; a replay must not be dropped as a copy of it.
+    assert queue["ContentBasedDeduplication"] is False
     assert dlq["FifoQueue"] is True, "a FIFO queue's DLQ must be FIFO"
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": get_att("IncidentEventsDLQ", "Arn"),
-        "maxReceiveCount": 5,
+        "maxReceiveCount": 100,
     }
+    # Backoff never exceeds 15 minutes, so 100 receives take far longer than a 6-hour outage.
+    from jira_bridge.incidents.delivery import MAX_BACKOFF_SECONDS, retry_delay
+
+    worst_case = sum(retry_delay(None, n, 0.0) for n in range(1, 100))
+    assert worst_case > 6 * 3600
+    assert max(retry_delay(None, n, 1.0) for n in range(1, 100)) <= MAX_BACKOFF_SECONDS
+    assert queue["MessageRetentionPeriod"] >= 4 * 86400
     assert queue["VisibilityTimeout"] >= 6 * consumer["Timeout"], (
         "visibility timeout must be >= 6x the timeout"
     )
@@ -440,32 +451,41 @@ def test_incident_events_function_consumes_the_fifo_queue_with_partial_batches(
     assert event["Properties"]["Queue"] == get_att("IncidentEventsQueue", "Arn")
     assert event["Properties"]["BatchSize"] == 10
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": ref("IncidentEventsMaximumConcurrency")}
     assert "ReservedConcurrentExecutions" in props, "caps concurrent calls into Jira"
+    statements = [s for p in props["Policies"] for s in as_list(p["Statement"])]
+    backoff = [s for s in statements if "sqs:ChangeMessageVisibility" in actions(s)]
+    assert backoff == [{"Sid": "BackOffFailedEvents", "Effect": "Allow", "Action": "sqs:ChangeMessageVisibility",
+                        "Resource": get_att("IncidentEventsQueue", "Arn")}]
 
 
-def test_incident_rule_delivers_to_the_fifo_queue_with_retry_and_dlq(template: dict[str, Any]) -> None:
+def test_incident_events_reach_a_router_that_groups_them_per_incident(template: dict[str, Any]) -> None:
+    """The router reads no secret and calls no Jira: it may only send to the queue and its DLQ."""
     bus = template["Resources"]["IncidentBus"]
     assert bus["Type"] == "AWS::Events::EventBus"
     assert bus["Properties"]["Name"] == ref("IncidentBusName")
     assert template["Parameters"]["IncidentBusName"]["Default"] == "jira-bridge-incidents"
-    rules = of_type(template, "AWS::Events::Rule")
-    assert set(rules) == {"IncidentEventsRule"}
-    rule = rules["IncidentEventsRule"]["Properties"]
-    assert rule["EventBusName"] == ref("IncidentBus")
-    assert rule["EventPattern"] == {"detail-type": ["Incident Changed"]}
-    (target,) = rule["Targets"]
-    assert target["Arn"] == get_att("IncidentEventsQueue", "Arn")
-    assert target["SqsParameters"] == {"MessageGroupId": "incident-events"}
-    for rule_resource in rules.values():
-        for each in rule_resource["Properties"]["Targets"]:
-            assert {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"} <= set(each["RetryPolicy"])
-            assert each["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][1] == "Arn"
+    assert not of_type(template, "AWS::Events::Rule"), "EventBridge's SQS target can only set a static group"
+    props = function_properties(template, "IncidentRouterFunction")
+    (event,) = props["Events"].values()
+    assert event["Type"] == "EventBridgeRule"
+    assert event["Properties"]["EventBusName"] == ref("IncidentBus")
+    assert event["Properties"]["Pattern"] == {"detail-type": ["Incident Changed"]}
+    assert {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"} <= set(event["Properties"]["RetryPolicy"])
+    assert event["Properties"]["DeadLetterConfig"] == {"Arn": get_att("IncidentEventsDeliveryDLQ", "Arn")}
+    on_failure = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure == {"Type": "SQS", "Destination": get_att("IncidentEventsDeliveryDLQ", "Arn")}
+    env = props["Environment"]["Variables"]
+    assert env["INCIDENT_EVENTS_QUEUE_URL"] == ref("IncidentEventsQueue")
+    statements = [s for p in props["Policies"] for s in as_list(p["Statement"])]
+    assert {s["Resource"]["Fn::GetAtt"][0] for s in statements} == {"IncidentEventsQueue", "IncidentEventsDLQ"}
+    assert all(actions(s) == ["sqs:SendMessage"] for s in statements)
 
 
 def test_eventbridge_may_send_only_from_the_rule(template: dict[str, Any]) -> None:
-    """Each queue the rule writes to has a policy for events.amazonaws.com scoped by aws:SourceArn."""
+    """The delivery DLQ lets events.amazonaws.com send only for the router's rule (aws:SourceArn)."""
     policies = of_type(template, "AWS::SQS::QueuePolicy")
-    for queue in ("IncidentEventsQueue", "IncidentEventsDeliveryDLQ"):
+    for queue in ("IncidentEventsDeliveryDLQ",):
         allowing = [
             statement
             for policy in policies.values()
@@ -479,7 +499,7 @@ def test_eventbridge_may_send_only_from_the_rule(template: dict[str, Any]) -> No
             assert actions(statement) == ["sqs:SendMessage"]
             assert statement["Resource"] == get_att(queue, "Arn")
             assert statement["Condition"] == {
-                "ArnEquals": {"aws:SourceArn": get_att("IncidentEventsRule", "Arn")}
+                "ArnEquals": {"aws:SourceArn": get_att("IncidentRouterFunctionIncidentChanged", "Arn")}
             }
 
 

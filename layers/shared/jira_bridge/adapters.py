@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from jira_bridge.errors import ConfigurationError
-from jira_bridge.settings import BaseSettings
+from jira_bridge.settings import BaseSettings, IncidentEventsSettings
 
 # Adapters and their dependencies (requests, boto3, YAML) load on first use, not at cold import.
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from jira_bridge.ci.sites import CiSite
     from jira_bridge.connectors.model import Connector
     from jira_bridge.connectors.registry import ConnectorRegistry
+    from jira_bridge.incidents.delivery import IncidentQueue
     from jira_bridge.incidents.runbooks import RunbookSet
     from jira_bridge.incidents.sync import IncidentSync, JiraSite
     from jira_bridge.jira.client import JiraClient
@@ -36,11 +37,33 @@ if TYPE_CHECKING:
     from jira_bridge.webhooks.reconcile import Reconciler
 
 
-@cache
+_CLIENT_OVERRIDES: dict[str, Any] = {}
+
+
 def aws_client(service: str) -> Any:
+    """The boto3 client of `service` (one per container), or the stand-in a local runtime installed."""
+    override = _CLIENT_OVERRIDES.get(service)
+    return override if override is not None else _boto3_client(service)
+
+
+@cache
+def _boto3_client(service: str) -> Any:
     import boto3
 
     return boto3.client(service)  # type: ignore[call-overload]
+
+
+def override_aws_client(service: str, client: Any) -> None:
+    """Local runtimes and tests only: `aws_client(service)` answers `client` (e.g. the local SQS model,
+    which keeps time on a simulated clock) until `reset`. Never called by handlers or the domain."""
+    _CLIENT_OVERRIDES[service] = client
+
+
+@cache
+def incident_queue(settings: IncidentEventsSettings) -> IncidentQueue:
+    from jira_bridge.incidents.delivery import IncidentQueue
+
+    return IncidentQueue(aws_client("sqs"), settings.incident_events_queue_url, settings.dead_letter_queue_url)
 
 
 @cache
@@ -325,7 +348,8 @@ def reset() -> None:
     """Forget every cached adapter (tests and the local runner use this between stacks)."""
     from aws_lambda_powertools.utilities import parameters
 
-    for factory in (aws_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
+    _CLIENT_OVERRIDES.clear()
+    for factory in (_boto3_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
                     request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler,
                     ci_config, ci_reporter, approval_gate, ci_callers, ci_once):
         factory.cache_clear()

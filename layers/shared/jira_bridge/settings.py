@@ -31,8 +31,9 @@ class BaseSettings(BaseModel):
 
 
 class IncidentEventsSettings(BaseSettings):
-    """The incident -> Jira function also moves Jira refusals to its DLQ itself."""
+    """The router and the incident -> Jira worker: the FIFO queue (one group per incident) and its DLQ."""
 
+    incident_events_queue_url: str = Field(alias="INCIDENT_EVENTS_QUEUE_URL", min_length=1)
     dead_letter_queue_url: str = Field(alias="INCIDENT_EVENTS_DLQ_URL", min_length=1)
 
 

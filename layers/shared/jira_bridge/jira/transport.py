@@ -9,9 +9,10 @@ api.atlassian.com gateway, or the OAuth token server). Every request gets a time
 Retry rules (see :meth:`JiraTransport.request`):
 
 * **429 and 503** mean Jira did not process the request, so any method is retried, POST included.
-  ``Retry-After`` is honoured; a ``Retry-After`` longer than ``RetryPolicy.retry_after_max`` is not
-  slept through: the call fails at once with :class:`JiraRateLimited` so the caller can defer the
-  work (retrying earlier than Jira asked only earns a longer wait).
+  ``Retry-After`` is honoured; a ``Retry-After`` longer than ``RetryPolicy.retry_after_max`` (or, for a
+  queue-backed caller, than the invocation's ``max_wait``) is not slept through: the call fails at
+  once with :class:`JiraRateLimited` / :class:`JiraUnavailable` carrying ``retry_after``, so the caller
+  defers the work in its queue (retrying earlier than Jira asked only earns a longer wait).
 * **Connection refused / DNS failure / connect timeout** mean the request never left: any method is
   retried.
 * **500, 502, 504, a read timeout or a dropped connection** mean the request may have been applied:
@@ -51,7 +52,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from jira_bridge.invocation import current_budget
+from jira_bridge.invocation import current_budget, current_max_wait
 from jira_bridge.jira.errors import (
     JiraError,
     JiraRateLimited,
@@ -528,6 +529,9 @@ class JiraTransport:
             delay = retry_after + self._rand() * policy.retry_after_jitter
         else:
             delay = policy.backoff(attempt, self._rand())
+        max_wait = current_max_wait()
+        if max_wait is not None and delay > max_wait:
+            return None  # a queue-backed caller waits in its queue, not asleep in the Lambda
         if self.remaining_time is not None:
             left_after_wait = self.remaining_time() - delay
             if left_after_wait < policy.deadline_reserve + policy.min_attempt_seconds:
@@ -581,6 +585,7 @@ class JiraTransport:
             status=status,
             attempts=attempts,
             outcome_unknown=status not in NOT_PROCESSED_STATUSES,
+            retry_after=retry_after,
         )
 
 
