@@ -8,20 +8,34 @@ surface (``/`` and ``/_sim/*``), so a test can always reach it.
 
 429s carry the headers from ``shared/contracts/jira-cloud-rate-limits-and-auth-notes.md``:
 ``Retry-After`` (seconds), ``X-RateLimit-Reset`` (ISO ``yyyy-MM-ddTHH:mmZ``), ``RateLimit-Reason``,
-``X-RateLimit-Limit`` and ``X-RateLimit-Remaining``.
+``X-RateLimit-Limit`` and ``X-RateLimit-Remaining``. A ``probability`` rule answers only that fraction
+of the requests it matches, drawn from its own seeded RNG (a repeatable 429 storm).
+
+Deadlines and delays use an injected clock (anything with ``time()``, ``monotonic()`` and ``sleep()``:
+the ``time`` module by default, or the local runtime's ``SimClock``), so a test can let an outage's
+hour pass in an instant.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import itertools
+import random
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 FaultKind = Literal["rate_limit", "server_error", "slow", "outage"]
+
+
+class FaultClock(Protocol):
+    def time(self) -> float: ...
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
 
 
 @dataclass
@@ -35,10 +49,14 @@ class FaultRule:
     path: str | None = None
     #: How many more matching requests it affects (None: unlimited).
     remaining: int | None = 1
-    #: time.monotonic() deadline (None: no deadline).
+    #: clock.monotonic() deadline (None: no deadline).
     until: float | None = None
     reason: str | None = None
     hits: int = 0
+    #: The fraction of matching requests it answers (None: all of them), drawn from `rng`.
+    probability: float | None = None
+    rng: random.Random | None = field(default=None, repr=False, compare=False)
+    clock: FaultClock = field(default=time, repr=False, compare=False)
 
     def expired(self, now: float) -> bool:
         used_up = self.remaining is not None and self.remaining <= 0
@@ -75,9 +93,10 @@ class FaultRule:
             "method": self.method,
             "path": self.path,
             "remaining": self.remaining,
-            "secondsLeft": None if self.until is None else max(0.0, self.until - time.monotonic()),
+            "secondsLeft": None if self.until is None else max(0.0, self.until - self.clock.monotonic()),
             "reason": self.reason,
             "hits": self.hits,
+            "probability": self.probability,
         }
 
 
@@ -91,10 +110,17 @@ class FaultOutcome:
 
 
 class FaultInjector:
-    def __init__(self) -> None:
+    def __init__(self, clock: FaultClock = time) -> None:
+        self.clock = clock
         self._rules: list[FaultRule] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+
+    def now_utc(self) -> datetime:
+        return datetime.fromtimestamp(self.clock.time(), UTC)
+
+    def sleep(self, seconds: float) -> None:
+        self.clock.sleep(seconds)
 
     # -- adding rules --
 
@@ -118,6 +144,27 @@ class FaultInjector:
             method=method,
             path=path,
             reason=reason,
+        )
+
+    def rate_limit_fraction(
+        self,
+        probability: float,
+        retry_after: int = 1,
+        *,
+        seed: int = 0,
+        count: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        reason: str = "jira-burst-based",
+        seconds: float | None = None,
+    ) -> FaultRule:
+        """A ``probability`` fraction of matching requests (seeded, so repeatable) answer 429 with the same
+        headers as `rate_limit`; ``count`` caps how many 429s it gives (None: no cap)."""
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError(f"probability must be between 0 and 1, not {probability}")
+        return self._add(
+            "rate_limit", 429, count, seconds, retry_after=retry_after, method=method, path=path, reason=reason,
+            probability=probability, rng=random.Random(seed),  # noqa: S311 - a simulation, not security
         )
 
     def server_error(
@@ -150,13 +197,22 @@ class FaultInjector:
     ) -> FaultRule:
         """Every request answers 503 for ``seconds`` (or until ``until``, or until `clear`)."""
         if until is not None:
-            seconds = max(0.0, (until - datetime.now(UTC)).total_seconds())
+            seconds = max(0.0, (until - self.now_utc()).total_seconds())
         return self._add("outage", 503, None, seconds, retry_after=retry_after)
 
     def add_from_json(self, spec: dict[str, Any]) -> FaultRule:
         """Add a rule from the admin endpoint's JSON (camelCase keys, see `describe`)."""
         kind = spec.get("kind")
         common = {"method": spec.get("method"), "path": spec.get("path"), "seconds": spec.get("seconds")}
+        if kind == "rate_limit" and spec.get("probability") is not None:
+            return self.rate_limit_fraction(
+                float(spec["probability"]),
+                int(spec.get("retryAfter", 1)),
+                seed=int(spec.get("seed", 0)),
+                count=spec.get("count"),
+                reason=spec.get("reason", "jira-burst-based"),
+                **common,
+            )
         if kind == "rate_limit":
             return self.rate_limit(
                 spec.get("count", 1),
@@ -182,8 +238,8 @@ class FaultInjector:
     def _add(
         self, kind: FaultKind, status: int | None, count: int | None, seconds: float | None, **options: Any
     ) -> FaultRule:
-        until = None if seconds is None else time.monotonic() + seconds
-        rule = FaultRule(next(self._ids), kind, status, remaining=count, until=until, **options)
+        until = None if seconds is None else self.clock.monotonic() + seconds
+        rule = FaultRule(next(self._ids), kind, status, remaining=count, until=until, clock=self.clock, **options)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -192,7 +248,7 @@ class FaultInjector:
 
     def outcome(self, method: str, path: str) -> FaultOutcome:
         """Consume the rules matching this request and say what they do to it."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         delay = 0.0
         answer: FaultRule | None = None
         applied: list[int] = []
@@ -200,6 +256,12 @@ class FaultInjector:
             for rule in self._rules:
                 if not rule.applies_to(method, path, now):
                     continue
+                if rule.probability is not None and answer is None:
+                    assert rule.rng is not None
+                    if rule.rng.random() >= rule.probability:
+                        continue  # this request is one the fraction spares
+                elif rule.probability is not None:
+                    continue  # already answered: no draw, so the sequence stays repeatable
                 if rule.status is None:
                     delay += rule.delay
                 elif answer is None:
