@@ -17,6 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -55,7 +56,10 @@ def back_off(record: SQSRecord, error: Exception) -> None:
     delay = retry_delay(getattr(error, "retry_after", None), int(record.attributes.approximate_receive_count or 1),
                         random.random())  # noqa: S311 - jitter, not cryptography
     settings = load_settings(IncidentEventsSettings)
-    adapters.incident_queue(settings).retry_later(record.receipt_handle, delay)
+    try:
+        adapters.incident_queue(settings).retry_later(record.receipt_handle, delay)
+    except Exception:  # noqa: BLE001 - then it simply retries after the queue's visibility timeout
+        logger.warning("could not set the retry delay; the queue's visibility timeout applies", exc_info=True)
     _backed_off.add(record.message_id)
     metrics.add_metric(name="IncidentEventsRetried", unit=MetricUnit.Count, value=1)
     logger.warning("transient failure; the incident's events wait", extra={"retry_in_s": delay, "error": str(error)})
@@ -122,14 +126,28 @@ def envelope_with(body: str, event: IncidentChanged) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = load_settings(IncidentEventsSettings)  # fail at cold start on a bad environment
+    load_settings(IncidentEventsSettings)  # fail at cold start on a bad environment, before any record
     _backed_off.clear()
+    records = event.get("Records", [])
     with invocation_budget(context, max_wait=IN_PROCESS_WAIT_SECONDS):  # Jira retries end in time
-        response: dict[str, Any] = dict(process_partial_response(
-            event=event, record_handler=handle_record, processor=processor, context=context))
-    failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-    untried = [r for r in event.get("Records", []) if r["messageId"] in failed and r["messageId"] not in _backed_off]
-    queue = adapters.incident_queue(settings)
-    for record in untried:  # behind a failed record of their incident: in line again at once, in order
-        queue.release(record["receiptHandle"])
+        try:
+            response: dict[str, Any] = dict(process_partial_response(
+                event=event, record_handler=handle_record, processor=processor, context=context))
+        except BatchProcessingError:  # every record failed: Lambda retries the batch (and counts an error)
+            release_untried(records, {r["messageId"] for r in records})
+            raise
+    release_untried(records, {item["itemIdentifier"] for item in response.get("batchItemFailures", [])})
     return response
+
+
+def release_untried(records: list[dict[str, Any]], failed: set[str]) -> None:
+    """Records skipped behind a failed record of their incident go back in line at once, in order
+    (the failed one, still invisible, keeps its group blocked); otherwise they would sit out the
+    queue's whole visibility timeout after their incident recovered."""
+    queue = adapters.incident_queue(load_settings(IncidentEventsSettings))
+    for record in records:
+        if record["messageId"] in failed and record["messageId"] not in _backed_off:
+            try:
+                queue.release(record["receiptHandle"])
+            except Exception:  # noqa: BLE001 - it then waits out its visibility timeout, still in order
+                logger.warning("could not hand a skipped record back", exc_info=True)
