@@ -70,6 +70,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import botocore.session
@@ -201,11 +202,9 @@ class LocalSqs:
         self._queues: dict[str, _Queue] = {}
         self._tasks: list[_MoveTask] = []
         self._lock = threading.RLock()
-        # A real client, never used to send: its modelled exceptions and its parameter model.
-        self._client: Any = botocore.session.get_session().create_client(
-            "sqs", region_name=region, aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
-        self.exceptions = self._client.exceptions
-        self.meta = self._client.meta
+        client = _model_client(region)  # never sends: its modelled exceptions and its parameter model
+        self.exceptions = client.exceptions
+        self.meta = client.meta
 
     # ----- housekeeping ---------------------------------------------------------------------------
 
@@ -893,6 +892,12 @@ class LocalSqs:
     def queue_names(self) -> list[str]:
         with self._lock:
             return list(self._queues)
+
+
+@cache
+def _model_client(region: str) -> Any:
+    return botocore.session.get_session().create_client(
+        "sqs", region_name=region, aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
 
 
 def is_valid_message_id(value: str) -> bool:
