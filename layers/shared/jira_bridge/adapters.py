@@ -6,6 +6,8 @@ in-memory fakes instead. boto3 is imported here lazily: a cold start pays for it
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from jira_bridge.incidents.runbooks import RunbookSet
     from jira_bridge.incidents.sync import IncidentSync, JiraSite
     from jira_bridge.jira.client import JiraClient
+    from jira_bridge.jira.request_budget import RequestBudget
     from jira_bridge.jira.software import JiraSoftwareClient
     from jira_bridge.jira.transport import RequestCounter
     from jira_bridge.links.store import DynamoLinkStore
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
 
 
 _CLIENT_OVERRIDES: dict[str, Any] = {}
+_REAL_CLOCK: list[Any] = [time.monotonic, time.sleep]
+_CLOCK: list[Any] = list(_REAL_CLOCK)
 
 
 def aws_client(service: str) -> Any:
@@ -53,14 +58,19 @@ def _boto3_client(service: str) -> Any:
     return boto3.client(service)  # type: ignore[call-overload]
 
 
+def override_clock(monotonic: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    """Local runtimes only: request budgets keep time on this clock (a simulated one) until `reset`."""
+    _CLOCK[:] = [monotonic, sleep]
+
+
 def override_aws_client(service: str, client: Any) -> None:
     """Local runtimes and tests only: `aws_client(service)` answers `client` (e.g. the local SQS model,
     which keeps time on a simulated clock) until `reset`. Never called by handlers or the domain."""
     _CLIENT_OVERRIDES[service] = client
 
 
-@cache
 def incident_queue(settings: IncidentEventsSettings) -> IncidentQueue:
+    """The incident events queue and its DLQ (a small value object over the cached SQS client)."""
     from jira_bridge.incidents.delivery import IncidentQueue
 
     return IncidentQueue(aws_client("sqs"), settings.incident_events_queue_url, settings.dead_letter_queue_url)
@@ -130,7 +140,8 @@ def request_counter() -> RequestCounter:
     return RequestCounter()
 
 
-def jira_client_for(connector: Connector, counter: RequestCounter | None = None) -> JiraClient:
+def jira_client_for(connector: Connector, counter: RequestCounter | None = None,
+                    budget: RequestBudget | None = None) -> JiraClient:
     """A REST v3 client acting as the connector's account (basic auth: email + API token)."""
     from jira_bridge.jira.auth import BasicAuth
     from jira_bridge.jira.client import JiraClient
@@ -138,7 +149,7 @@ def jira_client_for(connector: Connector, counter: RequestCounter | None = None)
 
     credentials = connector.credentials
     auth = BasicAuth(credentials.email, credentials.api_token.get_secret_value())
-    return JiraClient(JiraTransport(credentials.site, auth, counter=counter))
+    return JiraClient(JiraTransport(credentials.site, auth, counter=counter, budget=budget))
 
 
 def software_client_for(connector: Connector, like: JiraClient) -> JiraSoftwareClient | None:
@@ -168,7 +179,13 @@ def jira_site(settings: BaseSettings, connector_name: str) -> JiraSite:
     key = (connector.name, _fingerprint(connector.credentials))
     site = _SITES.get(key)
     if site is None:
-        client = jira_client_for(connector, request_counter())
+        budget = None
+        if settings.jira_request_budget_share is not None:  # this function's share of the site's budget
+            from jira_bridge.jira.request_budget import RequestBudget
+
+            rate = connector_registry(settings).routing.requests_per_second_for(connector.name)
+            budget = RequestBudget(rate, settings.jira_request_budget_share, clock=_CLOCK[0], sleep=_CLOCK[1])
+        client = jira_client_for(connector, request_counter(), budget)
         site = JiraSite(connector=connector.name, client=client, metadata=JiraMetadata(client))
         _SITES[key] = site
     return site
@@ -349,6 +366,7 @@ def reset() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     _CLIENT_OVERRIDES.clear()
+    _CLOCK[:] = _REAL_CLOCK
     for factory in (_boto3_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
                     request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler,
                     ci_config, ci_reporter, approval_gate, ci_callers, ci_once):

@@ -28,6 +28,9 @@ class BaseSettings(BaseModel):
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     config_dir: Path = Field(alias="CONFIG_DIR", default=Path("/opt"))
     secret_cache_seconds: int = Field(alias="SECRET_CACHE_SECONDS", default=300, ge=0, le=86_400)
+    # How many invocations of this function may call one Jira site at once; each gets that fraction
+    # of the site's requests_per_second (connectors.yaml). Unset: the function is not paced.
+    jira_request_budget_share: int | None = Field(alias="JIRA_REQUEST_BUDGET_SHARE", default=None, ge=1)
 
 
 class IncidentEventsSettings(BaseSettings):

@@ -60,6 +60,7 @@ from jira_bridge.jira.errors import (
     parse_error_body,
     refusal_from_response,
 )
+from jira_bridge.jira.request_budget import BUDGET_REASON, BudgetExhausted, RequestBudget
 
 _log = logging.getLogger("jira_bridge.jira.transport")
 
@@ -262,6 +263,7 @@ class JiraTransport:
         rand: Callable[[], float] = _random.random,
         remaining_time: Callable[[], float] | None = None,
         user_agent: str = DEFAULT_USER_AGENT,
+        budget: RequestBudget | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
@@ -278,6 +280,7 @@ class JiraTransport:
         self._rand = rand
         self._user_agent = user_agent
         self._session = session or self._new_session()
+        self.budget = budget  # the site's shared request budget (None: unpaced)
 
     @staticmethod
     def _new_session() -> requests.Session:
@@ -408,6 +411,7 @@ class JiraTransport:
                 request_headers.update(headers)
             if authenticate and self.auth is not None:
                 request_headers.update(self.auth.auth_headers(method, path, pairs))
+            self._take_budget(method, path, attempt)
             self.counter.record(method, template)
             started = self._clock()
             try:
@@ -454,6 +458,8 @@ class JiraTransport:
                 continue
 
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if status == 429 and self.budget is not None:
+                self.budget.throttled(response.headers.get("RateLimit-Reason"))
             repeatable = status in NOT_PROCESSED_STATUSES or (
                 safe_to_repeat and status in MAYBE_PROCESSED_STATUSES
             )
@@ -471,6 +477,16 @@ class JiraTransport:
                 retry_after=retry_after,
                 safe_to_repeat=safe_to_repeat,
             )
+
+    def _take_budget(self, method: str, path: str, attempt: int) -> None:
+        """One token of the site's request budget, or JiraRateLimited: the event waits in its queue."""
+        if self.budget is None:
+            return
+        try:
+            self.budget.acquire()
+        except BudgetExhausted as exhausted:
+            raise JiraRateLimited(method=method, path=path, retry_after=exhausted.wait,
+                                  reason=BUDGET_REASON, attempts=attempt - 1) from None
 
     def _delay_after_exception(
         self,
