@@ -12,7 +12,6 @@ Nothing here sleeps: waiting is SQS's job (docs/architecture.md, "Incident deliv
 from __future__ import annotations
 
 import json
-import random
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,19 +21,18 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jira_bridge import adapters
-from jira_bridge.incidents.delivery import InvalidIncidentEvent, parse_envelope, retry_delay
+from jira_bridge.incidents.delivery import InvalidIncidentEvent, parse_envelope
 from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
 from jira_bridge.incidents.events import IncidentChanged
 from jira_bridge.invocation import invocation_budget
 from jira_bridge.links.store import StaleLink
 from jira_bridge.observability import logger, metrics, tracer
+from jira_bridge.queue_retries import IN_PROCESS_WAIT_SECONDS, FifoRetries
 from jira_bridge.settings import IncidentEventsSettings, load_settings
 
 # A failure holds back only its own message group (incident); other groups in the batch go on.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-# Longest wait a Jira call may spend in-process (a short Retry-After); anything longer is SQS's.
-IN_PROCESS_WAIT_SECONDS = 2.0
-_backed_off: set[str] = set()  # message ids whose visibility this invocation already set
+_retries: list[FifoRetries] = []  # this invocation's (set in lambda_handler)
 
 
 def is_transient(error: Exception) -> bool:
@@ -52,15 +50,9 @@ def park(record: SQSRecord, reason: str, group: str, body: str | None = None, ke
 
 
 def back_off(record: SQSRecord, error: Exception) -> None:
-    """Retry this record later (its visibility), not sooner than Jira asked."""
-    delay = retry_delay(getattr(error, "retry_after", None), int(record.attributes.approximate_receive_count or 1),
-                        random.random())  # noqa: S311 - jitter, not cryptography
-    settings = load_settings(IncidentEventsSettings)
-    try:
-        adapters.incident_queue(settings).retry_later(record.receipt_handle, delay)
-    except Exception:  # noqa: BLE001 - then it simply retries after the queue's visibility timeout
-        logger.warning("could not set the retry delay; the queue's visibility timeout applies", exc_info=True)
-    _backed_off.add(record.message_id)
+    """Retry this record later (its visibility), not sooner than Jira asked; its incident waits."""
+    delay = _retries[-1].back_off(record.message_id, record.receipt_handle,
+                                  int(record.attributes.approximate_receive_count or 1), error)
     metrics.add_metric(name="IncidentEventsRetried", unit=MetricUnit.Count, value=1)
     logger.warning("transient failure; the incident's events wait", extra={"retry_in_s": delay, "error": str(error)})
 
@@ -126,28 +118,16 @@ def envelope_with(body: str, event: IncidentChanged) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    load_settings(IncidentEventsSettings)  # fail at cold start on a bad environment, before any record
-    _backed_off.clear()
+    settings = load_settings(IncidentEventsSettings)  # fail at cold start on a bad environment
+    retries = FifoRetries(adapters.aws_client("sqs"), settings.incident_events_queue_url)
+    _retries[:] = [retries]
     records = event.get("Records", [])
     with invocation_budget(context, max_wait=IN_PROCESS_WAIT_SECONDS):  # Jira retries end in time
         try:
             response: dict[str, Any] = dict(process_partial_response(
                 event=event, record_handler=handle_record, processor=processor, context=context))
         except BatchProcessingError:  # every record failed: Lambda retries the batch (and counts an error)
-            release_untried(records, {r["messageId"] for r in records})
+            retries.release_untried(records, {r["messageId"] for r in records})
             raise
-    release_untried(records, {item["itemIdentifier"] for item in response.get("batchItemFailures", [])})
+    retries.release_untried(records, {item["itemIdentifier"] for item in response.get("batchItemFailures", [])})
     return response
-
-
-def release_untried(records: list[dict[str, Any]], failed: set[str]) -> None:
-    """Records skipped behind a failed record of their incident go back in line at once, in order
-    (the failed one, still invisible, keeps its group blocked); otherwise they would sit out the
-    queue's whole visibility timeout after their incident recovered."""
-    queue = adapters.incident_queue(load_settings(IncidentEventsSettings))
-    for record in records:
-        if record["messageId"] in failed and record["messageId"] not in _backed_off:
-            try:
-                queue.release(record["receiptHandle"])
-            except Exception:  # noqa: BLE001 - it then waits out its visibility timeout, still in order
-                logger.warning("could not hand a skipped record back", exc_info=True)

@@ -413,7 +413,8 @@ def test_every_source_queue_redrives_and_every_dlq_is_a_queue_here(template: dic
         assert redrive, f"source queue {logical_id} has no RedrivePolicy"
         # The incident queue backs off per message (ChangeMessageVisibility), so its receives are spread
         # over about a day; the others retry at their visibility timeout.
-        assert 1 <= int(redrive["maxReceiveCount"]) <= (100 if logical_id == "IncidentEventsQueue" else 10)
+        assert 1 <= int(redrive["maxReceiveCount"]) <= {"IncidentEventsQueue": 100, "JiraChangesQueue": 20}.get(
+            logical_id, 10)
 
 
 def test_incident_events_queue_is_fifo_and_outlives_the_consumer(template: dict[str, Any]) -> None:
@@ -429,7 +430,7 @@ def test_incident_events_queue_is_fifo_and_outlives_the_consumer(template: dict[
         "maxReceiveCount": 100,
     }
     # Backoff never exceeds 15 minutes, so 100 receives take far longer than a 6-hour outage.
-    from jira_bridge.incidents.delivery import MAX_BACKOFF_SECONDS, retry_delay
+    from jira_bridge.queue_retries import MAX_BACKOFF_SECONDS, retry_delay
 
     worst_case = sum(retry_delay(None, n, 0.0) for n in range(1, 100))
     assert worst_case > 6 * 3600

@@ -50,6 +50,8 @@ class JiraChangesSettings(BaseSettings):
     """The Jira -> incident worker (and the reconciliation, which replays through it)."""
 
     delivery_dedup_seconds: int = Field(alias="DELIVERY_DEDUP_SECONDS", default=7200, ge=60)
+    # The queue the worker consumes (to back off a failed delivery); unset for the reconciliation.
+    changes_queue_url: str | None = Field(alias="JIRA_CHANGES_QUEUE_URL", default=None)
     pagerduty_secret_name: str | None = Field(alias="PAGERDUTY_SECRET_NAME", default=None)
 
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from jira_bridge.incidents.delivery import (
+from jira_bridge.incidents.delivery import IncidentQueue, InvalidIncidentEvent
+from jira_bridge.queue_retries import (
     FIRST_RETRY_SECONDS,
     MAX_BACKOFF_SECONDS,
     MAX_VISIBILITY_SECONDS,
-    IncidentQueue,
-    InvalidIncidentEvent,
+    FifoRetries,
     retry_delay,
 )
 from jira_bridge.sqs_ids import is_valid_sqs_id
@@ -98,12 +98,28 @@ def test_without_retry_after_the_delay_doubles_to_a_cap_with_jitter() -> None:
     assert sum(retry_delay(None, n, 0.0) for n in range(1, 100)) > 6 * 3600
 
 
-def test_retry_later_and_release_set_the_message_visibility() -> None:
+class Throttled(Exception):
+    retry_after = 40.0
+
+
+def test_a_failed_record_waits_its_delay_and_its_untried_group_mates_go_back_in_line() -> None:
     sqs = RecordingSqs()
-    queue = IncidentQueue(sqs, "q.fifo", "dlq.fifo")
-    queue.retry_later("r-1", 40)
-    queue.release("r-2")
+    retries = FifoRetries(sqs, "q.fifo")
+    delay = retries.back_off("m-1", "r-1", 1, Throttled())
+    records = [{"messageId": m, "receiptHandle": f"r-{m[-1]}"} for m in ("m-1", "m-2", "m-3")]
+    assert retries.release_untried(records, failed={"m-1", "m-2"}) == 1
+    assert 40 <= delay <= 44
     assert sqs.visibility == [
-        {"QueueUrl": "q.fifo", "ReceiptHandle": "r-1", "VisibilityTimeout": 40},
+        {"QueueUrl": "q.fifo", "ReceiptHandle": "r-1", "VisibilityTimeout": delay},
         {"QueueUrl": "q.fifo", "ReceiptHandle": "r-2", "VisibilityTimeout": 0},
     ]
+
+
+def test_a_visibility_change_that_fails_costs_only_time() -> None:
+    class Broken(RecordingSqs):
+        def change_message_visibility(self, **kwargs: Any) -> None:
+            raise RuntimeError("SQS unavailable")
+
+    retries = FifoRetries(Broken(), "q.fifo")
+    assert retries.back_off("m-1", "r-1", 3, RuntimeError("jira down")) >= 20
+    assert retries.release_untried([{"messageId": "m-2", "receiptHandle": "r-2"}], {"m-2"}) == 0

@@ -7,16 +7,15 @@ at a time and in order, while any number of incidents run in parallel; a failing
 only its own group (docs/architecture.md, "Incident delivery").
 
 The worker never sleeps through an outage. A transient failure sets that message's visibility to
-:func:`retry_delay` (Jira's ``Retry-After`` when it gave one, else 10 s doubling to 15 min) and the
-message is reported failed; the incident's later messages wait behind it (FIFO group blocking), and
-the queue's ``maxReceiveCount`` (100) outlasts about a day of that. What a retry cannot fix is
-parked in the DLQ with its reason, in the same group, for ``jira-bridge dlq replay``.
+its retry delay (:mod:`jira_bridge.queue_retries`: Jira's ``Retry-After`` when it gave one, else 10 s
+doubling to 15 min) and the message is reported failed; the incident's later messages wait behind
+it (FIFO group blocking), and the queue's ``maxReceiveCount`` (100) outlasts about a day of that.
+What a retry cannot fix is parked in the DLQ with its reason, in the same group, for ``jira-bridge dlq replay``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +24,6 @@ from pydantic import ValidationError
 from jira_bridge.incidents.envelope import IncidentEventEnvelope
 from jira_bridge.sqs_ids import incident_group_id, sqs_id
 
-FIRST_RETRY_SECONDS = 10.0
-MAX_BACKOFF_SECONDS = 900.0
-MAX_VISIBILITY_SECONDS = 43_200  # SQS's ceiling for a message's visibility timeout (12 h)
 INVALID_GROUP = "invalid"
 REASON_ATTRIBUTE = "reason"
 _MAX_REASON = 1024
@@ -48,22 +44,6 @@ def parse_envelope(body: str | bytes | dict[str, Any]) -> IncidentEventEnvelope:
             f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5])) from None
     except RecursionError:
         raise InvalidIncidentEvent("not an Incident Changed event: JSON nested too deeply") from None
-
-
-def retry_delay(retry_after: float | None, receive_count: int, rand: float) -> int:
-    """Seconds before a failed message is tried again (its new visibility timeout).
-
-    Jira's ``Retry-After`` is honoured as given (plus up to 10% jitter, so a crowd of incidents
-    throttled together does not return together); otherwise exponential backoff with equal jitter:
-    10 s, 20 s, 40 s ... capped at 15 min. ``receive_count`` is SQS's ApproximateReceiveCount (1 on
-    the first delivery).
-    """
-    if retry_after is not None and retry_after > 0:
-        delay = retry_after + rand * max(1.0, retry_after * 0.1)
-    else:
-        ceiling = min(MAX_BACKOFF_SECONDS, FIRST_RETRY_SECONDS * 2.0 ** max(receive_count - 1, 0))
-        delay = ceiling / 2 + rand * ceiling / 2
-    return int(min(MAX_VISIBILITY_SECONDS, max(1, math.ceil(delay))))
 
 
 @dataclass(frozen=True)
@@ -103,15 +83,6 @@ class IncidentQueue:
             MessageDeduplicationId=deduplication,
             MessageAttributes={REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:_MAX_REASON] or "-"}},
         )
-
-    def retry_later(self, receipt_handle: str, seconds: int) -> None:
-        """Keep a failed message out of sight for ``seconds``; its group waits behind it."""
-        self.sqs.change_message_visibility(
-            QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds)
-
-    def release(self, receipt_handle: str) -> None:
-        """Hand a message that was not tried (its group failed first) back at once, still in order."""
-        self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0)
 
 
 def _json(event: Any) -> str:
