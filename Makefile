@@ -11,7 +11,7 @@ CHECKOV_VERSION := 3.3.30
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test unit integration contract template lint typecheck tools build bench clean
+.PHONY: demo test unit integration contract template lint typecheck tools build bench bench-faults clean
 
 $(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ build: tools $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py
+
+# Incident delivery under Jira faults (outages, one failing incident, a 429 storm, a 3-site scale run) on
+# the local stack and a simulated clock; prints one row of issue 9's figures per scenario (bench/faults.py).
+bench-faults: $(BIN)/.installed
+	$(BIN)/python bench/faults.py 2> >(grep -v -e '^{' -e 'UserWarning' -e 'flush_metrics' >&2)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache
