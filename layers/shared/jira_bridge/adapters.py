@@ -59,7 +59,8 @@ def _boto3_client(service: str) -> Any:
 
 
 def override_clock(monotonic: Callable[[], float], sleep: Callable[[float], None]) -> None:
-    """Local runtimes only: request budgets keep time on this clock (a simulated one) until `reset`."""
+    """Local runtimes only: Jira transports (retry waits) and request budgets keep time on this clock
+    (a simulated one) until `reset`."""
     _CLOCK[:] = [monotonic, sleep]
 
 
@@ -149,7 +150,8 @@ def jira_client_for(connector: Connector, counter: RequestCounter | None = None,
 
     credentials = connector.credentials
     auth = BasicAuth(credentials.email, credentials.api_token.get_secret_value())
-    return JiraClient(JiraTransport(credentials.site, auth, counter=counter, budget=budget))
+    return JiraClient(JiraTransport(credentials.site, auth, counter=counter, budget=budget,
+                                    clock=_CLOCK[0], sleep=_CLOCK[1]))
 
 
 def software_client_for(connector: Connector, like: JiraClient) -> JiraSoftwareClient | None:
