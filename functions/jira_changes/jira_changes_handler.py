@@ -1,8 +1,8 @@
 """Verified Jira deliveries from the changes queue, applied to the incident side.
 
-Each delivery is processed once (Powertools idempotency on Jira's delivery id, kept longer than
-Jira's ~30 minute retry window). A failure fails the record: SQS redelivers it in order for that
-issue, and after maxReceiveCount it lands in the DLQ for replay.
+Each delivery is processed once (Powertools idempotency on the delivery's identity, a digest of
+its signed body, kept longer than Jira's ~30 minute retry window). A failure fails the record: SQS
+redelivers it in order for that issue, and after maxReceiveCount it lands in the DLQ for replay.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def handle_record(record: SQSRecord) -> None:
                        unit=MetricUnit.Count, value=1)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # log_event: whatever the environment says
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
