@@ -66,7 +66,7 @@ def test_bad_requests(env: LocalEnvironment, issues: list[str]) -> None:
 def test_caller_limited_to_projects_gets_403_outside_them(env: LocalEnvironment, issues: list[str]) -> None:
     pay = open_issues(env, 1, project="PAY")[0]
     key = "ops-team-api-key-0123456789"
-    env.aws.put_secret(env.connector_secret_name("ci-callers"),
+    env.aws.put_secret(env.ci_callers_secret_name(),
                        {"callers": {"ops-team": {"api_key": key, "projects": ["OPS"]}}})
     env.jira.reset_log()
     refused = approval(env, pay, api_key=key)

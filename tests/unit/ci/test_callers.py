@@ -89,7 +89,7 @@ def test_no_github_secret_means_no_github_webhooks() -> None:
 )
 def test_invalid_secret_names_the_problem_never_the_values(secret: dict[str, object], problem: str) -> None:
     with pytest.raises(ConfigurationError, match=problem) as raised:
-        parse_callers_secret("jira-bridge/s/connectors/ci-callers", secret)
+        parse_callers_secret("jira-bridge/s/ci-callers", secret)
     assert API_KEY not in str(raised.value)
     assert "put-secret-value" in str(raised.value)
 

@@ -1,8 +1,8 @@
 """Who may call the CI endpoints: API keys or HMAC secrets per caller, and the GitHub webhook secret.
 
-They live in one secret, ``<CONNECTOR_SECRET_PREFIX>ci-callers`` (``jira-bridge/<stack>/connectors/
-ci-callers``, created by the stack with a generated ``github_webhook_secret``; the functions may read
-only that prefix). ``ci-callers`` is therefore a reserved connector name. JSON::
+They live in one secret, ``CI_CALLERS_SECRET_NAME`` (``jira-bridge/<stack>/ci-callers``, created by
+the stack with a generated ``github_webhook_secret``). It is outside the connector prefix: only the
+CI function may read it, not every function that reads connectors. JSON::
 
     {
       "github_webhook_secret": "<generated>",
@@ -48,7 +48,6 @@ from jira_bridge.errors import ConfigurationError
 from jira_bridge.settings import describe_validation_error
 from jira_bridge.webhooks.signature import SignatureInvalid, verify_hub_signature
 
-SECRET_NAME = "ci-callers"  # noqa: S105 - the secret's name, not a secret
 CALLER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,99}$")
 GITHUB = "github"
 TIMESTAMP_HEADER = "X-Jira-Bridge-Timestamp"
@@ -220,10 +219,10 @@ def _fresh_timestamp(value: str | None, now: float | None) -> str:
 
 
 class SecretsManagerCallers:
-    """Reads ``<prefix>ci-callers`` through Powertools parameters (cached ``max_age`` seconds)."""
+    """Reads the callers secret through Powertools parameters (cached ``max_age`` seconds)."""
 
-    def __init__(self, prefix: str, max_age: int = 300) -> None:
-        self.secret_id = f"{prefix}{SECRET_NAME}"
+    def __init__(self, secret_id: str, max_age: int = 300) -> None:
+        self.secret_id = secret_id
         self._max_age = max_age
 
     def directory(self) -> CallerDirectory:
