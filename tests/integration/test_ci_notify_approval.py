@@ -60,6 +60,9 @@ def test_bad_requests(env: LocalEnvironment, issues: list[str]) -> None:
     missing = approval(env, "OPS-1", {"pipeline": "p"})
     assert missing.status_code == 400
     assert "missing deployment, environment" in missing.json()["message"]
+    for deployment in ("²", "¹²³", "9" * 5000, "-1"):  # str.isdigit() says yes to the first three
+        bad = approval(env, "OPS-1", {"pipeline": "p", "environment": "production", "deployment": deployment})
+        assert bad.status_code == 400, (deployment[:10], bad.text)
     assert approval(env, "OPS-1", api_key="not-a-known-api-key-000").status_code == 401
 
 
