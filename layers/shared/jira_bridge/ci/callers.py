@@ -142,7 +142,8 @@ def sign_request(caller: str, secret: str, method: str, path: str, query: str = 
 
 
 def _digest(value: str) -> bytes:
-    return hashlib.sha256(value.encode("utf-8")).digest()
+    # surrogatepass: a header that is not valid text must still be compared (and fail), not crash.
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
 
 
 class CallerDirectory:
