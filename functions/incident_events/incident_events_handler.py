@@ -114,7 +114,7 @@ def envelope_with(body: str, event: IncidentChanged) -> str:
     return json.dumps(envelope, separators=(",", ":"))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

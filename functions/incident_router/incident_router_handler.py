@@ -19,7 +19,7 @@ from jira_bridge.observability import logger, metrics
 from jira_bridge.settings import IncidentEventsSettings, load_settings
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     settings = load_settings(IncidentEventsSettings)

@@ -1,10 +1,11 @@
 """Verified Jira deliveries from the changes queue, applied to the incident side.
 
-Each delivery is processed once (Powertools idempotency on Jira's delivery id, kept longer than
-Jira's ~30 minute retry window). A failure fails the record and only its issue's later records (one
-message group per issue): it is retried after its backoff (Retry-After, else exponential; set as
-its visibility, never slept), in order for that issue, and after maxReceiveCount it lands in the
-DLQ for `jira-bridge dlq replay`. Other issues' deliveries in the batch go on.
+Each delivery is processed once (Powertools idempotency on the delivery's identity, a digest of
+its signed body, kept longer than Jira's ~30 minute retry window). A failure fails the record and
+only its issue's later records (one message group per issue): it is retried after its backoff
+(Retry-After, else exponential; set as its visibility, never slept), in order for that issue, and
+after maxReceiveCount it lands in the DLQ for `jira-bridge dlq replay`. Other issues' deliveries in
+the batch go on.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def handle_record(record: SQSRecord) -> None:
                        unit=MetricUnit.Count, value=1)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # log_event: whatever the environment says
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

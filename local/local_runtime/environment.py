@@ -27,7 +27,7 @@ TEMPLATE = REPO_ROOT / "template.yaml"
 CONTRACTS_DIR = REPO_ROOT.parent / "shared" / "contracts"
 LOCAL_WEBHOOK_SECRET = "local-webhook-secret"  # noqa: S105 - the simulator's, never a real one
 LOCAL_PAGERDUTY_SECRET = "local-pagerduty-webhook-secret"  # noqa: S105 - local only
-# CI callers of the local stack (secret <prefix>ci-callers): an API-key caller, an HMAC caller, GitHub.
+# CI callers of the local stack (secret jira-bridge/<stack>/ci-callers): an API-key caller, an HMAC caller, GitHub.
 LOCAL_CI_API_KEY = "local-ci-api-key-0123456789"
 LOCAL_CI_HMAC_CALLER = "local-hmac"
 LOCAL_CI_HMAC_SECRET = "local-ci-hmac-secret-0123456789"  # noqa: S105 - local only
@@ -126,7 +126,7 @@ class LocalEnvironment:
         self.aws.put_secret(str(self.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/pagerduty"})), {
             "api_token": "local-pagerduty-token", "from_email": "jira-bridge@example.com",
             "webhook_secrets": [LOCAL_PAGERDUTY_SECRET]})
-        self.aws.put_secret(self.connector_secret_name("ci-callers"), local_ci_callers())
+        self.aws.put_secret(self.ci_callers_secret_name(), local_ci_callers())
         self.capture_incident_requests()
         if self.with_api:
             self.jira.webhooks.register(
@@ -174,6 +174,9 @@ class LocalEnvironment:
     def connector_secret_name(self, connector: str) -> str:
         prefix = self.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/connectors/"})
         return f"{prefix}{connector}"
+
+    def ci_callers_secret_name(self) -> str:
+        return str(self.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/ci-callers"}))
 
     def connector_secret(self) -> dict[str, Any]:
         return simulator_connector_secret(self.jira)

@@ -71,7 +71,7 @@ OUTPUTS = {
 }
 SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
 # Names that contain SECRET but carry no secret: where connector secrets live, not their values.
-SECRET_LOOKING_ALLOWED = {"CONNECTOR_SECRET_PREFIX", "PAGERDUTY_SECRET_NAME"}  # names of secrets, not values
+SECRET_LOOKING_ALLOWED = {"CONNECTOR_SECRET_PREFIX", "PAGERDUTY_SECRET_NAME", "CI_CALLERS_SECRET_NAME"}
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -112,8 +112,10 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every IAM/resource policy statement written in the template, with where it lives."""
+def policy_statements(template: dict[str, Any], conditions: dict[str, bool] | None = None
+                      ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every IAM/resource policy statement written in the template, with where it lives (``Fn::If``
+    statements: the branch ``conditions`` choose, or both)."""
     for logical_id, resource in template["Resources"].items():
         props = resource.get("Properties", {})
         kind = resource["Type"]
@@ -128,11 +130,22 @@ def policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str,
             documents.append(props["PolicyDocument"])
         for document in documents:
             for statement in as_list(document.get("Statement", [])):
-                yield logical_id, statement
+                for branch in branches(statement, conditions):
+                    yield logical_id, branch
 
 
-def function_statements(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
-    return [s for where, s in policy_statements(template) if where == logical_id]
+def branches(statement: dict[str, Any], conditions: dict[str, bool] | None) -> list[dict[str, Any]]:
+    """A statement, or an ``Fn::If`` statement's branch for ``conditions`` (both when ``None``)."""
+    if "Fn::If" not in statement:
+        return [statement]
+    name, when_true, when_false = statement["Fn::If"]
+    chosen = [when_true, when_false] if conditions is None else [when_true if conditions[name] else when_false]
+    return [c for c in chosen if c != {"Ref": "AWS::NoValue"}]
+
+
+def function_statements(template: dict[str, Any], logical_id: str,
+                        conditions: dict[str, bool] | None = None) -> list[dict[str, Any]]:
+    return [s for where, s in policy_statements(template, conditions) if where == logical_id]
 
 
 def actions(statement: dict[str, Any]) -> list[str]:
@@ -274,26 +287,41 @@ def test_function_policies_are_inline_statements_only(template: dict[str, Any], 
         assert "Statement" in policy, f"{logical_id}: {policy!r} is not an inline statement list"
 
 
-@pytest.mark.parametrize("logical_id", sorted(set(FUNCTIONS) - {"IncidentRouterFunction"}))
-def test_secrets_access_is_get_secret_value_on_the_connector_prefix_only(
-    template: dict[str, Any], logical_id: str
+def secret_readers(template: dict[str, Any], conditions: dict[str, bool]) -> dict[str, set[str]]:
+    """For each secret resource a function may read (by ARN or prefix): which functions may."""
+    readers: dict[str, set[str]] = {}
+    for logical_id in FUNCTIONS:
+        for statement in function_statements(template, logical_id, conditions):
+            if not any("secretsmanager" in a for a in actions(statement)):
+                continue
+            assert actions(statement) == ["secretsmanager:GetSecretValue"], (logical_id, statement)
+            for resource in as_list(statement["Resource"]):
+                readers.setdefault(json.dumps(resource), set()).add(logical_id)
+    return readers
+
+
+@pytest.mark.parametrize("pagerduty_outbound", [False, True])
+def test_each_secret_is_readable_only_by_the_functions_that_read_it(
+    template: dict[str, Any], pagerduty_outbound: bool
 ) -> None:
-    statements = [
-        s for s in function_statements(template, logical_id) if any("secretsmanager" in a for a in actions(s))
-    ]
-    assert statements, f"{logical_id} cannot read connector secrets"
-    # The PagerDuty receiver reads its own secret only; the functions that may apply requests to
-    # PagerDuty read that one secret too; everything else reads the connector prefix only.
-    pagerduty, connectors = [ref("PagerDutySecret")], [{"Fn::Sub": CONNECTOR_SECRETS_ARN}]
-    allowed = {
-        "PagerDutyWebhookFunction": [pagerduty],
-        "JiraChangesFunction": [connectors, pagerduty],
-        "JiraReconcileFunction": [connectors, pagerduty],
-    }.get(logical_id, [connectors])
-    for statement in statements:
-        assert actions(statement) == ["secretsmanager:GetSecretValue"], statement
-        assert as_list(statement["Resource"]) in allowed, statement
-    assert sorted(json.dumps(as_list(s["Resource"])) for s in statements) == sorted(json.dumps(a) for a in allowed)
+    """Connectors (Jira credentials), the CI callers (API keys, HMAC and GitHub secrets) and PagerDuty
+    are three grants, each to its readers only; the connector prefix covers neither of the others."""
+    connectors = json.dumps({"Fn::Sub": CONNECTOR_SECRETS_ARN})
+    jira_functions = {"IncidentEventsFunction", "JiraWebhookFunction", "JiraChangesFunction",
+                      "JiraReconcileFunction", "CiNotifyFunction"}
+    pagerduty_readers = {"PagerDutyWebhookFunction"} | (
+        {"JiraChangesFunction", "JiraReconcileFunction"} if pagerduty_outbound else set())
+    assert secret_readers(template, {"PagerDutyOutbound": pagerduty_outbound}) == {
+        connectors: jira_functions,
+        json.dumps(ref("CiCallersSecret")): {"CiNotifyFunction"},
+        json.dumps(ref("PagerDutySecret")): pagerduty_readers,
+    }
+    names = {logical_id: template["Resources"][logical_id]["Properties"]["Name"]["Fn::Sub"]
+             for logical_id in of_type(template, "AWS::SecretsManager::Secret")}
+    outside = {k: v for k, v in names.items() if not v.startswith(CONNECTOR_PREFIX)}
+    assert set(outside) == {"CiCallersSecret", "PagerDutySecret"}, "only connectors live under the prefix"
+    assert template["Conditions"]["PagerDutyOutbound"] == {"Fn::Equals": [ref("PagerDutyOutbound"), "true"]}
+    assert template["Parameters"]["PagerDutyOutbound"]["Default"] == "false"
 
 
 def test_dynamodb_access_is_item_level_on_named_tables(template: dict[str, Any]) -> None:

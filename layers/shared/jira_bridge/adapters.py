@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from jira_bridge.errors import ConfigurationError
-from jira_bridge.settings import BaseSettings, IncidentEventsSettings
+from jira_bridge.settings import BaseSettings, CiNotifySettings, IncidentEventsSettings
 
 # Adapters and their dependencies (requests, boto3, YAML) load on first use, not at cold import.
 if TYPE_CHECKING:
@@ -349,10 +349,10 @@ def approval_gate(settings: BaseSettings) -> ApprovalGate:
 
 
 @cache
-def ci_callers(settings: BaseSettings) -> SecretsManagerCallers:
+def ci_callers(settings: CiNotifySettings) -> SecretsManagerCallers:
     from jira_bridge.ci.callers import SecretsManagerCallers
 
-    return SecretsManagerCallers(settings.connector_secret_prefix, max_age=settings.secret_cache_seconds)
+    return SecretsManagerCallers(settings.ci_callers_secret_name, max_age=settings.secret_cache_seconds)
 
 
 @cache
@@ -363,6 +363,14 @@ def ci_once(settings: BaseSettings) -> IdempotentOnce:
     return IdempotentOnce(idempotency_store(settings))
 
 
+@cache
+def pagerduty_once(settings: BaseSettings) -> IdempotentOnce:
+    """PagerDuty events are published once per event id (Powertools idempotency, IdempotencyTable)."""
+    from jira_bridge.ci.redelivery import IdempotentOnce
+
+    return IdempotentOnce(idempotency_store(settings), key_prefix="pagerduty-event")
+
+
 def reset() -> None:
     """Forget every cached adapter (tests and the local runner use this between stacks)."""
     from aws_lambda_powertools.utilities import parameters
@@ -371,7 +379,7 @@ def reset() -> None:
     _CLOCK[:] = _REAL_CLOCK
     for factory in (_boto3_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
                     request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler,
-                    ci_config, ci_reporter, approval_gate, ci_callers, ci_once):
+                    ci_config, ci_reporter, approval_gate, ci_callers, ci_once, pagerduty_once):
         factory.cache_clear()
     _SITES.clear()
     _CI_SITES.clear()

@@ -64,6 +64,8 @@ class PagerDutyWebhookSettings(BaseSettings):
 class CiNotifySettings(BaseSettings):
     """The CI -> Jira function."""
 
+    ci_callers_secret_name: str = Field(alias="CI_CALLERS_SECRET_NAME", min_length=1)
+
 
 def describe_validation_error(error: ValidationError, source: str) -> str:
     """One readable line per problem, naming the variable (alias) rather than the Python field."""
