@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jira_bridge import adapters
-from jira_bridge.incidents.delivery import InvalidIncidentEvent, parse_envelope
+from jira_bridge.incidents.delivery import InvalidIncidentEvent, parse_envelope, superseded
 from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
 from jira_bridge.incidents.events import IncidentChanged
 from jira_bridge.invocation import invocation_budget
@@ -33,6 +33,7 @@ from jira_bridge.settings import IncidentEventsSettings, load_settings
 # A failure holds back only its own message group (incident); other groups in the batch go on.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 _retries: list[FifoRetries] = []  # this invocation's (set in lambda_handler)
+_superseded: dict[str, str] = {}  # this batch's field changes made moot by a later one (message id -> event id)
 
 
 def is_transient(error: Exception) -> bool:
@@ -68,6 +69,11 @@ def handle_record(record: SQSRecord) -> None:
         return
     event = envelope.detail
     with logger.append_context_keys(incident_id=event.incident.id, event_id=event.event_id):
+        newer = _superseded.get(record.message_id)
+        if newer is not None:  # coalesced: the same field's newer value, later in this batch, is applied
+            metrics.add_metric(name="IncidentEventsCoalesced", unit=MetricUnit.Count, value=1)
+            logger.info("field change coalesced into a newer one", extra={"superseded_by": newer})
+            return
         apply_event(record, event, group)
 
 
@@ -122,6 +128,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     retries = FifoRetries(adapters.aws_client("sqs"), settings.incident_events_queue_url)
     _retries[:] = [retries]
     records = event.get("Records", [])
+    _superseded.clear()
+    _superseded.update(superseded((r["messageId"], r["body"]) for r in records))
     with invocation_budget(context, max_wait=IN_PROCESS_WAIT_SECONDS):  # Jira retries end in time
         try:
             response: dict[str, Any] = dict(process_partial_response(

@@ -156,3 +156,28 @@ def test_an_incident_failing_past_its_receives_is_redriven_then_replayed_in_orde
     assert status_of(env, existing) == "Done"
     notes = [to_plain_text(c.body) for c in env.jira.issue(existing).comments if "rolled back" in to_plain_text(c.body)]
     assert notes == ["rolled back (INC-STUCK) (Alice)"]
+
+
+def test_a_burst_of_state_changes_reaches_the_final_state_in_the_fewest_writes(env: LocalEnvironment) -> None:
+    created, acknowledged, _, resolved = story("INC-BURST")
+    publish(env, created)
+    env.drain()
+    env.jira.reset_log()
+    raised = event(5, "field_changed", severity="SEV1", field="severity", old="SEV2", new="SEV1",
+                   incident_id="INC-BURST")
+    lowered = event(6, "field_changed", severity="SEV3", field="severity", old="SEV1", new="SEV3",
+                    incident_id="INC-BURST")
+    resolved = resolved.model_copy(update={"sequence": 7})
+    publish(env, acknowledged, raised, lowered, resolved)  # arrive together: one batch of the incident's group
+    env.drain()
+
+    issue = issue_of(env, "INC-BURST")
+    assert status_of(env, issue.key) == "Done"
+    said = [to_plain_text(c.body) for c in issue.comments]
+    assert [s for s in said if "is now" in s] == ["Incident INC-BURST is now resolved (Dana)."]
+    # one edit for the severity burst (not two), and the workflow's hops to Done with one comment on
+    # the last: the moot "acknowledged" adds no comment of its own
+    writes = [(r.method, r.path.rsplit("/", 1)[-1]) for r in env.jira.requests if r.method != "GET"]
+    assert sorted(writes) == [("POST", "transitions")] * 3 + [("PUT", issue.id)]
+    final = env.jira.as_user(ALICE_EMAIL).call("GET", f"/rest/api/3/issue/{issue.key}")["fields"]
+    assert final["priority"]["name"] == "Medium"  # SEV3, the newest severity

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jira_bridge.incidents.delivery import IncidentQueue, InvalidIncidentEvent
+from jira_bridge.incidents.delivery import IncidentQueue, InvalidIncidentEvent, superseded
 from jira_bridge.queue_retries import (
     FIRST_RETRY_SECONDS,
     MAX_BACKOFF_SECONDS,
@@ -123,3 +123,28 @@ def test_a_visibility_change_that_fails_costs_only_time() -> None:
     retries = FifoRetries(Broken(), "q.fifo")
     assert retries.back_off("m-1", "r-1", 3, RuntimeError("jira down")) >= 20
     assert retries.release_untried([{"messageId": "m-2", "receiptHandle": "r-2"}], {"m-2"}) == 0
+
+
+def body(incident: str, sequence: int, kind: str = "field_changed", field: str | None = "state") -> str:
+    change: dict[str, Any] = {"kind": kind}
+    if field:
+        change["field"] = field
+    return json.dumps({"detail": {"event_id": f"{incident}-{sequence}", "sequence": sequence,
+                                  "incident": {"id": incident}, "change": change}})
+
+
+def test_a_burst_of_changes_to_one_field_coalesces_into_the_newest() -> None:
+    records = [
+        ("m1", body("INC-1", 2, field="state")),
+        ("m2", body("INC-1", 3, "note_added", field=None)),
+        ("m3", body("INC-1", 4, field="Status")),  # the same field under its alias
+        ("m4", body("INC-1", 5, field="severity")),
+        ("m5", body("INC-2", 1, field="state")),  # another incident: untouched
+        ("m6", body("INC-1", 6, field="state")),
+        ("m7", "not json"),
+    ]
+    assert superseded(records) == {"m1": "INC-1-6", "m3": "INC-1-6"}
+
+
+def test_an_older_change_arriving_after_a_newer_one_is_the_one_coalesced() -> None:
+    assert superseded([("m1", body("INC-1", 9)), ("m2", body("INC-1", 4))]) == {"m2": "INC-1-9"}

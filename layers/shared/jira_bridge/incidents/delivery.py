@@ -16,12 +16,14 @@ What a retry cannot fix is parked in the DLQ with its reason, in the same group,
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from jira_bridge.incidents.envelope import IncidentEventEnvelope
+from jira_bridge.incidents.events import canonical_field
 from jira_bridge.sqs_ids import incident_group_id, sqs_id
 
 INVALID_GROUP = "invalid"
@@ -83,6 +85,35 @@ class IncidentQueue:
             MessageDeduplicationId=deduplication,
             MessageAttributes={REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:_MAX_REASON] or "-"}},
         )
+
+
+def superseded(records: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Coalescing: field changes in one batch that a later change of the same field of the same
+    incident makes moot, as {message id: the event id that supersedes it}.
+
+    ``records`` are (message id, body) in queue order. Only ``field_changed`` events coalesce (a note
+    or a create always applies); the newest change of a field reaches the same final state in fewer
+    Jira writes (one transition path, one edit), which matters under Jira's per-issue write limit.
+    A body that does not parse is left to the worker to park.
+    """
+    newest: dict[tuple[str, str], tuple[int, str, str]] = {}
+    changes: list[tuple[str, tuple[str, str], int]] = []
+    for message_id, body in records:
+        try:
+            detail = json.loads(body)["detail"]
+            change = detail["change"]
+            if change.get("kind") != "field_changed" or not change.get("field"):
+                continue
+            key = (str(detail["incident"]["id"]), canonical_field(str(change["field"])))
+            sequence = int(detail["sequence"])
+            event_id = str(detail["event_id"])
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            continue
+        changes.append((message_id, key, sequence))
+        if key not in newest or sequence > newest[key][0]:
+            newest[key] = (sequence, message_id, event_id)
+    return {message_id: newest[key][2] for message_id, key, sequence in changes
+            if sequence < newest[key][0] and newest[key][1] != message_id}
 
 
 def _json(event: Any) -> str:
