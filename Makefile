@@ -11,7 +11,7 @@ CHECKOV_VERSION := 3.3.30
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test unit integration contract template fuzz fuzz-quick lint typecheck tools build bench bench-faults clean
+.PHONY: demo test unit integration contract template fuzz fuzz-quick lint typecheck tools build package deploy check-env bench bench-faults clean
 
 $(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,18 +21,20 @@ $(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt pyproject
 	touch $@
 
 # aws-sam-cli and cfn-lint pin their own boto3/pydantic: each lives in its own environment.
-$(TOOLS)/sam/.installed: Makefile
+# The stamps do not depend on this Makefile: editing it must not reinstall shared tool environments
+# (TOOLS=...); after changing a version, `rm -rf .tools` (or the one environment) and run `make tools`.
+$(TOOLS)/sam/.installed:
 	test -x $(TOOLS)/sam/bin/python || $(PYTHON) -m venv $(TOOLS)/sam
 	$(TOOLS)/sam/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
-$(TOOLS)/cfnlint/.installed: Makefile
+$(TOOLS)/cfnlint/.installed:
 	test -x $(TOOLS)/cfnlint/bin/python || $(PYTHON) -m venv $(TOOLS)/cfnlint
 	$(TOOLS)/cfnlint/bin/pip install --quiet cfn-lint==$(CFN_LINT_VERSION) \
 		cfn-lint-serverless==$(CFN_LINT_SERVERLESS_VERSION)
 	touch $@
 
-$(TOOLS)/checkov/.installed: Makefile
+$(TOOLS)/checkov/.installed:
 	test -x $(TOOLS)/checkov/bin/python || $(PYTHON) -m venv $(TOOLS)/checkov
 	$(TOOLS)/checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 	touch $@
@@ -58,7 +60,7 @@ contract: $(BIN)/.installed
 	$(BIN)/pytest -q tests/contract -p no:cacheprovider --allow-hosts=127.0.0.1
 
 template: $(BIN)/.installed tools
-	$(BIN)/pytest -q tests/template -p no:cacheprovider
+	JIRA_BRIDGE_TOOLS=$(abspath $(TOOLS)) $(BIN)/pytest -q tests/template -p no:cacheprovider
 
 # Hostile input through the real handlers: a few hundred per entry point here (part of `make test`),
 # FUZZ_INPUTS (>= 10,000) per entry point in `make fuzz`, which prints the table. Metrics lines are dropped.
@@ -69,14 +71,36 @@ FUZZ_INPUTS ?= 10000
 fuzz: $(BIN)/.installed
 	set -o pipefail; $(BIN)/python -W ignore -m tests.fuzz.harness $(FUZZ_INPUTS) | grep -v '^{"_aws"'
 
-test: lint typecheck unit integration contract fuzz-quick template
+# Every tier runs and reports even when an earlier one fails; the run then exits non-zero.
+TIERS := lint typecheck unit integration contract fuzz-quick template
+test: $(BIN)/.installed
+	@failed=""; for tier in $(TIERS); do \
+		echo "== $$tier"; $(MAKE) --no-print-directory $$tier TOOLS=$(TOOLS) || failed="$$failed $$tier"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== FAILED:$$failed"; exit 1; fi; echo "== all tiers passed: $(TIERS)"
 
-# Always both steps: sam build bundles botocore (through aws-xray-sdk) and ships no .pyc;
-# finalize_layer.py prunes what the runtime provides, drops files nothing reads and precompiles
-# what the handlers import at cold start and first use (the layer must stay <= 20 MB unzipped).
+# sam build alone builds everything: the shared layer through layers/shared/Makefile (BuildMethod:
+# makefile), which prunes what the runtime provides and precompiles the cold-start closure with
+# scripts/finalize_layer.py (<= 20 MB unzipped), so `sam build`, `sam sync` and `make build` ship
+# the same artefact.
+SAM := $(TOOLS)/sam/bin/sam
 build: tools $(BIN)/.installed
-	$(TOOLS)/sam/bin/sam build --parallel
-	$(BIN)/python scripts/finalize_layer.py .aws-sam/build/JiraBridgeLayer
+	$(SAM) build
+
+# Deploy one environment of samconfig.toml (dev, staging, prod): needs AWS credentials.
+ENV ?=
+check-env:
+	@test -n "$(ENV)" || { echo "name the environment: make deploy ENV=dev|staging|prod (samconfig.toml)" >&2; exit 2; }
+	@grep -q '^\[$(ENV)\.deploy\.parameters\]' samconfig.toml || \
+		{ echo "samconfig.toml has no [$(ENV).deploy.parameters]: add it or use dev, staging or prod" >&2; exit 2; }
+
+deploy: check-env build
+	$(SAM) deploy --config-env $(ENV)
+
+# The deploy path without an AWS account: build, then `sam package` against an S3 bucket on
+# loopback (scripts/package_dry_run.py); the packaged template and zips land in .aws-sam/package/ENV.
+package: check-env build
+	$(BIN)/python scripts/package_dry_run.py --env $(ENV) --sam $(SAM)
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py

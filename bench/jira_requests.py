@@ -52,7 +52,7 @@ def event(incident: str, sequence: int, change: dict[str, Any], state: str = "tr
 def measure() -> dict[str, Any]:
     results: dict[str, Any] = {}
     with LocalEnvironment(env_overrides=QUIET) as env:
-        bus = env.stack.resolve({"Ref": "IncidentBusName"})
+        bus = env.stack.resolve({"Ref": "IncidentBus"})
 
         def count(operation: str, entry: dict[str, Any], run: str) -> None:
             env.jira.reset_log()

@@ -69,7 +69,7 @@ def run_demo() -> int:
                               f"{counts['AWS::SQS::Queue']} queues, {counts['AWS::Events::Rule']} rule, "
                               f"{counts['AWS::SecretsManager::Secret']} connector secret")
         timeline.say("setup", f"Jira simulator at {env.jira.base_url}, API routes at {env.api.url('')}")
-        bus = env.stack.resolve({"Ref": "IncidentBusName"})
+        bus = env.stack.resolve({"Ref": "IncidentBus"})
 
         def publish(event: dict[str, Any]) -> None:
             env.put_events([{**event, "EventBusName": bus}])
@@ -144,7 +144,7 @@ def _outage_story(timeline: Timeline) -> None:
     clock = SimClock()
     quiet = {"Parameters": {**QUIET["Parameters"], "POWERTOOLS_LOG_LEVEL": "CRITICAL"}}  # the timeline says it
     with LocalEnvironment(env_overrides=quiet, queues="model", clock=clock) as env:
-        bus = env.stack.resolve({"Ref": "IncidentBusName"})
+        bus = env.stack.resolve({"Ref": "IncidentBus"})
 
         def publish(incident: str, *events: dict[str, Any]) -> None:
             entries = []

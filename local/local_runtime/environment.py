@@ -145,7 +145,7 @@ class LocalEnvironment:
         sqs, events = self.aws.client("sqs"), self.aws.client("events")
         url = sqs.create_queue(QueueName="local-incident-tool")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        bus = str(self.stack.resolve({"Ref": "IncidentBusName"}))
+        bus = str(self.stack.resolve({"Ref": "IncidentBus"}))
         events.put_rule(Name="local-incident-tool", EventBusName=bus, State="ENABLED", EventPattern=json.dumps(
             {"detail-type": ["Incident Update Requested", "Incident Create Requested"]}))
         events.put_targets(Rule="local-incident-tool", EventBusName=bus, Targets=[{"Id": "tool", "Arn": arn}])

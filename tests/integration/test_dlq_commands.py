@@ -25,7 +25,7 @@ def sample(name: str) -> dict[str, Any]:
 
 def publish(env: LocalEnvironment, event: dict[str, Any]) -> None:
     env.put_events([{"Source": event["source"], "DetailType": event["detail-type"], "Detail": event["detail"],
-                     "EventBusName": str(env.stack.resolve({"Ref": "IncidentBusName"}))}])
+                     "EventBusName": str(env.stack.resolve({"Ref": "IncidentBus"}))}])
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -37,7 +37,7 @@ def env(model_environment: LocalEnvironment) -> LocalEnvironment:
 
 
 def publish(env: LocalEnvironment, *events: IncidentChanged) -> None:
-    bus = str(env.stack.resolve({"Ref": "IncidentBusName"}))
+    bus = str(env.stack.resolve({"Ref": "IncidentBus"}))
     entries = [{"Source": "incident.tool", "DetailType": "Incident Changed", "Detail": e.model_dump(mode="json"),
                 "EventBusName": bus} for e in events]
     for start in range(0, len(entries), 10):  # PutEvents takes 10 entries at most

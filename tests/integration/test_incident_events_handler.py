@@ -24,7 +24,7 @@ def sample(name: str) -> dict[str, Any]:
 
 
 def bus(env: LocalEnvironment) -> str:
-    return str(env.stack.resolve({"Ref": "IncidentBusName"}))
+    return str(env.stack.resolve({"Ref": "IncidentBus"}))
 
 
 def publish(env: LocalEnvironment, event: dict[str, Any]) -> None:

@@ -13,7 +13,8 @@ from local_runtime.cfn_yaml import load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
-TOOLS = REPO_ROOT / ".tools"
+# `make template TOOLS=DIR` passes its tool environments here (another checkout's, never a symlink)
+TOOLS = Path(os.environ.get("JIRA_BRIDGE_TOOLS") or REPO_ROOT / ".tools")
 INSTALL_HINT = "run `make tools` to install the template toolchain into .tools/"
 
 
@@ -21,7 +22,7 @@ def tool(env: str, executable: str) -> Path:
     """A tool from its own environment under .tools/; FAIL (never skip) when it is missing."""
     path = TOOLS / env / "bin" / executable
     if not path.is_file():
-        pytest.fail(f"{path.relative_to(REPO_ROOT)} is missing: {INSTALL_HINT}", pytrace=False)
+        pytest.fail(f"{path} is missing: {INSTALL_HINT}", pytrace=False)
     return path
 
 
@@ -33,12 +34,14 @@ def tool_env() -> dict[str, str]:
     return env
 
 
-def run_tool(args: list[str | Path], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_tool(
+    args: list[str | Path], timeout: float = 120, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a tool from the repo root, capturing stdout and stderr together."""
     return subprocess.run(
         [str(a) for a in args],
         cwd=REPO_ROOT,
-        env=tool_env(),
+        env={**tool_env(), **(extra_env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,7 +1,8 @@
-"""`sam build` (no container) builds the shared layer; scripts/finalize_layer.py slims and precompiles it.
+"""`sam build` alone (no container, no extra step) builds the shared layer slim and precompiled, and
+`sam package` (scripts/package_dry_run.py, S3 on loopback) turns it into what CloudFormation receives.
 
-One test on purpose: the build is the slow part (~30 s, mostly pip resolving the layer's pins), so
-everything about its output is asserted on a single build in a temporary directory.
+The build is the slow part (~30 s, mostly pip resolving the layer's pins), so it runs once per module
+(the `built` fixture) and every test asserts on that one build in a temporary directory.
 """
 
 from __future__ import annotations
@@ -9,20 +10,25 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import textwrap
+import tomllib
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from local_runtime.cfn_yaml import load_template
 from local_runtime.stack import Stack
 from tests.template.conftest import REPO_ROOT, TEMPLATE, run_tool, tool
 
 pytestmark = pytest.mark.template
 
-FINALIZE = REPO_ROOT / "scripts" / "finalize_layer.py"
+PACKAGE = REPO_ROOT / "scripts" / "package_dry_run.py"
 MAX_LAYER_MB = 20  # the finalized layer, unzipped: sources, native code and the cold-start pycs
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "dateutil")
 REMOVED_GLOBS = ("yaml/_yaml*.so", "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.min.*", "**/*.pyi")
@@ -63,32 +69,61 @@ def imported_names(path: Path) -> set[str]:
     return names
 
 
-def finalize(layer: Path, *flags: str) -> str:
-    result = subprocess.run(
-        [sys.executable, str(FINALIZE), str(layer), *flags],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, f"finalize_layer.py {' '.join(flags)} failed:\n{result.stdout}{result.stderr}"
-    return result.stdout
-
-
 def run_python(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
-def test_sam_build_layer_is_lean_and_precompiled(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Built:
+    build_dir: Path
+    report: dict[str, Any]
+    output: str
+    package_dir: Path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     assert sys.version_info[:2] == (3, 13), "the template tier runs on the project's Python 3.13 (.venv)"
     sam = tool("sam", "sam")
+    tmp_path = tmp_path_factory.mktemp("sam")
     build_dir = tmp_path / "build"
-    result = run_tool(
-        [sam, "build", "--template-file", TEMPLATE.name, "--build-dir", build_dir, "--parallel"], timeout=300
-    )
+    report_file = tmp_path / "finalize.json"
+    # exactly `make build` / `sam build`: the layer's Makefile runs finalize_layer.py; the variable only
+    # asks it to also write its JSON report
+    result = run_tool([sam, "build", "--template-file", TEMPLATE.name, "--build-dir", build_dir, "--parallel"],
+                      timeout=400, extra_env={"JIRA_BRIDGE_LAYER_REPORT": str(report_file)})  # fmt: skip
     assert result.returncode == 0, f"sam build failed ({result.returncode}):\n{result.stdout}"
+    assert report_file.is_file(), f"sam build did not run finalize_layer.py:\n{result.stdout}"
+    package_dir = tmp_path / "package"
+    packaged = subprocess.run(
+        [sys.executable, str(PACKAGE), "--build-dir", str(build_dir), "--env", "staging", "--out", str(package_dir),
+         "--sam", str(sam)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert packaged.returncode == 0, f"package_dry_run.py failed:\n{packaged.stdout}{packaged.stderr}"
+    return Built(build_dir, json.loads(report_file.read_text()), result.stdout, package_dir)
 
+
+def test_the_layer_is_built_by_sam_build_itself(template: dict[str, Any]) -> None:
+    """One build: sam build / sam sync / make build all run the layer's Makefile, nothing runs beside it."""
+    layer = template["Resources"]["JiraBridgeLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+    makefile = (REPO_ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text(encoding="utf-8")
+    assert "build-JiraBridgeLayer:" in makefile
+    assert "scripts/finalize_layer.py" in makefile
+    assert "--platform manylinux2014_aarch64" in makefile
+    assert "--python-version 3.13" in makefile
+    recipe = (REPO_ROOT / "Makefile").read_text(encoding="utf-8").split("\nbuild:", 1)[1].split("\n\n", 1)[0]
+    assert "finalize_layer" not in recipe, "make build must ship what sam build ships: no step beside it"
+
+
+def test_sam_build_layer_is_lean_and_precompiled(built: Built, tmp_path: Path) -> None:
+    build_dir, report, output = built.build_dir, built.report, built.output
     layer = build_dir / "JiraBridgeLayer"
     python_dir = layer / "python"
     assert (python_dir / "jira_bridge" / "__init__.py").is_file(), f"jira_bridge missing from {python_dir}"
-    assert not bundled(python_dir, "boto3"), "boto3 comes from the Lambda runtime and must not be bundled"
+    assert not (python_dir / "bin").exists(), "console scripts (#! this machine's Python) must not ship"
     functions = Stack(build_dir / "template.yaml").functions()  # CodeUri points at the built code
     handlers = {
         logical_id: path
@@ -97,10 +132,7 @@ def test_sam_build_layer_is_lean_and_precompiled(tmp_path: Path) -> None:
     }
     assert {"IncidentEventsFunction", "JiraWebhookFunction", "JiraChangesFunction"} <= handlers.keys(), handlers
 
-    # 1. prune, drop unused files, precompile the cold-start closure
-    report_file = tmp_path / "finalize.json"
-    output = finalize(layer, "--report", str(report_file))
-    report: dict[str, Any] = json.loads(report_file.read_text())
+    # 1. pruned, unused files dropped, cold-start closure precompiled: by sam build alone
     for name in RUNTIME_PROVIDED:
         assert not bundled(python_dir, name), f"{name} is still bundled after pruning"
     for pattern in REMOVED_GLOBS:
@@ -189,3 +221,68 @@ def test_sam_build_layer_is_lean_and_precompiled(tmp_path: Path) -> None:
         f"layer: {final:.1f} MB with {len(pycs)} pycs ({report['pyc_bytes'] / 1e6:.1f} MB); "
         f"{imported.stdout.strip()}; {parsed.stdout.strip()}"
     )
+
+
+def readme_table(heading: str) -> dict[str, str]:
+    """First-column names (each `code` span) -> second column, from the table under `heading` in README.md."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"\n{heading}\n" in text, f"README.md has no '{heading}' section"
+    section = text.split(f"\n{heading}\n", 1)[1].split("\n#", 1)[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) < 2 or set(cells[0]) <= {"-"} or cells[0] in {"parameter", "output"}:
+            continue
+        for name in re.findall(r"`([A-Za-z0-9]+)`", cells[0]):
+            rows[name] = cells[1]
+    return rows
+
+
+def test_packaged_template_matches_the_readme(built: Built) -> None:
+    """What CloudFormation receives: code in S3 (zips that are the built code), and the parameters and
+    outputs the README's Deploy section documents, with the defaults it states."""
+    packaged = load_template(built.package_dir / "packaged.yaml")
+    manifest = json.loads((built.package_dir / "manifest.json").read_text())
+    code_resources = {lid for lid, r in packaged["Resources"].items()
+                      if r["Type"] in {"AWS::Serverless::Function", "AWS::Serverless::LayerVersion"}}  # fmt: skip
+    assert code_resources == manifest.keys(), "every function and layer must point at an uploaded zip"
+    layer_zip = built.package_dir / manifest["JiraBridgeLayer"]["file"]
+    with zipfile.ZipFile(layer_zip) as archive:
+        names = set(archive.namelist())
+    assert "python/jira_bridge/__init__.py" in names
+    assert any(n.endswith(".pyc") for n in names), "the packaged layer lost the precompiled bytecode"
+    assert not any(n.startswith("python/botocore/") for n in names), "the packaged layer is not the pruned one"
+    assert manifest["JiraBridgeLayer"]["unzipped_bytes"] / 1e6 <= MAX_LAYER_MB
+
+    documented = readme_table("### Template parameters")
+    parameters = packaged["Parameters"]
+    assert documented.keys() == parameters.keys(), (
+        f"README parameters table: missing {sorted(parameters.keys() - documented.keys())}, "
+        f"stale {sorted(documented.keys() - parameters.keys())}"
+    )
+    for name, spec in parameters.items():
+        default = str(spec.get("Default", ""))
+        stated = documented[name]
+        assert stated == ("(empty)" if default == "" else f"`{default}`"), f"README says {name} defaults to {stated}"
+    outputs = readme_table("### Stack outputs")
+    assert outputs.keys() == packaged["Outputs"].keys(), (
+        f"README outputs table: missing {sorted(packaged['Outputs'].keys() - outputs.keys())}, "
+        f"stale {sorted(outputs.keys() - packaged['Outputs'].keys())}"
+    )
+
+
+def test_samconfig_environments_deploy_distinct_stacks() -> None:
+    """`make deploy ENV=...` for each environment: its own stack, never prompting, nothing account-wide."""
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    stacks = {}
+    for env in ("dev", "staging", "prod"):
+        deploy = config[env]["deploy"]["parameters"]
+        stacks[env] = deploy["stack_name"]
+        assert deploy["capabilities"] == "CAPABILITY_IAM", env
+        assert deploy.get("resolve_s3") is True, env
+        overrides = " ".join(deploy.get("parameter_overrides", []))
+        assert "ConfigureApiGatewayAccountRole=true" not in overrides, f"{env} changes an account-wide setting"
+        for pair in deploy.get("parameter_overrides", []):
+            assert pair.split("=", 1)[0] in readme_table("### Template parameters"), f"{env}: unknown {pair}"
+    assert len(set(stacks.values())) == len(stacks), stacks
+    assert "template_file" not in str(config.get("default", {})), "sam deploy must take the built template"

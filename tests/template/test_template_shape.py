@@ -246,7 +246,7 @@ def test_layers(template: dict[str, Any]) -> None:
     assert shared["Type"] == "AWS::Serverless::LayerVersion"
     assert shared["Properties"]["ContentUri"] == "layers/shared"
     assert shared["Properties"]["CompatibleRuntimes"] == ["python3.13"]
-    assert shared["Metadata"]["BuildMethod"] == "python3.13"
+    assert shared["Metadata"]["BuildMethod"] == "makefile"  # layers/shared/Makefile (tests/template/test_sam_build.py)
     assert shared["Properties"]["CompatibleArchitectures"] == [shared["Metadata"]["BuildArchitecture"]]
     assert shared["Properties"]["RetentionPolicy"] in {"Retain", "Delete"}
     assert (REPO_ROOT / "layers/shared/jira_bridge/__init__.py").is_file()
@@ -492,8 +492,11 @@ def test_incident_events_reach_a_router_that_groups_them_per_incident(template: 
     """The router reads no secret and calls no Jira: it may only send to the queue and its DLQ."""
     bus = template["Resources"]["IncidentBus"]
     assert bus["Type"] == "AWS::Events::EventBus"
-    assert bus["Properties"]["Name"] == ref("IncidentBusName")
-    assert template["Parameters"]["IncidentBusName"]["Default"] == "jira-bridge-incidents"
+    # stack-unique by default: a staging and a prod stack in one account never share (or collide on) a bus
+    assert bus["Properties"]["Name"] == {
+        "Fn::If": ["HasIncidentBusName", ref("IncidentBusName"), {"Fn::Sub": "${AWS::StackName}-incidents"}]
+    }
+    assert template["Parameters"]["IncidentBusName"]["Default"] == ""
     assert not of_type(template, "AWS::Events::Rule"), "EventBridge's SQS target can only set a static group"
     props = function_properties(template, "IncidentRouterFunction")
     (event,) = props["Events"].values()
@@ -566,7 +569,10 @@ def test_api_is_throttled_traced_and_access_logged(template: dict[str, Any]) -> 
     assert default[0]["ThrottlingBurstLimit"] == ref("ApiThrottlingBurstLimit")
     assert default[0]["ThrottlingRateLimit"] == ref("ApiThrottlingRateLimit")
     assert default[0].get("DataTraceEnabled") is False, "full request logging would log webhook signatures"
-    access = props["AccessLogSetting"]
+    condition, access, off = props["AccessLogSetting"]["Fn::If"]
+    assert condition == "ApiLogging"
+    assert off == ref("AWS::NoValue")
+    assert default[0]["LoggingLevel"] == {"Fn::If": ["ApiLogging", "ERROR", "OFF"]}
     log_group, attribute = access["DestinationArn"]["Fn::GetAtt"]
     assert attribute == "Arn"
     assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == ref("LogRetentionDays")
@@ -616,3 +622,33 @@ def test_outputs(template: dict[str, Any]) -> None:
     assert outputs["GithubWebhookUrl"]["Value"] == {"Fn::Sub": base + "/webhooks/github"}
     assert outputs["ApprovalUrl"]["Value"] == {"Fn::Sub": base + "/ci/approval/{issueKey}"}
     assert outputs["IncidentBusArn"]["Value"] == get_att("IncidentBus", "Arn")
+
+
+def test_nothing_account_wide_changes_unless_asked(template: dict[str, Any]) -> None:
+    """The API Gateway CloudWatch role is an account-wide setting: created only on request; logs follow."""
+    params = template["Parameters"]
+    assert params["ConfigureApiGatewayAccountRole"]["Default"] == "false"
+    assert params["ApiAccessLogging"]["Default"] == "false"
+    conditions = template["Conditions"]
+    assert conditions["CreateApiGatewayAccountRole"] == {"Fn::Equals": [ref("ConfigureApiGatewayAccountRole"), "true"]}
+    assert conditions["ApiLogging"] == {"Fn::Or": [{"Fn::Equals": [ref("ApiAccessLogging"), "true"]},
+                                                   {"Condition": "CreateApiGatewayAccountRole"}]}
+    account_wide = {lid for lid, r in template["Resources"].items()
+                    if r["Type"] in {"AWS::ApiGateway::Account", "AWS::IAM::Role"}}  # fmt: skip
+    assert account_wide == {"ApiGatewayAccount", "ApiGatewayCloudWatchRole"}
+    assert all(template["Resources"][lid].get("Condition") == "CreateApiGatewayAccountRole" for lid in account_wide)
+
+
+def test_named_resources_are_unique_per_stack(template: dict[str, Any]) -> None:
+    """Two stacks (staging, prod) in one account and region: every explicit name carries the stack name."""
+    names = {"AWS::Events::EventBus": "Name", "AWS::SecretsManager::Secret": "Name", "AWS::SQS::Queue": "QueueName",
+             "AWS::DynamoDB::Table": "TableName", "AWS::Logs::LogGroup": "LogGroupName",
+             "AWS::CloudWatch::Dashboard": "DashboardName", "AWS::CloudWatch::Alarm": "AlarmName"}  # fmt: skip
+    for logical_id, resource in template["Resources"].items():
+        key = names.get(resource["Type"])
+        if key is None or key not in resource.get("Properties", {}):
+            continue
+        text = json.dumps(resource["Properties"][key])
+        assert "${AWS::StackName}" in text or re.search(r"\$\{[A-Za-z]+Function\}", text), (
+            f"{logical_id}.{key} = {text}: would collide with another stack of this template in the same account"
+        )
