@@ -60,10 +60,19 @@ def run_connection_test_command(
 
 
 def _report(connectors: list[Connector], projects: list[str], as_json: bool) -> int:
+    from dataclasses import replace
+
+    from jira_bridge_cli.secret_commands import webhook_secret_check
+
     failed = False
     for connector in connectors:
         client = jira_client_for(connector)
         report = run_connection_test(client, projects, software_client_for(connector, client))
+        # Jira webhooks to this connector are verified with its webhook_secret: a flow needs it too
+        webhook = connector.credentials.webhook_secret
+        check = webhook_secret_check({"webhook_secret": webhook.get_secret_value() if webhook else None},
+                                     connector.name, "--stack STACK")
+        report = replace(report, checks=(*report.checks, check))
         failed = failed or not report.ok
         if as_json:
             print(json.dumps({"connector": connector.name, **report.to_dict()}))

@@ -92,11 +92,20 @@ KIND_NAMES = [k.name for k in KINDS]
 class Resources:
     """Physical resources of one stack, and clients that reach them."""
 
-    def __init__(self, client: Callable[[str], Any], physical: Callable[[str], str | None], local: bool) -> None:
+    def __init__(self, client: Callable[[str], Any], physical: Callable[[str], str | None], local: bool,
+                 outputs: dict[str, str] | None = None) -> None:
         self.client = client
         self._physical = physical
         self.local = local
+        self._outputs = outputs or {}
         self._urls: dict[str, str] = {}
+
+    def output(self, name: str) -> str | None:
+        """One of the stack's outputs (template.yaml `Outputs`), e.g. DefaultConnectorSecretName."""
+        return self._outputs.get(name)
+
+    def physical(self, logical_id: str) -> str | None:
+        return self._physical(logical_id)
 
     def has(self, logical_id: str) -> bool:
         return self._physical(logical_id) is not None
@@ -150,7 +159,8 @@ def local_resources() -> Resources:
             return None
         return stack.physical_name(logical_id)
 
-    return Resources(client, physical, local=True)
+    outputs = {name: str(stack.resolve(spec["Value"])) for name, spec in stack.template.get("Outputs", {}).items()}
+    return Resources(client, physical, local=True, outputs=outputs)
 
 
 def cloudformation_resources(stack_name: str, region: str | None, profile: str | None) -> Resources:
@@ -171,7 +181,7 @@ def cloudformation_resources(stack_name: str, region: str | None, profile: str |
         # An SQS queue's physical id is its URL and a function's is its name; outputs are preferred.
         return outputs.get(f"{logical_id}Url") or physical_ids.get(logical_id)
 
-    return Resources(session.client, physical, local=False)  # type: ignore[arg-type]
+    return Resources(session.client, physical, local=False, outputs=outputs)  # type: ignore[arg-type]
 
 
 # ----- parked messages -----------------------------------------------------------------------------
@@ -543,7 +553,7 @@ def _send(resources: Resources, plan: Plan) -> str | None:
             if answer.get("StatusCode") != 202:
                 return f"Lambda answered {answer.get('StatusCode')}"
     except (BotoCoreError, ClientError) as error:
-        return _aws_error(error)
+        return aws_error(error)
     except ConfigurationError as error:
         return str(error)
     return None
@@ -560,11 +570,7 @@ def add_dlq_commands(commands: Any) -> None:
     def common(parser: argparse.ArgumentParser, queue_default: str) -> None:
         parser.add_argument("--queue", choices=[*KIND_NAMES, "all"], default=queue_default,
                             help=f"which dead-letter queue (default: {queue_default})")
-        where = parser.add_mutually_exclusive_group(required=True)
-        where.add_argument("--local", action="store_true", help="the local stack (`jira-bridge local start`)")
-        where.add_argument("--stack", help="deployed CloudFormation stack name")
-        parser.add_argument("--region", help="AWS region of --stack")
-        parser.add_argument("--profile", help="AWS profile for --stack")
+        where_arguments(parser)
 
     listing = verbs.add_parser("list", help="count per queue, and each parked message")
     common(listing, "all")
@@ -586,13 +592,31 @@ def add_dlq_commands(commands: Any) -> None:
     replay.set_defaults(run=_replay)
 
 
-def _resources(args: argparse.Namespace) -> Resources:
+def where_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """`--local` or `--stack NAME [--region R] [--profile P]`: every command that reaches the stack."""
+    where = parser.add_mutually_exclusive_group(required=required)
+    where.add_argument("--local", action="store_true", help="the local stack (`jira-bridge local start`)")
+    where.add_argument("--stack", help="deployed CloudFormation stack name")
+    parser.add_argument("--region", help="AWS region of --stack (default: the AWS CLI's, e.g. AWS_REGION)")
+    parser.add_argument("--profile", help="AWS profile for --stack (default: the AWS CLI's, e.g. AWS_PROFILE)")
+
+
+def resources_for(args: argparse.Namespace) -> Resources:
+    """The stack `args` names (see `where_arguments`); one line naming the fix when it cannot be read."""
     if args.local:
         return local_resources()
-    return cloudformation_resources(args.stack, args.region, args.profile)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return cloudformation_resources(args.stack, args.region, args.profile)
+    except (BotoCoreError, ClientError) as error:
+        raise ConfigurationError(f"cannot read stack {args.stack}: {aws_error(error)}") from None
 
 
-def _aws_error(error: Exception) -> str:
+_resources = resources_for
+
+
+def aws_error(error: Exception) -> str:
     response = getattr(error, "response", None)
     if isinstance(response, dict) and "Error" in response:
         return f"{response['Error'].get('Code')}: {response['Error'].get('Message')}"
@@ -607,7 +631,7 @@ def _guarded(action: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
             return action(args)
         except (BotoCoreError, ClientError) as error:
             where = "the local stack (is `jira-bridge local start` running?)" if args.local else f"stack {args.stack}"
-            raise ConfigurationError(f"dlq {args.dlq_command}: cannot reach {where}: {_aws_error(error)}") from None
+            raise ConfigurationError(f"dlq {args.dlq_command}: cannot reach {where}: {aws_error(error)}") from None
     return run
 
 

@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     test_connection.add_argument("--secret-prefix", help="connector secret prefix, e.g. jira-bridge/STACK/connectors/")
     test_connection.add_argument("--config-dir", type=Path, default=Path("config"))
     test_connection.add_argument("--local", action="store_true", help="run against the local simulator")
+    test_connection.add_argument("--stack", help="deployed stack: its connector secrets (instead of --secret-prefix)")
+    test_connection.add_argument("--region", help="AWS region of --stack")
+    test_connection.add_argument("--profile", help="AWS profile for --stack")
+    test_connection.add_argument("--json", action="store_true", help="one JSON object per connector")
     test_connection.set_defaults(run=_test_connection)
 
     lint = commands.add_parser("lint", help="validate runbooks and mappings (offline, or against Jira)")
@@ -80,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     from jira_bridge_cli.dlq_commands import add_dlq_commands
 
     add_dlq_commands(commands)
+
+    from jira_bridge_cli.secret_commands import add_secret_commands
+
+    add_secret_commands(commands)
     return parser
 
 
@@ -189,13 +197,31 @@ def _local_demo(args: argparse.Namespace) -> int:
 def _test_connection(args: argparse.Namespace) -> int:
     from jira_bridge_cli.connection import run_connection_test_command
 
+    prefix = args.secret_prefix
+    if args.stack and not args.local:
+        from jira_bridge_cli.dlq_commands import resources_for
+        from jira_bridge_cli.secret_commands import connector_prefix
+
+        use_aws_session(args.region, args.profile)
+        prefix = connector_prefix(resources_for(args))
     return run_connection_test_command(
         connector=args.connector,
         projects=args.project,
-        secret_prefix=args.secret_prefix,
+        secret_prefix=prefix,
         config_dir=args.config_dir,
         local=args.local,
+        as_json=args.json,
     )
+
+
+def use_aws_session(region: str | None, profile: str | None) -> None:
+    """--region/--profile for the layer's own clients (Powertools parameters, adapters), as the AWS CLI's."""
+    import os
+
+    if profile:
+        os.environ["AWS_PROFILE"] = profile
+    if region:
+        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region
 
 
 # ----- runbooks -----------------------------------------------------------------------------------
