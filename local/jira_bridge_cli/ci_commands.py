@@ -6,7 +6,8 @@
   ``local start``) bridge (``--url`` and an API key) or directly with the connector secrets and
   ``config/ci.yaml`` (``--secret-prefix``). With ``--pipeline/--environment/--deployment`` the answer
   is Jira's deployment gating status. ``--wait SECONDS`` polls until the answer is not "waiting".
-  Exit codes: 0 approved, 1 rejected, 3 still waiting (2 is a configuration error).
+  Exit codes: 0 approved, 1 rejected, 3 still waiting; 2 a configuration error, 4 AWS unreachable,
+  5 the bridge or Jira unreachable (a network error is never "rejected").
 """
 
 from __future__ import annotations
@@ -98,9 +99,12 @@ def _ask_bridge(args: argparse.Namespace) -> Callable[[], dict[str, Any]]:
         except ValueError:
             body = {}
         if response.status_code != 200:
-            raise ConfigurationError(
-                f"{url} answered {response.status_code}: {body.get('message', response.text[:200])}"
-            )
+            from jira_bridge_cli.errors import EXIT_NETWORK, Unreachable
+
+            message = f"{url} answered {response.status_code}: {body.get('message', response.text[:200])}"
+            if response.status_code >= 500:  # the bridge or Jira is down: not a "rejected", not bad input
+                raise Unreachable(message + " (try again later)", EXIT_NETWORK)
+            raise ConfigurationError(message)
         return body
 
     return ask

@@ -44,7 +44,7 @@ hands out nothing else of a group with messages in flight); ``list`` says how ma
 reach, and ``replay`` works group by group, so it reaches them all.
 
 Exit codes: 0 success; 1 ``show`` found no such message, or ``replay`` could not send some messages
-(they stay parked; the line says why); 2 bad input or the stack/queues could not be reached.
+(they stay parked; the line says why); 2 bad input; 4 the stack/queues could not be reached (AWS).
 """
 
 from __future__ import annotations
@@ -408,6 +408,19 @@ def run_list(resources: Resources, queue: str, selection: Selection, as_json: bo
     return 0
 
 
+def parked_for_incident(resources: Resources, incident_id: str, now: Callable[[], float] = time.time
+                        ) -> list[dict[str, Any]]:
+    """Every parked message of one incident, in every DLQ of the stack (looked at, then released)."""
+    snapshots = look(resources, _kinds(resources, "all"), LIST_VISIBILITY_SECONDS, set())
+    sqs = resources.client("sqs")
+    for snapshot in snapshots:
+        release(sqs, snapshot.url, [p.message for p in snapshot.parked])
+    now_ms = int(now() * 1000)
+    selection = Selection(incident=incident_id)
+    return [{"queue": s.kind.name, **p.summary(now_ms)}
+            for s in snapshots for p in sorted(s.parked, key=_list_order) if selection.matches(p)]
+
+
 def _list_order(parked: Parked) -> tuple[str, tuple[int, int, str]]:
     return (parked.group or "", parked.order_key())
 
@@ -607,10 +620,12 @@ def resources_for(args: argparse.Namespace) -> Resources:
         return local_resources()
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from jira_bridge_cli.errors import EXIT_AWS, Unreachable, describe
+
     try:
         return cloudformation_resources(args.stack, args.region, args.profile)
     except (BotoCoreError, ClientError) as error:
-        raise ConfigurationError(f"cannot read stack {args.stack}: {aws_error(error)}") from None
+        raise Unreachable(f"cannot read stack {args.stack}: {describe(error)[0]}", EXIT_AWS) from None
 
 
 _resources = resources_for
@@ -627,11 +642,13 @@ def _guarded(action: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
     def run(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        from jira_bridge_cli.errors import EXIT_AWS, Unreachable, describe
+
         try:
             return action(args)
         except (BotoCoreError, ClientError) as error:
             where = "the local stack (is `jira-bridge local start` running?)" if args.local else f"stack {args.stack}"
-            raise ConfigurationError(f"dlq {args.dlq_command}: cannot reach {where}: {aws_error(error)}") from None
+            raise Unreachable(f"dlq {args.dlq_command}: cannot reach {where}: {describe(error)[0]}", EXIT_AWS) from None
     return run
 
 

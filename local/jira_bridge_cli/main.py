@@ -1,8 +1,10 @@
-"""`jira-bridge`: run the bundle locally, test a connector, and (as the flows land) lint, status, keys.
+"""`jira-bridge`: run the bundle locally, set up and test a deployed stack, and operate it.
 
-Every failure an operator can fix is printed as one line naming what is wrong, never a stack trace.
-Exit codes: 0 success, 1 the command ran and found a problem (`dlq replay`: some messages kept),
-2 bad input or configuration (one `jira-bridge: ...` line on stderr).
+Every failure is printed as one `jira-bridge: ...` line on stderr naming what is wrong and how to fix
+it, never a stack trace. Exit codes: 0 success; 1 the command ran and found a problem (no link, a
+failed check, approval rejected, `dlq replay` kept messages); 2 bad input or configuration;
+3 `approval`: still waiting; 4 AWS unreachable or refused (region, credentials, stack, permission);
+5 Jira, the bridge's API or a URL unreachable; 70 an unexpected error (a bug).
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--env-vars", type=Path)
     start.set_defaults(run=_local_start)
 
+    put_event = local_commands.add_parser("put-event", help="publish an incident event on the local incident bus")
+    put_event.add_argument("file", type=Path, help="an EventBridge event JSON (events/*.eventbridge.json), '-' = stdin")
+    put_event.set_defaults(run=_local_put_event)
+
     demo = local_commands.add_parser("demo", help="tell the whole story end to end, in under a minute")
     demo.set_defaults(run=_local_demo)
 
@@ -68,10 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--local", action="store_true", help="check against the local simulator")
     lint.set_defaults(run=_lint)
 
-    status = commands.add_parser("status", help="an incident's link, last actions and last error")
-    status.add_argument("incident_id")
-    status.add_argument("--table", help="LinkTable name (default: $LINK_TABLE_NAME)")
-    status.set_defaults(run=_status)
+    from jira_bridge_cli.status_command import add_status_command
+
+    add_status_command(commands)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a published event")
     schema.add_argument("name", choices=sorted(SCHEMAS))
@@ -92,15 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    from jira_bridge_cli.errors import describe
+
     args = build_parser().parse_args(argv)
     run: Command = args.run
     try:
         return run(args)
-    except ConfigurationError as error:
-        print(f"jira-bridge: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # the CLI's one boundary: one line and an exit code, never a traceback
+        if os.environ.get("JIRA_BRIDGE_DEBUG") and not isinstance(error, ConfigurationError):
+            raise
+        message, code = describe(error)
+        print(f"jira-bridge: {message}", file=sys.stderr)
+        return code
 
 
 # ----- local -------------------------------------------------------------------------------------
@@ -170,7 +182,8 @@ def _local_start(args: argparse.Namespace) -> int:
     print(f"AWS (moto)       {env.aws.endpoint_url}")
     for method, path, function in env.api.routes:
         print(f"API {method:<5}      {env.api.url(path)}  -> {function}")
-    print(f"incident bus     {env.stack.physical_name(_bus_id(env))} (put events with AWS_ENDPOINT_URL set)")
+    print(f"incident bus     {env.stack.physical_name(_bus_id(env))}")
+    print(local_start_help(env))
     print("Ctrl-C to stop.")
     try:
         while not stop.wait(0.5):
@@ -180,9 +193,51 @@ def _local_start(args: argparse.Namespace) -> int:
     return 0
 
 
+def local_start_help(env: Any) -> str:
+    """The credentials every local route and the local AWS accept, and commands ready to paste."""
+    from local_runtime.environment import LOCAL_CI_API_KEY, LOCAL_WEBHOOK_SECRET
+    from local_runtime.local_aws import LOCAL_CREDENTIALS
+
+    aws = " ".join(f"{k}={v}" for k, v in {"AWS_ENDPOINT_URL": env.aws.endpoint_url, **LOCAL_CREDENTIALS,
+                                           "AWS_REGION": env.stack.region}.items())  # fmt: skip
+    approval = env.api.url("/ci/approval/OPS-1")
+    return "\n".join([
+        "",
+        "credentials (local only):",
+        f"  CI caller API key      {LOCAL_CI_API_KEY}   (caller local-ci; header X-Api-Key)",
+        f"  Jira webhook secret    {LOCAL_WEBHOOK_SECRET}   (X-Hub-Signature: sha256=HMAC of the raw body)",
+        f"  AWS (moto)             export {aws}",
+        "try:",
+        f"  curl -sS -H 'X-Api-Key: {LOCAL_CI_API_KEY}' {approval}",
+        "  jira-bridge local put-event events/incident-created.eventbridge.json   (in another shell, with the export)",
+        "  jira-bridge dlq list --local ; jira-bridge status INC-1042 --local",
+    ])
+
+
 def _bus_id(env: Any) -> str:
     buses = list(env.stack.of_type("AWS::Events::EventBus"))
     return buses[0] if buses else "default"
+
+
+def _local_put_event(args: argparse.Namespace) -> int:
+    """PutEvents to the bus `local start` runs (AWS_ENDPOINT_URL from its output), as an incident tool would."""
+    from jira_bridge_cli.dlq_commands import local_resources
+
+    event = _read_json(args.file)
+    if not isinstance(event, dict) or not isinstance(event.get("detail"), dict):
+        raise ConfigurationError(f"{args.file}: expected an EventBridge event with source, detail-type and detail "
+                                 "(see events/incident-created.eventbridge.json)")
+    resources = local_resources()
+    bus = resources.output("IncidentBusName")
+    entry = {"Source": str(event.get("source", "incident.tool")),
+             "DetailType": str(event.get("detail-type", "Incident Changed")),
+             "Detail": json.dumps(event["detail"]), "EventBusName": bus}  # fmt: skip
+    answer = resources.client("events").put_events(Entries=[entry])
+    if answer.get("FailedEntryCount"):
+        failed = answer["Entries"][0]
+        raise ConfigurationError(f"PutEvents refused it: {failed.get('ErrorCode')}: {failed.get('ErrorMessage')}")
+    print(f"published {entry['DetailType']} ({answer['Entries'][0]['EventId']}) on {bus}")
+    return 0
 
 
 def _local_demo(args: argparse.Namespace) -> int:
@@ -245,37 +300,6 @@ def _lint(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.file}: ok{checked}")
     return 0
-
-
-def _status(args: argparse.Namespace) -> int:
-    import os
-
-    from jira_bridge.adapters import aws_client
-    from jira_bridge.links.store import DynamoLinkStore
-
-    table = args.table or os.environ.get("LINK_TABLE_NAME")
-    if not table:
-        raise ConfigurationError("name the link table: --table NAME or LINK_TABLE_NAME (stack output LinkTableName)")
-    link = DynamoLinkStore(table, lambda: aws_client("dynamodb")).get_by_incident(args.incident_id)
-    if link is None:
-        print(f"incident {args.incident_id}: no link (no runbook has created an issue for it)")
-        return 1
-    print(render_status(link))
-    return 0
-
-
-def render_status(link: Any) -> str:
-    lines = [
-        f"incident   {link.incident_id}",
-        f"issue      {link.issue_key or '(none yet)'}  id={link.issue_id or '-'}  connector={link.connector}",
-        f"state      {link.state.value}  sync={link.sync_status.value}  version={link.version}",
-        f"updated    {link.updated_at:%Y-%m-%d %H:%M:%S}Z",
-    ]
-    if link.last_error:
-        lines.append(f"last error {link.last_error}")
-    lines.append("actions:")
-    lines.extend(f"  {a.at:%H:%M:%S} {a.action:<28} {a.outcome:<7} {a.detail}" for a in link.actions[-10:])
-    return "\n".join(lines)
 
 
 def _schema(args: argparse.Namespace) -> int:

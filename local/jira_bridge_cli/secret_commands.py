@@ -13,7 +13,7 @@ Where the secrets are comes from the stack (``--stack NAME [--region R] [--profi
 ``AWS_ENDPOINT_URL`` set to what ``jira-bridge local start`` printed), through the same resolution
 as ``jira-bridge dlq``.
 
-Exit codes: 0 done; 1 ``test`` found a problem; 2 bad input, or the stack/secret cannot be reached.
+Exit codes: 0 done; 1 ``test`` found a problem; 2 bad input; 4 the stack/secret cannot be reached (AWS).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from jira_bridge.errors import ConfigurationError
-from jira_bridge_cli.dlq_commands import Resources, aws_error, resources_for, where_arguments
+from jira_bridge_cli.dlq_commands import Resources, resources_for, where_arguments
 
 # Values shown in clear by `show` (names, URLs, ids); everything else is masked.
 PLAIN_KEYS = frozenset({"site_url", "email", "oauth_client_id", "connect_app_key", "cloud_id", "api_gateway_url",
@@ -372,11 +372,13 @@ def _guarded(action: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
     def run(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        from jira_bridge_cli.errors import EXIT_AWS, Unreachable, describe
+
         try:
             return action(args)
         except (BotoCoreError, ClientError) as error:
             where = "the local stack (is `jira-bridge local start` running?)" if args.local else f"stack {args.stack}"
-            raise ConfigurationError(f"cannot reach {where}: {aws_error(error)}") from None
+            raise Unreachable(f"cannot reach {where}: {describe(error)[0]}", EXIT_AWS) from None
 
     return run
 

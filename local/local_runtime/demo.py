@@ -264,7 +264,7 @@ def _final_state(timeline: Timeline, env: LocalEnvironment, key: str) -> None:
     print(f"  Jira      {key}: status {fields['status']['name']}, resolution "
           f"{(fields.get('resolution') or {}).get('name', '-')}, priority {fields['priority']['name']}, "
           f"{_comments(env, key)} comments, labels {', '.join(fields.get('labels') or [])}")
-    from jira_bridge_cli.main import render_status
+    from jira_bridge_cli.status_command import render_status
 
     link = _link(env)
     if link is not None:
