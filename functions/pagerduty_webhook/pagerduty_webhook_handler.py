@@ -1,4 +1,5 @@
-"""POST /webhooks/pagerduty: PagerDuty V3 webhooks, verified, then published as "Incident Changed".
+"""POST /webhooks/pagerduty: PagerDuty V3 webhooks, verified, then published as "Incident Changed";
+and PagerDuty's Amazon EventBridge integration (PagerDutyEventBridgeRule on its partner bus), the same.
 
 The body is checked against `X-PagerDuty-Signature` (any active secret; rotation sends several)
 before anything parses it. A verified event becomes the canonical incident event on the incident
@@ -35,7 +36,7 @@ def receive_pagerduty_webhook() -> Response[dict[str, Any]]:
     from jira_bridge.ci.redelivery import DeliveryInProgress
     from jira_bridge.pagerduty.credentials import load_pagerduty_secret
     from jira_bridge.pagerduty.errors import PagerDutyPayloadInvalid
-    from jira_bridge.pagerduty.inbound import event_type_of, put_events_entry, to_canonical
+    from jira_bridge.pagerduty.inbound import event_type_of, to_canonical
     from jira_bridge.pagerduty.signature import SignatureInvalid, verify_pagerduty_signature
 
     event = app.current_event.raw_event
@@ -63,19 +64,8 @@ def receive_pagerduty_webhook() -> Response[dict[str, Any]]:
     actor = incident_event.actor.email if incident_event.actor else None
     if actor and actor.lower() == secret.from_email.lower():
         return _json(200, {"ignored": True, "reason": "made by the bridge itself"})
-    def publish() -> dict[str, Any]:
-        answer = adapters.aws_client("events").put_events(
-            Entries=[put_events_entry(incident_event, bus_name=settings.event_bus_name)])
-        if answer.get("FailedEntryCount"):
-            raise NotPublished(answer["Entries"][0])  # inside the idempotent call: no record is kept
-        return {"incident_id": incident_event.incident.id, "change": incident_event.change.kind.value}
-
-    # PagerDuty redelivers an event (same signed body, same event id) until it gets a 2xx: each event
-    # id is published once (Powertools idempotency, IdempotencyTable, 24 h).
-    once = adapters.pagerduty_once(settings)
-    once.register_lambda_context(app.lambda_context)
     try:
-        published, fresh = once(f"pagerduty:{incident_event.event_id}", publish)
+        published, fresh = publish_once(incident_event, settings, app.lambda_context)
     except NotPublished as failed:
         logger.error("incident event not accepted by EventBridge", extra={"entry": failed.args[0]})
         return _json(500, {"message": "not published; PagerDuty will retry"})
@@ -92,6 +82,63 @@ class NotPublished(Exception):
     """EventBridge refused the entry (its answer is the argument)."""
 
 
+def publish_once(incident_event: Any, settings: Any, context: LambdaContext) -> tuple[dict[str, Any], bool]:
+    """Put the canonical event on the incident bus, once per PagerDuty event id: (what was published, fresh).
+
+    PagerDuty redelivers an event (same body, same event id) until it gets a 2xx, and EventBridge
+    retries a failed invocation: each event id is published once (Powertools idempotency on the
+    IdempotencyTable, 24 h). Raises NotPublished (nothing recorded) when EventBridge refuses the entry.
+    """
+    from jira_bridge.pagerduty.inbound import put_events_entry
+
+    def publish() -> dict[str, Any]:
+        answer = adapters.aws_client("events").put_events(
+            Entries=[put_events_entry(incident_event, bus_name=settings.event_bus_name)])
+        if answer.get("FailedEntryCount"):
+            raise NotPublished(answer["Entries"][0])  # inside the idempotent call: no record is kept
+        return {"incident_id": incident_event.incident.id, "change": incident_event.change.kind.value}
+
+    once = adapters.pagerduty_once(settings)
+    once.register_lambda_context(context)
+    published, fresh = once(f"pagerduty:{incident_event.event_id}", publish)
+    return published, fresh
+
+
+def receive_pagerduty_eventbridge(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """One event of PagerDuty's Amazon EventBridge integration (PagerDutyEventBridgeRule, asynchronous).
+
+    No signature: only PagerDuty's partner event source can put events on its partner bus, and only
+    the rule there invokes this path. An event that is not PagerDuty's is dropped with a log line (a
+    retry would not change it); a failure to publish raises, so Lambda retries the invocation and
+    then records it in PagerDutyEventsFailures (`jira-bridge dlq replay --queue pagerduty-events`).
+    """
+    from jira_bridge.pagerduty.credentials import load_pagerduty_secret
+    from jira_bridge.pagerduty.errors import PagerDutyPayloadInvalid
+    from jira_bridge.pagerduty.eventbridge import PARTNER_SOURCE_PREFIX
+    from jira_bridge.pagerduty.inbound import to_canonical
+
+    if not str(event.get("source", "")).startswith(PARTNER_SOURCE_PREFIX):
+        logger.error("event not from PagerDuty's partner source dropped", extra={"source": event.get("source")})
+        return {"outcome": "dropped", "reason": "not from aws.partner/pagerduty.com/"}
+    settings = load_settings(PagerDutyWebhookSettings)
+    secret = load_pagerduty_secret(settings.pagerduty_secret_name, max_age=settings.secret_cache_seconds)
+    try:
+        incident_event = to_canonical(event, secret.user_emails)
+    except PagerDutyPayloadInvalid as error:
+        logger.error("pagerduty eventbridge event dropped", extra={"reason": str(error), "event_id": event.get("id")})
+        return {"outcome": "dropped", "reason": str(error)}
+    if incident_event is None:
+        return {"outcome": "ignored"}
+    logger.append_keys(incident_id=incident_event.incident.id, event_id=incident_event.event_id)
+    actor = incident_event.actor.email if incident_event.actor else None
+    if actor and actor.lower() == secret.from_email.lower():
+        return {"outcome": "ignored", "reason": "made by the bridge itself"}
+    published, fresh = publish_once(incident_event, settings, context)
+    metrics.add_metric(name="PagerDutyEventsPublished" if fresh else "PagerDutyDuplicateEvents",
+                       unit=MetricUnit.Count, value=1)
+    return {"outcome": "published" if fresh else "duplicate", **published}
+
+
 def _loads(body: bytes) -> dict[str, Any]:
     try:
         loaded = parse_json(body)
@@ -105,4 +152,6 @@ def _loads(body: bytes) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "detail-type" in event and "httpMethod" not in event:  # PagerDutyEventBridgeRule
+        return receive_pagerduty_eventbridge(event, context)
     return app.resolve(event, context)

@@ -19,6 +19,8 @@ ci-events           CiEventsFailures           CodeBuild/CodePipeline events (ru
                                                invocation records)                           (async invoke)
 reconcile           JiraReconcileFailures      failed scheduled reconciliation runs          JiraReconcileFunction
                                                                                              (async invoke)
+pagerduty-events    PagerDutyEventsFailures    PagerDuty EventBridge-integration events      PagerDutyWebhook-
+                                               (rule DLQ or invocation records)              Function (async)
 ==================  =========================  ============================================  ===================
 
 Why receive/send and not SQS ``StartMessageMoveTask``: a move task only redrives DLQs whose source is
@@ -82,6 +84,7 @@ KINDS = (
     DlqKind("jira-changes", "JiraChangesDLQ", "JiraChangesQueue", "fifo"),
     DlqKind("ci-events", "CiEventsFailures", "CiNotifyFunction", "invoke"),
     DlqKind("reconcile", "JiraReconcileFailures", "JiraReconcileFunction", "invoke"),
+    DlqKind("pagerduty-events", "PagerDutyEventsFailures", "PagerDutyWebhookFunction", "invoke"),
 )
 KIND_NAMES = [k.name for k in KINDS]
 

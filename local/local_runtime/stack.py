@@ -69,7 +69,9 @@ class Stack:
     # ----- resources -----------------------------------------------------------------------------
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return {lid: r for lid, r in self.resources.items() if r.get("Type") == resource_type}
+        """Resources of one type that CloudFormation would create (a false `Condition` creates nothing)."""
+        return {lid: r for lid, r in self.resources.items()
+                if r.get("Type") == resource_type and ("Condition" not in r or self.condition(r["Condition"]))}
 
     def properties(self, logical_id: str) -> dict[str, Any]:
         props: dict[str, Any] = self.resources[logical_id].get("Properties", {})

@@ -70,3 +70,26 @@ def test_hostile_bodies_signed_correctly_are_refused_or_survive(env: LocalEnviro
     env.drain()
     [issue] = env.jira.issues()
     assert "\ufffd" in issue.fields["summary"]
+
+
+def eventbridge_envelope(detail: dict[str, object], source: str = "aws.partner/pagerduty.com/acme-jira-bridge"
+                         ) -> dict[str, object]:
+    """What PagerDutyEventBridgeRule delivers from PagerDuty's partner bus (EventBridge's envelope)."""
+    return {"version": "0", "id": "5d4e2a10-0000-4000-8000-00000000eb01", "detail-type": "PagerDuty Webhook",
+            "source": source, "account": "123456789012", "time": "2026-11-20T10:00:05Z", "region": "eu-west-1",
+            "resources": ["pagerduty"], "detail": detail}
+
+
+def test_the_eventbridge_integration_opens_the_issue_once_and_drops_strangers(env: LocalEnvironment) -> None:
+    import json
+
+    detail = json.loads((SAMPLES / "incident.triggered.zulip.json").read_text())
+    event = eventbridge_envelope(detail)
+    first = env.runner.invoke("PagerDutyWebhookFunction", event)
+    assert first["outcome"] == "published", first
+    assert env.runner.invoke("PagerDutyWebhookFunction", event)["outcome"] == "duplicate"  # EventBridge retried
+    env.drain()
+    [issue] = env.jira.issues()
+    assert issue.properties["jira-bridge"]["incidentId"] == first["incident_id"]
+    stranger = env.runner.invoke("PagerDutyWebhookFunction", eventbridge_envelope(detail, source="acme.tool"))
+    assert stranger["outcome"] == "dropped"

@@ -139,7 +139,8 @@ def branches(statement: dict[str, Any], conditions: dict[str, bool] | None) -> l
     if "Fn::If" not in statement:
         return [statement]
     name, when_true, when_false = statement["Fn::If"]
-    chosen = [when_true, when_false] if conditions is None else [when_true if conditions[name] else when_false]
+    chosen = ([when_true, when_false] if conditions is None or name not in conditions
+              else [when_true if conditions[name] else when_false])
     return [c for c in chosen if c != {"Ref": "AWS::NoValue"}]
 
 
@@ -209,7 +210,7 @@ def test_every_function_is_python313_traced_and_uses_both_layers(
 def test_every_function_has_the_shared_environment(template: dict[str, Any], logical_id: str) -> None:
     env = function_properties(template, logical_id)["Environment"]["Variables"]
     assert set(env) >= SHARED_ENV, f"{logical_id} misses {sorted(SHARED_ENV - set(env))}"
-    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "JiraBridge"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == {"Fn::Sub": "JiraBridge/${AWS::StackName}"}  # per stack
     assert env["POWERTOOLS_LOG_LEVEL"] == ref("LogLevel")
     assert env["LINK_TABLE_NAME"] == ref("LinkTable")
     assert env["IDEMPOTENCY_TABLE_NAME"] == ref("IdempotencyTable")
@@ -497,7 +498,9 @@ def test_incident_events_reach_a_router_that_groups_them_per_incident(template: 
         "Fn::If": ["HasIncidentBusName", ref("IncidentBusName"), {"Fn::Sub": "${AWS::StackName}-incidents"}]
     }
     assert template["Parameters"]["IncidentBusName"]["Default"] == ""
-    assert not of_type(template, "AWS::Events::Rule"), "EventBridge's SQS target can only set a static group"
+    # EventBridge's SQS target can only set a static group: no rule targets a queue (the one raw rule is
+    # PagerDuty's partner bus -> its function)
+    assert set(of_type(template, "AWS::Events::Rule")) == {"PagerDutyEventBridgeRule"}
     props = function_properties(template, "IncidentRouterFunction")
     (event,) = props["Events"].values()
     assert event["Type"] == "EventBridgeRule"
@@ -541,7 +544,7 @@ def test_every_dlq_has_an_alarm(template: dict[str, Any]) -> None:
         matching = [
             a["Properties"]
             for a in alarms
-            if a["Properties"]["Namespace"] == "AWS/SQS"
+            if a["Properties"].get("Namespace") == "AWS/SQS"
             and a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
             and {"Name": "QueueName", "Value": get_att(dlq, "QueueName")} in a["Properties"]["Dimensions"]
         ]
@@ -652,3 +655,83 @@ def test_named_resources_are_unique_per_stack(template: dict[str, Any]) -> None:
         assert "${AWS::StackName}" in text or re.search(r"\$\{[A-Za-z]+Function\}", text), (
             f"{logical_id}.{key} = {text}: would collide with another stack of this template in the same account"
         )
+
+
+def test_incident_sources_other_accounts_and_pagerduty_eventbridge(template: dict[str, Any]) -> None:
+    """Another account may put only "Incident Changed" on the bus; PagerDuty's partner bus reaches the
+    PagerDuty function through a rule with retries and a dead-letter queue, its failures kept too."""
+    resources = template["Resources"]
+    policy = resources["IncidentBusCrossAccountPolicy"]
+    assert policy["Condition"] == "HasIncidentSourceAccounts"
+    assert template["Parameters"]["IncidentSourceAccounts"]["Default"] == ""
+    statement = policy["Properties"]["Statement"]
+    assert statement["Principal"] == {"AWS": ref("IncidentSourceAccounts")}
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Resource"] == get_att("IncidentBus", "Arn")
+    assert statement["Condition"] == {"StringEquals": {"events:detail-type": "Incident Changed"}}
+
+    rule = resources["PagerDutyEventBridgeRule"]
+    assert rule["Condition"] == "HasPagerDutyEventBus"
+    assert rule["Properties"]["EventBusName"] == ref("PagerDutyEventBusName")
+    assert rule["Properties"]["EventPattern"]["detail-type"] == ["PagerDuty Webhook"]
+    [target] = rule["Properties"]["Targets"]
+    assert target["Arn"] == get_att("PagerDutyWebhookFunction", "Arn")
+    assert target["DeadLetterConfig"]["Arn"] == get_att("PagerDutyEventsFailures", "Arn")
+    permission = resources["PagerDutyEventBridgePermission"]["Properties"]
+    assert permission["SourceArn"] == get_att("PagerDutyEventBridgeRule", "Arn")
+    function = function_properties(template, "PagerDutyWebhookFunction")
+    assert function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"] == get_att(
+        "PagerDutyEventsFailures", "Arn")
+
+
+def _alarm_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """(namespace, metric, dimensions) of an alarm, whether on one metric or metric math."""
+    props = alarm["Properties"]
+    if "Metrics" not in props:
+        return [{"Namespace": props["Namespace"], "MetricName": props["MetricName"], "Dimensions": props["Dimensions"]}]
+    return [q["MetricStat"]["Metric"] for q in props["Metrics"] if "MetricStat" in q]
+
+
+def test_an_sre_is_paged_for_every_function_queue_and_dlq(template: dict[str, Any]) -> None:
+    alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    watched = [m for a in alarms.values() for m in _alarm_metrics(a)]
+
+    def watching(namespace: str, metric: str, dimension: dict[str, Any]) -> bool:
+        return any(m["Namespace"] == namespace and m["MetricName"] == metric and dimension in m["Dimensions"]
+                   for m in watched)  # fmt: skip
+
+    for function in of_type(template, "AWS::Serverless::Function"):
+        for metric in ("Errors", "Throttles"):
+            assert watching("AWS/Lambda", metric, {"Name": "FunctionName", "Value": ref(function)}), (function, metric)
+    for queue, resource in of_type(template, "AWS::SQS::Queue").items():
+        if "RedrivePolicy" in resource["Properties"]:  # a working queue: its oldest message's age
+            assert watching("AWS/SQS", "ApproximateAgeOfOldestMessage",
+                            {"Name": "QueueName", "Value": get_att(queue, "QueueName")}), queue
+    api = {"Name": "ApiName", "Value": {"Fn::Sub": "${AWS::StackName}-api"}}
+    assert template["Resources"]["JiraBridgeApi"]["Properties"]["Name"] == api["Value"]
+    assert watching("AWS/ApiGateway", "5XXError", api)
+    rejected = alarms["WebhookSignatureRejectedAlarm"]["Properties"]
+    assert rejected["Threshold"] == 10, "a rate, not a single forged request"
+    assert {m["Dimensions"][0]["Value"] for m in _alarm_metrics(alarms["WebhookSignatureRejectedAlarm"])} == {
+        "jira-webhook", "pagerduty-webhook"}
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [ref("AlarmTopicArn")], ref("AWS::NoValue")]}
+
+
+def test_one_dashboard_shows_what_the_bridge_does(template: dict[str, Any]) -> None:
+    [dashboard] = of_type(template, "AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body)["widgets"]
+    titles = " | ".join(w["properties"]["title"] for w in widgets)
+    for words in ("in / applied / parked", "429", "latency", "Webhooks: accepted / rejected", "CI: reported / rejected",
+                  "errors", "throttles", "age", "Dead-letter"):
+        assert words.lower() in titles.lower(), f"dashboard lacks {words!r}: {titles}"
+    # every custom metric it charts is one the code emits, in the stack's namespace
+    layer = REPO_ROOT / "layers" / "shared" / "jira_bridge"
+    sources = [*layer.rglob("*.py"), *(REPO_ROOT / "functions").rglob("*.py")]
+    code = "\n".join(p.read_text(encoding="utf-8") for p in sources)
+    for widget in widgets:
+        for metric in widget["properties"]["metrics"]:
+            if metric[0] == "JiraBridge/${AWS::StackName}":
+                assert f'"{metric[1]}"' in code, f"the dashboard charts {metric[1]}, which nothing emits"

@@ -76,3 +76,21 @@ quiet_wire_logging()
 logger = Logger(log_uncaught_exceptions=True)
 tracer = Tracer(provider=LazyXRayProvider(), auto_patch=False)
 metrics = Metrics()
+
+
+def record_jira_call(status: int | None, elapsed_ms: float) -> None:
+    """One HTTP exchange with Jira, as metrics the dashboard and alarms read: JiraRequests,
+    JiraLatency (ms) and JiraRateLimited (429s). Only inside Lambda, whose handlers flush metrics
+    (``@metrics.log_metrics``); elsewhere (the CLI, tests) nothing would flush them, so nothing is kept."""
+    import os
+
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(name="JiraRequests", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="JiraLatency", unit=MetricUnit.Milliseconds, value=round(elapsed_ms, 1))
+    if status == 429:
+        metrics.add_metric(name="JiraRateLimited", unit=MetricUnit.Count, value=1)
+    elif status is None or status >= 500:
+        metrics.add_metric(name="JiraUnavailable", unit=MetricUnit.Count, value=1)

@@ -61,6 +61,7 @@ from jira_bridge.jira.errors import (
     refusal_from_response,
 )
 from jira_bridge.jira.request_budget import BUDGET_REASON, BudgetExhausted, RequestBudget
+from jira_bridge.observability import record_jira_call
 
 _log = logging.getLogger("jira_bridge.jira.transport")
 
@@ -426,6 +427,7 @@ class JiraTransport:
                 )
             except requests.RequestException as exc:
                 elapsed_ms = (self._clock() - started) * 1000
+                record_jira_call(None, elapsed_ms)
                 delay = self._delay_after_exception(
                     exc,
                     method,
@@ -440,6 +442,7 @@ class JiraTransport:
 
             status = response.status_code
             elapsed_ms = (self._clock() - started) * 1000
+            record_jira_call(status, elapsed_ms)
             _log.debug(
                 "jira %s %s -> %d in %.0f ms (attempt %d)", method, template, status, elapsed_ms, attempt
             )
