@@ -195,7 +195,7 @@ def _local_start(args: argparse.Namespace) -> int:
 
 def local_start_help(env: Any) -> str:
     """The credentials every local route and the local AWS accept, and commands ready to paste."""
-    from local_runtime.environment import LOCAL_CI_API_KEY, LOCAL_WEBHOOK_SECRET
+    from local_runtime.environment import LOCAL_CI_API_KEY, LOCAL_INCIDENT_API_KEY, LOCAL_WEBHOOK_SECRET
     from local_runtime.local_aws import LOCAL_CREDENTIALS
 
     aws = " ".join(f"{k}={v}" for k, v in {"AWS_ENDPOINT_URL": env.aws.endpoint_url, **LOCAL_CREDENTIALS,
@@ -206,6 +206,7 @@ def local_start_help(env: Any) -> str:
         "credentials (local only):",
         f"  CI caller API key      {LOCAL_CI_API_KEY}   (caller local-ci; header X-Api-Key)",
         f"  Jira webhook secret    {LOCAL_WEBHOOK_SECRET}   (X-Hub-Signature: sha256=HMAC of the raw body)",
+        f"  incident tool API key  {LOCAL_INCIDENT_API_KEY}   (caller local-tool; POST /incidents)",
         f"  AWS (moto)             export {aws}",
         "try:",
         f"  curl -sS -H 'X-Api-Key: {LOCAL_CI_API_KEY}' {approval}",

@@ -1,4 +1,4 @@
-"""`jira-bridge connector|ci-caller set|show|list|test`: the stack's secrets without foot-guns.
+"""`jira-bridge connector|ci-caller|incident-caller set|show|list|test`: the stack's secrets without foot-guns.
 
 Writing a secret with `aws secretsmanager put-secret-value` replaces the whole JSON: pasting the
 README's example over the connector secret used to drop the ``webhook_secret`` the stack generated,
@@ -112,10 +112,11 @@ def connector_prefix(resources: Resources) -> str:
     return default.removesuffix("default")
 
 
-def ci_callers_secret(resources: Resources) -> str:
-    name = resources.output("CiCallersSecretName")
+def callers_secret(resources: Resources, output: str = "CiCallersSecretName") -> str:
+    """The CI callers (CiCallersSecretName) or incident callers (IncidentCallersSecretName) secret."""
+    name = resources.output(output)
     if not name:
-        raise ConfigurationError("the stack has no CiCallersSecretName output (is it a Jira Bridge stack?)")
+        raise ConfigurationError(f"the stack has no {output} output (is it a Jira Bridge stack, deployed lately?)")
     return name
 
 
@@ -258,7 +259,7 @@ def run_caller_set(args: argparse.Namespace) -> int:
 
     resources = resources_for(args)
     store = SecretStore(resources)
-    secret_id = ci_callers_secret(resources)
+    secret_id = callers_secret(resources, args.callers_output)
     current = store.read(secret_id)
     if current is None:
         raise ConfigurationError(f"no secret {secret_id}: deploy the stack first")
@@ -286,8 +287,9 @@ def run_caller_set(args: argparse.Namespace) -> int:
     merged = {**current, "callers": callers}  # github_webhook_secret and every other caller kept
     parse_callers_secret(secret_id, merged)
     store.write(secret_id, merged, True, "")
+    kept = " and github_webhook_secret" if "github_webhook_secret" in current else ""
     print(f"{secret_id}: caller {args.name} written ({', '.join(sorted(entry))}); "
-          f"{len(callers) - 1} other caller(s) and github_webhook_secret kept")
+          f"{len(callers) - 1} other caller(s){kept} kept")
     if generated:
         print(generated)  # the one time it is printed unasked: the CI system needs it
     return 0
@@ -295,7 +297,7 @@ def run_caller_set(args: argparse.Namespace) -> int:
 
 def run_caller_show(args: argparse.Namespace) -> int:
     resources = resources_for(args)
-    secret_id = ci_callers_secret(resources)
+    secret_id = callers_secret(resources, args.callers_output)
     payload = SecretStore(resources).read(secret_id) or {}
     if args.name is None:
         return _show(secret_id, payload, args.reveal)
@@ -307,7 +309,7 @@ def run_caller_show(args: argparse.Namespace) -> int:
 
 def run_caller_list(args: argparse.Namespace) -> int:
     resources = resources_for(args)
-    secret_id = ci_callers_secret(resources)
+    secret_id = callers_secret(resources, args.callers_output)
     payload = SecretStore(resources).read(secret_id) or {}
     rows = [{"name": name, "auth": "api_key" if "api_key" in entry else "hmac_secret",
              "projects": entry.get("projects") or "all"}
@@ -318,8 +320,9 @@ def run_caller_list(args: argparse.Namespace) -> int:
         for row in rows:
             projects = row["projects"] if isinstance(row["projects"], str) else ",".join(row["projects"])
             print(f"{row['name']:<24} {row['auth']:<12} projects: {projects}")
-        print(f"github_webhook_secret: {'set' if payload.get('github_webhook_secret') else 'MISSING'}",
-              file=sys.stderr)
+        if args.callers_output == "CiCallersSecretName":
+            print(f"github_webhook_secret: {'set' if payload.get('github_webhook_secret') else 'MISSING'}",
+                  file=sys.stderr)
     return 0
 
 
@@ -327,7 +330,7 @@ def run_caller_test(args: argparse.Namespace) -> int:
     from jira_bridge.ci.callers import parse_callers_secret
 
     resources = resources_for(args)
-    secret_id = ci_callers_secret(resources)
+    secret_id = callers_secret(resources, args.callers_output)
     payload = SecretStore(resources).read(secret_id) or {}
     problems = []
     try:
@@ -338,7 +341,7 @@ def run_caller_test(args: argparse.Namespace) -> int:
     if parsed is not None:
         if args.name not in parsed.callers:
             problems.append(f"no caller {args.name!r}: add it with `jira-bridge ci-caller set {args.name} ...`")
-        if parsed.github_webhook_secret is None:
+        if parsed.github_webhook_secret is None and args.callers_output == "CiCallersSecretName":
             problems.append("github_webhook_secret is missing: GitHub webhooks without ?caller= are all 401")
     for problem in problems:
         print(f"FAIL {problem}")
@@ -423,16 +426,19 @@ def add_secret_commands(commands: Any) -> None:
     test.set_defaults(run=_guarded(run_connector_test))
     for parser in (set_, show, listing, test):
         where_arguments(parser)
-    _add_caller_commands(commands)
+    _add_caller_commands(commands, "ci-caller", "CiCallersSecretName", "CI callers (/ci/notify, /ci/approval)")
+    _add_caller_commands(commands, "incident-caller", "IncidentCallersSecretName", "incident tools (POST /incidents)")
 
 
-def _add_caller_commands(commands: Any) -> None:
-    caller = commands.add_parser("ci-caller", help="set, show, list and test CI callers (merged, masked)",
+def _add_caller_commands(commands: Any, command: str, output: str, who: str) -> None:
+    caller = commands.add_parser(command, help=f"set, show, list and test {who} (merged, masked)",
                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    caller.set_defaults(callers_output=output)
     cverbs = caller.add_subparsers(dest="caller_command", required=True)
     cset = cverbs.add_parser("set", help="add or change one caller; every other caller and the GitHub secret kept",
                              allow_abbrev=False)
     cset.add_argument("name")
+    cset.set_defaults(callers_output=output)
     credentials = cset.add_mutually_exclusive_group()
     credentials.add_argument("--api-key-file", metavar="FILE|-")
     credentials.add_argument("--hmac-secret-file", metavar="FILE|-")

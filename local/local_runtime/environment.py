@@ -34,6 +34,9 @@ LOCAL_CI_HMAC_SECRET = "local-ci-hmac-secret-0123456789"  # noqa: S105 - local o
 LOCAL_GITHUB_WEBHOOK_SECRET = "local-github-webhook-secret"  # noqa: S105 - local only
 
 
+LOCAL_INCIDENT_API_KEY = "local-incident-tool-key-0123456789"  # POST /incidents, caller local-tool
+
+
 def local_ci_callers() -> dict[str, Any]:
     return {
         "github_webhook_secret": LOCAL_GITHUB_WEBHOOK_SECRET,
@@ -130,6 +133,9 @@ class LocalEnvironment:
             "api_token": "local-pagerduty-token", "from_email": "jira-bridge@example.com",
             "webhook_secrets": [LOCAL_PAGERDUTY_SECRET]})
         self.aws.put_secret(self.ci_callers_secret_name(), local_ci_callers())
+        if "IncidentCallersSecret" in self.stack.resources:
+            self.aws.put_secret(str(self.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/incident-callers"})),
+                                {"callers": {"local-tool": {"api_key": LOCAL_INCIDENT_API_KEY}}})
         self.capture_incident_requests()
         if self.with_api:
             self.jira.webhooks.register(

@@ -128,3 +128,48 @@ def test_local_start_prints_the_credentials_and_a_curl_that_works(
     # authenticated: the bridge answers for the issue (the simulator has no OPS-1 until the demo creates it)
     assert status in {"200", "404"}, (curl, answer.stdout, answer.stderr)
     assert "issue" in body, body
+
+
+def test_a_webhook_only_tool_posts_incidents_with_its_own_credentials(
+        env: LocalEnvironment, capsys: pytest.CaptureFixture[str]) -> None:
+    import requests
+
+    from local_runtime.environment import LOCAL_CI_API_KEY, LOCAL_INCIDENT_API_KEY
+
+    detail = created_event()["detail"]
+    url = env.api.url("/incidents")
+    body = json.dumps(detail)
+    assert requests.post(url, data=body, timeout=10).status_code == 401
+    ci_key = requests.post(url, data=body, headers={"X-Api-Key": LOCAL_CI_API_KEY}, timeout=10)
+    assert ci_key.status_code == 401, "CI callers are not incident callers"
+    invalid = requests.post(url, data=json.dumps({"incident": {}}), headers={"X-Api-Key": LOCAL_INCIDENT_API_KEY},
+                            timeout=10)
+    assert invalid.status_code == 400
+    assert "not an Incident Changed event" in invalid.json()["message"]
+    answer = requests.post(url, data=body, headers={"X-Api-Key": LOCAL_INCIDENT_API_KEY}, timeout=10)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["incident_id"] == detail["incident"]["id"]
+    again = requests.post(url, data=body, headers={"Authorization": f"Bearer {LOCAL_INCIDENT_API_KEY}"}, timeout=10)
+    assert again.status_code == 202  # a tool's retry: published again, applied once
+    env.drain()
+    [issue] = env.jira.issues()
+    assert issue.properties["jira-bridge"]["incidentId"] == detail["incident"]["id"]
+
+    # an operator adds an HMAC caller with the CLI; once the function's secret cache (5 minutes) has
+    # expired, the new caller signs and posts
+    import hashlib
+    import hmac
+
+    from aws_lambda_powertools.utilities import parameters
+
+    code, out, err = run(capsys, "incident-caller", "set", "opsgenie-relay", "--generate", "hmac", "--local")
+    assert code == 0, err
+    secret = out.strip().splitlines()[-1]
+    parameters.clear_caches()  # the 5 minutes, elapsed
+    signature = "sha256=" + hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+    signed = requests.post(url, data=body, timeout=10, headers={
+        "X-Jira-Bridge-Caller": "opsgenie-relay", "X-Hub-Signature-256": signature})
+    assert signed.status_code == 202, signed.text
+    forged = requests.post(url, data=body, timeout=10, headers={
+        "X-Jira-Bridge-Caller": "opsgenie-relay", "X-Hub-Signature-256": "sha256=" + "0" * 64})
+    assert forged.status_code == 401

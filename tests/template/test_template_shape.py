@@ -26,6 +26,7 @@ FUNCTIONS = {
     "JiraChangesFunction": ("functions/jira_changes", "jira_changes_handler.lambda_handler"),
     "JiraReconcileFunction": ("functions/jira_reconcile", "jira_reconcile_handler.lambda_handler"),
     "PagerDutyWebhookFunction": ("functions/pagerduty_webhook", "pagerduty_webhook_handler.lambda_handler"),
+    "IncidentWebhookFunction": ("functions/incident_webhook", "incident_webhook_handler.lambda_handler"),
 }
 API_ROUTES = {
     ("JiraWebhookFunction", "/webhooks/jira", "post"),
@@ -33,6 +34,7 @@ API_ROUTES = {
     ("CiNotifyFunction", "/webhooks/github", "post"),
     ("CiNotifyFunction", "/ci/approval/{issueKey}", "get"),
     ("PagerDutyWebhookFunction", "/webhooks/pagerduty", "post"),
+    ("IncidentWebhookFunction", "/incidents", "post"),
 }
 SHARED_ENV = {
     "POWERTOOLS_SERVICE_NAME",
@@ -71,7 +73,8 @@ OUTPUTS = {
 }
 SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
 # Names that contain SECRET but carry no secret: where connector secrets live, not their values.
-SECRET_LOOKING_ALLOWED = {"CONNECTOR_SECRET_PREFIX", "PAGERDUTY_SECRET_NAME", "CI_CALLERS_SECRET_NAME"}
+SECRET_LOOKING_ALLOWED = {"CONNECTOR_SECRET_PREFIX", "PAGERDUTY_SECRET_NAME", "CI_CALLERS_SECRET_NAME",
+                          "INCIDENT_CALLERS_SECRET_NAME"}
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -316,11 +319,13 @@ def test_each_secret_is_readable_only_by_the_functions_that_read_it(
         connectors: jira_functions,
         json.dumps(ref("CiCallersSecret")): {"CiNotifyFunction"},
         json.dumps(ref("PagerDutySecret")): pagerduty_readers,
+        json.dumps(ref("IncidentCallersSecret")): {"IncidentWebhookFunction"},
     }
     names = {logical_id: template["Resources"][logical_id]["Properties"]["Name"]["Fn::Sub"]
              for logical_id in of_type(template, "AWS::SecretsManager::Secret")}
     outside = {k: v for k, v in names.items() if not v.startswith(CONNECTOR_PREFIX)}
-    assert set(outside) == {"CiCallersSecret", "PagerDutySecret"}, "only connectors live under the prefix"
+    assert set(outside) == {"CiCallersSecret", "PagerDutySecret", "IncidentCallersSecret"}, (
+        "only connectors live under the prefix")
     assert template["Conditions"]["PagerDutyOutbound"] == {"Fn::Equals": [ref("PagerDutyOutbound"), "true"]}
     assert template["Parameters"]["PagerDutyOutbound"]["Default"] == "false"
 

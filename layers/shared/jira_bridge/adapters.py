@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from jira_bridge.errors import ConfigurationError
-from jira_bridge.settings import BaseSettings, CiNotifySettings, IncidentEventsSettings
+from jira_bridge.settings import BaseSettings, CiNotifySettings, IncidentEventsSettings, IncidentWebhookSettings
 
 # Adapters and their dependencies (requests, boto3, YAML) load on first use, not at cold import.
 if TYPE_CHECKING:
@@ -353,6 +353,13 @@ def ci_callers(settings: CiNotifySettings) -> SecretsManagerCallers:
     from jira_bridge.ci.callers import SecretsManagerCallers
 
     return SecretsManagerCallers(settings.ci_callers_secret_name, max_age=settings.secret_cache_seconds)
+
+
+def incident_callers(settings: IncidentWebhookSettings) -> SecretsManagerCallers:
+    """Who may POST /incidents: the same scheme (API key or HMAC per caller) as CI callers, its own secret."""
+    from jira_bridge.ci.callers import SecretsManagerCallers
+
+    return SecretsManagerCallers(settings.incident_callers_secret_name, max_age=settings.secret_cache_seconds)
 
 
 @cache

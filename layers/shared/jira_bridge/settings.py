@@ -61,6 +61,12 @@ class PagerDutyWebhookSettings(BaseSettings):
     pagerduty_secret_name: str = Field(alias="PAGERDUTY_SECRET_NAME", min_length=1)
 
 
+class IncidentWebhookSettings(BaseSettings):
+    """POST /incidents: authenticated incident tools in, "Incident Changed" on the bus out."""
+
+    incident_callers_secret_name: str = Field(alias="INCIDENT_CALLERS_SECRET_NAME", min_length=1)
+
+
 class CiNotifySettings(BaseSettings):
     """The CI -> Jira function."""
 
