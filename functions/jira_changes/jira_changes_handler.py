@@ -60,6 +60,12 @@ def _apply_once(settings: JiraChangesSettings, store: Any) -> tuple[Any, Any]:
 
 def handle_record(record: SQSRecord) -> None:
     message = json.loads(record.body)
+    # every line about this delivery carries its id and connector, and only while it is handled
+    with logger.append_context_keys(delivery_id=message.get("delivery_id"), connector=message.get("connector")):
+        _handle(record, message)
+
+
+def _handle(record: SQSRecord, message: dict[str, Any]) -> None:
     once, _ = apply_once(load_settings(JiraChangesSettings))
     try:
         result = once(message=message)

@@ -91,6 +91,7 @@ def receive_jira_webhook() -> Response[dict[str, Any]]:
     # it arrives (Jira's retries resend the same body).
     delivery_id = delivery_identity(connector, body)
     issue_id = payload.issue.id if payload.issue else "none"
+    logger.append_keys(delivery_id=delivery_id, issue_key=payload.issue.key if payload.issue else None)
     settings = load_settings(JiraWebhookSettings)
     adapters.aws_client("sqs").send_message(
         QueueUrl=settings.changes_queue_url,

@@ -13,12 +13,14 @@ import requests
 
 from jira_sim.seed import ALICE_EMAIL
 from jira_sim.webhooks import sign
-from local_runtime.environment import LOCAL_WEBHOOK_SECRET, LocalEnvironment
+from local_runtime.environment import LOCAL_WEBHOOK_SECRET, TEMPLATE, LocalEnvironment
+from local_runtime.stack import Stack
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT.parent / "shared" / "contracts" / "jira-webhooks"
+LOCAL_BUS = str(Stack(TEMPLATE).resolve({"Ref": "IncidentBus"}))  # <stack>-incidents, as the local stack names it
 
 
 def incident_event(sequence: int, state: str, change: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +28,7 @@ def incident_event(sequence: int, state: str, change: dict[str, Any]) -> dict[st
     event["detail"].update(event_id=f"evt-{sequence}", sequence=sequence, change=change)
     event["detail"]["incident"]["state"] = state
     return {"Source": event["source"], "DetailType": event["detail-type"], "Detail": event["detail"],
-            "EventBusName": "jira-bridge-incidents"}
+            "EventBusName": LOCAL_BUS}
 
 
 def settle(env: LocalEnvironment) -> list[dict[str, Any]]:

@@ -127,3 +127,32 @@ def test_no_secret_is_logged_at_debug(env: LocalEnvironment, everything_logged: 
     assert len(logged) > 200, "the flows ran at DEBUG: the bridge and Powertools had their say"
     leaks = {name: sum(value in text for text in logged) for name, value in secret_values(env).items()}
     assert {name: count for name, count in leaks.items() if count} == {}
+
+
+def test_every_line_about_a_delivery_or_incident_names_it_and_only_while_it_is_handled(
+        env: LocalEnvironment, everything_logged: Everything) -> None:
+    env.put_events([incident_event(1, "triggered", {"kind": "created"})])
+    settle(env)
+    env.jira.as_user(ALICE_EMAIL).move_to("OPS-1", "Done")
+    settle(env)
+    records = [json.loads(text.split(" ", 1)[1].rsplit(" {", 1)[0]) for text in everything_logged.texts
+               if text.startswith(f"{service_logger.name} {{")]  # fmt: skip
+    by_function: dict[str, list[dict[str, object]]] = {}
+    for record in records:  # the local runner names each invocation's function as Lambda does
+        by_function.setdefault(str(record.get("function_name")), []).append(record)
+
+    def of(logical_id: str) -> list[dict[str, object]]:
+        return [r for name, rs in by_function.items() if name.endswith(logical_id) for r in rs
+                if r.get("level") in {"INFO", "WARNING", "ERROR"}]  # fmt: skip
+
+    changes = of("JiraChangesFunction")
+    assert changes, sorted(by_function)
+    assert all(r.get("delivery_id") and r.get("connector") for r in changes), changes
+    queued = [r for r in of("JiraWebhookFunction") if r.get("message") == "jira delivery queued"]
+    assert queued
+    assert all(r.get("issue_key") == "OPS-1" and r.get("delivery_id") for r in queued), queued
+    assert all(r.get("incident_id") for r in of("IncidentEventsFunction")), of("IncidentEventsFunction")
+    # nothing carried over: no other function's line names a Jira delivery
+    others = [r for name, rs in by_function.items() if not name.endswith(("JiraChangesFunction", "JiraWebhookFunction"))
+              for r in rs]  # fmt: skip
+    assert not any("delivery_id" in r for r in others), others
