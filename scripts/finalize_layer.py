@@ -1,7 +1,10 @@
 #!/usr/bin/env python3.13
-"""Finalize the built shared layer after `sam build`: prune, drop dead weight, precompile what a cold start runs.
+"""Finalize the built shared layer: prune, drop dead weight, precompile what a cold start runs.
 
-    python3.13 scripts/finalize_layer.py .aws-sam/build/JiraBridgeLayer
+`sam build` runs this itself, as the last step of the layer's build (layers/shared/Makefile,
+BuildMethod: makefile), so `sam build`, `sam sync` and `make build` ship the same layer. By hand:
+
+    python3.13 scripts/finalize_layer.py .aws-sam/build/JiraBridgeLayer --template template.yaml
 
 Target: the finalized layer stays <= 20 MB unzipped (tests/template/test_sam_build.py enforces it).
 

@@ -84,7 +84,8 @@ def record_jira_call(status: int | None, elapsed_ms: float) -> None:
     (``@metrics.log_metrics``); elsewhere (the CLI, tests) nothing would flush them, so nothing is kept."""
     import os
 
-    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    # no namespace (set from POWERTOOLS_METRICS_NAMESPACE when this module loaded): nothing could flush
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or not metrics.namespace:
         return
     from aws_lambda_powertools.metrics import MetricUnit
 
