@@ -94,8 +94,10 @@ check-env:
 	@grep -q '^\[$(ENV)\.deploy\.parameters\]' samconfig.toml || \
 		{ echo "samconfig.toml has no [$(ENV).deploy.parameters]: add it or use dev, staging or prod" >&2; exit 2; }
 
+# REGION=... (or AWS_DEFAULT_REGION, or region in the environment's samconfig section: SAM CLI does not read AWS_REGION)
+REGION ?=
 deploy: check-env build
-	$(SAM) deploy --config-env $(ENV)
+	$(SAM) deploy --config-env $(ENV) $(if $(REGION),--region $(REGION))
 
 # The deploy path without an AWS account: build, then `sam package` against an S3 bucket on
 # loopback (scripts/package_dry_run.py); the packaged template and zips land in .aws-sam/package/ENV.
