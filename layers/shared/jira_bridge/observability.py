@@ -84,10 +84,14 @@ def record_jira_call(status: int | None, elapsed_ms: float) -> None:
     (``@metrics.log_metrics``); elsewhere (the CLI, tests) nothing would flush them, so nothing is kept."""
     import os
 
-    # no namespace (set from POWERTOOLS_METRICS_NAMESPACE when this module loaded): nothing could flush
-    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or not metrics.namespace:
-        return
     from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    # No namespace (set from POWERTOOLS_METRICS_NAMESPACE when this module loaded): nothing could flush.
+    # Disabled: Powertools keeps what is added without flushing it, and its automatic flush at 100
+    # values per metric would then fail; so nothing is added.
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or not metrics.namespace or is_metrics_disabled():
+        return
 
     metrics.add_metric(name="JiraRequests", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="JiraLatency", unit=MetricUnit.Milliseconds, value=round(elapsed_ms, 1))

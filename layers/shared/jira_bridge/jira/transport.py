@@ -61,7 +61,6 @@ from jira_bridge.jira.errors import (
     refusal_from_response,
 )
 from jira_bridge.jira.request_budget import BUDGET_REASON, BudgetExhausted, RequestBudget
-from jira_bridge.observability import record_jira_call
 
 _log = logging.getLogger("jira_bridge.jira.transport")
 
@@ -606,6 +605,14 @@ class JiraTransport:
             outcome_unknown=status not in NOT_PROCESSED_STATUSES,
             retry_after=retry_after,
         )
+
+
+def record_jira_call(status: int | None, elapsed_ms: float) -> None:
+    """Metrics of one exchange (jira_bridge.observability), imported on first use: importing the
+    transport must not create the Powertools objects before a function's environment is in place."""
+    from jira_bridge.observability import record_jira_call as record
+
+    record(status, elapsed_ms)
 
 
 def _body(response: requests.Response) -> Any:
