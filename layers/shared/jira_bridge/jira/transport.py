@@ -213,6 +213,19 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def parse_rate_limit_reset(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds until ``X-RateLimit-Reset`` (Jira: ISO 8601 ``yyyy-MM-ddTHH:mmZ``, not epoch seconds)."""
+    if not value or not value.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
 def _provably_not_sent(exc: requests.RequestException) -> bool:
     """True when the request never reached the server: connect timeout, refused, DNS failure."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -444,6 +457,8 @@ class JiraTransport:
                 "jira %s %s -> %d in %.0f ms (attempt %d)", method, template, status, elapsed_ms, attempt
             )
             if 200 <= status < 300:
+                if self.budget is not None and response.headers.get("X-RateLimit-NearLimit") == "true":
+                    self.budget.near_limit()  # < 20% of a Jira budget left: ease off before the 429s
                 return JiraResponse(status, _body(response), response.headers, attempt)
 
             if (
@@ -457,9 +472,7 @@ class JiraTransport:
                 attempt -= 1  # the refresh retry does not use up the retry allowance
                 continue
 
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if status == 429 and self.budget is not None:
-                self.budget.throttled(response.headers.get("RateLimit-Reason"))
+            retry_after = self._wait_asked(response)
             repeatable = status in NOT_PROCESSED_STATUSES or (
                 safe_to_repeat and status in MAYBE_PROCESSED_STATUSES
             )
@@ -477,6 +490,16 @@ class JiraTransport:
                 retry_after=retry_after,
                 safe_to_repeat=safe_to_repeat,
             )
+
+    def _wait_asked(self, response: requests.Response) -> float | None:
+        """How long Jira asked us to wait; a 429 also slows the site's budget."""
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if response.status_code == 429:
+            if retry_after is None:  # Jira's reset time says the same, minute-precise
+                retry_after = parse_rate_limit_reset(response.headers.get("X-RateLimit-Reset"))
+            if self.budget is not None:
+                self.budget.throttled(response.headers.get("RateLimit-Reason"))
+        return retry_after
 
     def _take_budget(self, method: str, path: str, attempt: int) -> None:
         """One token of the site's request budget, or JiraRateLimited: the event waits in its queue."""
