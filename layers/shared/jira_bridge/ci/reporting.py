@@ -170,11 +170,11 @@ class _Partial:
 def issue_keys_for(run: CiRun, allowed_projects: Iterable[str] | None = None) -> list[str]:
     """The run's issue keys: explicitly named first, then PR title, commits, branch; capped per entity."""
     limit = MAX_DEPLOYMENT_KEYS if run.kind == "deployment" else MAX_BUILD_KEYS
-    texts = [" ".join(run.issue_keys), *run.texts.in_order()]
+    texts = run.texts.in_order()
     allowed = {p.upper() for p in allowed_projects} if allowed_projects is not None else None
     if allowed is None:
-        return find_issue_keys(texts, project=run.project, limit=limit)
-    keys = find_issue_keys(texts, project=run.project, limit=10_000)
+        return find_issue_keys(texts, project=run.project, limit=limit, explicit=run.issue_keys)
+    keys = find_issue_keys(texts, project=run.project, limit=10_000, explicit=run.issue_keys)
     return [k for k in keys if k.rsplit("-", 1)[0] in allowed][:limit]
 
 

@@ -65,7 +65,7 @@ class CiNotification(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, title="CiNotification")
 
     PROJECT: str | None = Field(
-        default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,254}$",
+        default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{1,255}$",
         description="Jira project key: only this project's issue keys are reported.",
     )
     INSTANCE: str | None = Field(
