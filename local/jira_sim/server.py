@@ -82,6 +82,7 @@ class JiraSimulator:
         delivery_policy: DeliveryPolicy | None = None,
         oauth_token_ttl: float = 3600.0,
         clock: Clock = utc_now,
+        software_max_request_bytes: int | None = None,
     ) -> None:
         self.site = seed or default_site()
         self.contracts = Contracts(contracts_dir) if contracts_dir is not None else None
@@ -90,7 +91,7 @@ class JiraSimulator:
         self.faults = FaultInjector()
         self.request_log = RequestLog()
         self.oauth = OAuthTokenStore(oauth_token_ttl)
-        self.software = SoftwareStore(self.state, self.contracts)
+        self.software = SoftwareStore(self.state, self.contracts, software_max_request_bytes)
         parser = FieldParser(self.site, self._adf_validator)
         comment_service = CommentService(self.state, self._adf_validator, self._publish)
         self.services = Services(

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import json
 import time
 from typing import Any
 
@@ -686,6 +687,25 @@ def test_invalid_entities_are_rejected_and_malformed_requests_are_400(jira_sim: 
     elsewhere = url.replace(CLOUD_ID, "0000")
     wrong_site = requests.post(elsewhere, json={"builds": [build(3, 1)]}, headers=headers, timeout=5)
     assert wrong_site.status_code == 404
+
+
+def test_a_bulk_request_over_the_size_limit_is_413_before_anything_is_stored(
+    jira_sim: JiraSimulator, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create(api)
+    url = f"{jira_sim.base_url}/jira/builds/0.1/cloud/{CLOUD_ID}/bulk"
+    headers = {"Authorization": f"Bearer {jira_sim.issue_oauth_token()}"}
+    body = {"builds": [build(n, 1) for n in range(1, 11)]}
+    monkeypatch.setattr(jira_sim.software, "max_request_bytes", len(json.dumps(body)) - 1)
+    refused = requests.post(url, data=json.dumps(body), headers=headers | {"Content-Type": "application/json"},
+                            timeout=5)
+    assert refused.status_code == 413
+    assert refused.json() == [{"message": "Data is too large. Submit fewer builds in each payload."}]
+    assert jira_sim.build("ci/main", 1) is None
+    half = {"builds": body["builds"][:5]}
+    accepted = requests.post(url, data=json.dumps(half), headers=headers | {"Content-Type": "application/json"},
+                             timeout=5)
+    assert accepted.status_code == 202
 
 
 def test_deployments_with_associations_and_gating(jira_sim: JiraSimulator, api: Api) -> None:

@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -69,6 +70,33 @@ def test_more_than_a_hundred_entities_are_split_at_jiras_limit(reporter: CiRepor
     outcome = reporter.report([run(n) for n in range(1, 251)])
     assert [len(payload["builds"]) for _, payload in jira.requests] == [100, 100, 50]
     assert outcome.count("reported") == 250
+
+
+def test_a_batch_over_jiras_size_limit_is_split_until_it_fits(reporter: CiReporter, jira: FakeSoftware) -> None:
+    runs = [run(n, description="x" * 200) for n in range(1, 101)]
+    one_build = len(json.dumps(reporter.report(runs[:1]) and jira.requests[0][1]).encode())
+    jira.requests.clear()
+    jira.max_bytes = one_build * 30  # about 30 builds per request
+    outcome = reporter.report(runs)
+    sizes = [len(payload["builds"]) for _, payload in jira.requests]
+    assert sizes[:3] == [100, 50, 25]  # refused, refused, accepted
+    assert sum(r.entities for r in outcome.requests if not r.too_large) == 100
+    assert sum(r.accepted for r in outcome.requests) == 100
+    assert outcome.count("reported") == 100
+    assert len([r for r in outcome.requests if r.too_large]) == 3  # 100, and both 50s
+    assert len(jira.requests) == 7
+
+
+def test_only_an_entity_too_large_on_its_own_is_named(reporter: CiReporter, jira: FakeSoftware) -> None:
+    runs = [run(n) for n in range(1, 9)]
+    runs[5] = run(6, issue_keys=("OPS-1", *(f"{'LONG' * 8}-{n}" for n in range(1, 100))))
+    jira.max_bytes = 3000
+    outcome = reporter.report(runs)
+    statuses = [r.status for r in outcome.results]
+    assert statuses == ["reported"] * 5 + ["rejected"] + ["reported"] * 2
+    assert "the build alone is over Jira's request size limit" in outcome.results[5].reason
+    assert "Submit fewer builds" in outcome.results[5].reason
+    assert outcome.worst == "rejected"
 
 
 def test_two_updates_of_one_build_collapse_into_the_newer(reporter: CiReporter, jira: FakeSoftware) -> None:

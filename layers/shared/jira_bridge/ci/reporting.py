@@ -9,13 +9,16 @@ newer one (Jira would ignore the older anyway).
 
 Jira's 202 is read entity by entity: accepted; unknown issue keys only (not a failure: the keys may
 belong to another site or be typos in a commit message); rejected with Jira's messages. A request
-Jira refuses (4xx) marks its entities; a transient failure (5xx, 429, network) propagates so the
+over Jira's size limit (413, "Submit fewer builds in each payload") is split in halves, each sent on
+its own, down to single entities: only an entity too large by itself is rejected, with its size. A
+request Jira refuses otherwise (4xx) marks its entities; a transient failure (5xx, 429, network) propagates so the
 whole delivery is retried: resending what was already accepted is harmless because the update
 sequence numbers are the same.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,7 +34,7 @@ from jira_bridge.ci.payloads import (
 )
 from jira_bridge.ci.sites import SiteDirectory
 from jira_bridge.ci.states import JiraState, Kind, jira_state
-from jira_bridge.jira.errors import JiraAuthError, JiraPermissionError, JiraRequestRefused
+from jira_bridge.jira.errors import JiraAuthError, JiraPayloadTooLarge, JiraPermissionError, JiraRequestRefused
 
 if TYPE_CHECKING:
     from jira_bridge.jira.software import SubmissionResult
@@ -88,12 +91,14 @@ class Request:
     unknown_issue_keys: int
     debug: bool = False
     answer: dict[str, Any] = field(default_factory=dict, compare=False)
+    too_large: bool = False
+    """Jira answered 413: the entities were sent again in smaller requests."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "connector": self.connector, "kind": self.kind, "entities": self.entities, "accepted": self.accepted,
             "rejected": self.rejected, "unknownIssueKeys": self.unknown_issue_keys, "debug": self.debug,
-            "answer": self.answer if self.debug else {},
+            "answer": self.answer if self.debug else {}, "tooLarge": self.too_large,
         }
 
     @classmethod
@@ -102,7 +107,7 @@ class Request:
             connector=str(data["connector"]), kind=data["kind"], entities=int(data["entities"]),
             accepted=int(data["accepted"]), rejected=int(data["rejected"]),
             unknown_issue_keys=int(data["unknownIssueKeys"]), debug=bool(data.get("debug")),
-            answer=dict(data.get("answer") or {}),
+            answer=dict(data.get("answer") or {}), too_large=bool(data.get("tooLarge")),
         )
 
 
@@ -256,23 +261,44 @@ class CiReporter:
             batches.setdefault((plan.connector, plan.kind), []).append(plan)
         requests: list[Request] = []
         for (connector, kind), planned in batches.items():
-            client = self.sites.site(connector).software
-            assert client is not None  # checked when planning
             for start in range(0, len(planned), MAX_ENTITIES_PER_REQUEST):
-                chunk = planned[start : start + MAX_ENTITIES_PER_REQUEST]
-                products = {p.product for p in chunk}
-                payload: dict[str, Any] = {f"{kind}s": [p.entity for p in chunk]}
-                payload["providerMetadata"] = {"product": products.pop() if len(products) == 1 else "Jira Bridge"}
-                try:
-                    answer = client.submit_builds(payload) if kind == "build" else client.submit_deployments(payload)
-                except JiraRequestRefused as refusal:
-                    status: Status = "error" if isinstance(refusal, JiraAuthError | JiraPermissionError) else "rejected"
-                    for plan in chunk:
-                        for index in plan.runs:
-                            partials[index].parts.append((status, str(refusal), [], [refusal.details]))
-                    continue
-                requests.append(_read_answer(connector, kind, chunk, answer, partials))
+                self._send(connector, kind, planned[start : start + MAX_ENTITIES_PER_REQUEST], partials, requests)
         return requests
+
+    def _send(
+        self, connector: str, kind: Kind, chunk: list[_Planned], partials: dict[int, _Partial], requests: list[Request]
+    ) -> None:
+        """One bulk request; on 413 (over Jira's size limit) each half is sent on its own, down to
+        single entities: only an entity too large by itself is reported as such."""
+        client = self.sites.site(connector).software
+        assert client is not None  # checked when planning
+        products = {p.product for p in chunk}
+        payload: dict[str, Any] = {f"{kind}s": [p.entity for p in chunk]}
+        payload["providerMetadata"] = {"product": products.pop() if len(products) == 1 else "Jira Bridge"}
+        try:
+            answer = client.submit_builds(payload) if kind == "build" else client.submit_deployments(payload)
+        except JiraPayloadTooLarge as refusal:
+            requests.append(Request(connector, kind, len(chunk), 0, 0, 0, too_large=True))
+            if len(chunk) > 1:
+                middle = len(chunk) // 2
+                self._send(connector, kind, chunk[:middle], partials, requests)
+                self._send(connector, kind, chunk[middle:], partials, requests)
+                return
+            size = len(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+            reason = (
+                f"the {kind} alone is over Jira's request size limit ({size} bytes as JSON): shorten its "
+                f"texts or issue keys (Jira: {refusal.details})"
+            )
+            for index in chunk[0].runs:
+                partials[index].parts.append(("rejected", reason, [], [refusal.details]))
+            return
+        except JiraRequestRefused as refusal:
+            status: Status = "error" if isinstance(refusal, JiraAuthError | JiraPermissionError) else "rejected"
+            for plan in chunk:
+                for index in plan.runs:
+                    partials[index].parts.append((status, str(refusal), [], [refusal.details]))
+            return
+        requests.append(_read_answer(connector, kind, chunk, answer, partials))
 
 
 def _read_answer(
