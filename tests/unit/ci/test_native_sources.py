@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from jira_bridge.ci.config import NativeSources
+from jira_bridge.ci.payloads import build_data
 from jira_bridge.ci.reporting import issue_keys_for
 from jira_bridge.ci.sources import codebuild, codepipeline, github
 from jira_bridge.ci.states import jira_state
@@ -147,6 +148,18 @@ def test_workflow_run_keys_from_pr_title_head_commit_and_branches() -> None:
     run = github.workflow_run(github.WorkflowRunEvent.model_validate(data), NONE, RECEIVED)
     assert issue_keys_for(run) == ["OPS-1", "OPS-2", "OPS-3", "OPS-4"]
     assert run.branch_url == "https://github.com/octo-org/octo-repo/tree/master"
+    assert run.pull_request_url == "https://github.com/octo-org/octo-repo/pull/2"
+    (reference,) = build_data(run, "successful", ["OPS-1"])["references"]
+    assert reference["ref"] == {"name": "master", "uri": "https://github.com/octo-org/octo-repo/pull/2"}
+
+
+def test_workflow_run_without_pull_request_links_the_branch() -> None:
+    data = sample("github/workflow_run.completed.success.octokit.json")
+    data["workflow_run"]["pull_requests"] = []
+    data["workflow_run"]["head_branch"] = "feature/OPS-4 #x"
+    run = github.workflow_run(github.WorkflowRunEvent.model_validate(data), NONE, RECEIVED)
+    (reference,) = build_data(run, "successful", ["OPS-4"])["references"]
+    assert reference["ref"]["uri"] == f"{data['repository']['html_url']}/tree/feature/OPS-4%20%23x"
 
 
 @pytest.mark.parametrize(

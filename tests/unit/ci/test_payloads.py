@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline, TestCounts
 from jira_bridge.ci.payloads import (
     MAX_URL,
+    branch_url,
     build_data,
     deployment_data,
     fit_url,
@@ -122,7 +123,7 @@ def test_build_data() -> None:
         "url": "https://ci.example.com/42", "state": "successful", "lastUpdated": "2026-11-23T03:00:00.000Z",
         "issueKeys": ["OPS-1"], "description": "OPS-1 Faster checkout", "label": "OPS-1-x",
         "references": [{"commit": {"id": "abc123", "repositoryUri": "https://github.com/org/repo"},
-                        "ref": {"name": "OPS-1-x", "uri": "https://github.com/org/repo"}}],
+                        "ref": {"name": "OPS-1-x", "uri": "https://github.com/org/repo/tree/OPS-1-x"}}],
         "testInfo": {"totalNumber": 10, "numberPassed": 8, "numberFailed": 1, "numberSkipped": 1},
     }
 
@@ -160,3 +161,38 @@ def test_deployment_description_is_always_there() -> None:
 def test_a_build_needs_no_environment_and_a_deployment_needs_one() -> None:
     with pytest.raises(ValueError, match="environment"):
         deployment_data(run(), "successful", ["OPS-1"])
+
+
+# ----- references: the branch (or the pull request), not the repository root ------------------------
+
+
+@pytest.mark.parametrize(
+    ("repository", "branch", "expected"),
+    [
+        ("https://github.com/org/repo", "feature/OPS-1-x", "https://github.com/org/repo/tree/feature/OPS-1-x"),
+        ("https://github.com/org/repo.git", "refs/heads/main", "https://github.com/org/repo/tree/main"),
+        ("https://gitlab.com/group/sub/repo/", "OPS-2-fix", "https://gitlab.com/group/sub/repo/-/tree/OPS-2-fix"),
+        ("https://bitbucket.org/team/repo", "bug/ops 3", "https://bitbucket.org/team/repo/src/bug/ops%203"),
+        ("https://dev.azure.com/org/proj/_git/repo", "feature/x",
+         "https://dev.azure.com/org/proj/_git/repo?version=GBfeature%2Fx"),
+        ("https://git.example.com/org/repo", "main", None),
+        (None, "main", None),
+    ],
+)
+def test_branch_url_on_known_hosts(repository: str | None, branch: str, expected: str | None) -> None:
+    assert branch_url(repository, branch) == expected
+
+
+def ref_of(**changes: object) -> dict[str, str]:
+    (reference,) = build_data(run(**changes), "successful", ["OPS-1"])["references"]
+    ref: dict[str, str] = reference["ref"]
+    return ref
+
+
+def test_the_ref_links_the_pull_request_then_the_branch_then_the_repository() -> None:
+    pr = "https://github.com/org/repo/pull/7"
+    assert ref_of(pull_request_url=pr)["uri"] == pr
+    assert ref_of()["uri"] == "https://github.com/org/repo/tree/OPS-1-x"
+    assert ref_of(branch_url="https://git.example.com/org/repo/branches/x")["uri"] == (
+        "https://git.example.com/org/repo/branches/x")
+    assert ref_of(repository_url="https://git.example.com/org/repo")["uri"] == "https://git.example.com/org/repo"

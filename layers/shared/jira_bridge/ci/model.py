@@ -102,6 +102,9 @@ class CiRun:
     commit: str | None = None
     repository_url: str | None = None
     branch_url: str | None = None
+    """The branch's page (default: derived from ``repository_url`` on hosts whose scheme is known)."""
+    pull_request_url: str | None = None
+    """The pull request built, if any: the build's ref links it rather than the branch."""
     tests: TestCounts | None = None
 
     @property

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from jira_bridge.ci.environments import environment_id, environment_type
 from jira_bridge.ci.model import CiRun
@@ -85,13 +85,47 @@ def _summary(run: CiRun) -> str | None:
     return run.description or run.texts.pr_title or first_line(messages[0] if messages else None)
 
 
+# Where a branch (or tag) lives on the hosts whose URL scheme is known; the repository URL is the
+# prefix. Self-hosted GitHub/GitLab/Bitbucket cannot be told apart by their host: pass `branch_url`.
+_BRANCH_PATHS: dict[str, str] = {
+    "github.com": "/tree/{ref}",
+    "gitlab.com": "/-/tree/{ref}",
+    "bitbucket.org": "/src/{ref}",
+}
+
+
+def branch_url(repository_url: str | None, branch: str | None) -> str | None:
+    """The page of ``branch`` in the repository, on github.com, gitlab.com, bitbucket.org and Azure
+    DevOps; ``None`` on a host whose URL scheme is unknown."""
+    if not repository_url or not branch:
+        return None
+    parts = urlsplit(repository_url)
+    host = (parts.hostname or "").lower()
+    path = parts.path.rstrip("/").removesuffix(".git")
+    ref = branch.removeprefix("refs/heads/")
+    if host in _BRANCH_PATHS:
+        suffix = _BRANCH_PATHS[host].format(ref=quote(ref, safe="/"))
+        return urlunsplit((parts.scheme, parts.netloc, path + suffix, "", ""))
+    if host == "dev.azure.com" or host.endswith(".visualstudio.com"):
+        return urlunsplit((parts.scheme, parts.netloc, path, urlencode({"version": f"GB{ref}"}), ""))
+    return None
+
+
+def ref_uri(run: CiRun) -> str | None:
+    """What the build's ref links: the pull request when there is one, else the branch, else (a
+    host whose branch pages are unknown) the repository."""
+    return run.pull_request_url or run.branch_url or branch_url(run.repository_url, run.texts.branch) or (
+        run.repository_url
+    )
+
+
 def _references(run: CiRun) -> list[dict[str, Any]]:
     reference: dict[str, Any] = {}
     if run.commit and run.repository_url:
         reference["commit"] = {"id": truncate(run.commit, MAX_TEXT), "repositoryUri": fit_url(run.repository_url)}
-    branch_uri = run.branch_url or run.repository_url
-    if run.texts.branch and branch_uri:
-        reference["ref"] = {"name": truncate(run.texts.branch, MAX_TEXT), "uri": fit_url(branch_uri)}
+    uri = ref_uri(run)
+    if run.texts.branch and uri:
+        reference["ref"] = {"name": truncate(run.texts.branch, MAX_TEXT), "uri": fit_url(uri)}
     return [reference] if reference else []
 
 

@@ -122,6 +122,13 @@ class CiNotification(_Strict):
     commit: str | None = Field(default=None, max_length=255, description="Head commit SHA.")
     branch: str | None = Field(default=None, max_length=1000, description="Branch (or tag) built.")
     repository_url: HttpUrl | None = Field(default=None, description="Repository URL (links the commit in Jira).")
+    branch_url: HttpUrl | None = Field(
+        default=None, description="The branch's page (default: derived from `repository_url` on github.com, "
+                                  "gitlab.com, bitbucket.org and Azure DevOps).",
+    )
+    pull_request_url: HttpUrl | None = Field(
+        default=None, description="The pull/merge request built: Jira's branch link goes there.",
+    )
     display_name: str | None = Field(default=None, max_length=10_000, description="Default: `<pipeline> #<number>`.")
     description: str | None = Field(default=None, max_length=10_000, description="Default: PR title or commit subject.")
     label: str | None = Field(default=None, max_length=10_000, description="Default: `branch`.")
@@ -221,5 +228,7 @@ def to_run(notification: CiNotification, received_at: datetime) -> CiRun:
         debug=(n.LOG_LEVEL or "").lower() == "debug",
         commit=head,
         repository_url=str(n.repository_url) if n.repository_url else None,
+        branch_url=str(n.branch_url) if n.branch_url else None,
+        pull_request_url=str(n.pull_request_url) if n.pull_request_url else None,
         tests=tests,
     )

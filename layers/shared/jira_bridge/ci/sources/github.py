@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -134,6 +135,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _tree(repository_url: str, branch: str | None) -> str | None:
+    """The branch's page: GitHub's scheme on github.com and GitHub Enterprise alike."""
+    return f"{repository_url}/tree/{quote(branch, safe='/')}" if branch else None
+
+
 def _branch(ref: str | None) -> str | None:
     return ref.removeprefix("refs/heads/") if ref else None
 
@@ -168,7 +174,8 @@ def workflow_run(event: WorkflowRunEvent, native: NativeSources, received_at: da
         label=branch,
         commit=run.head_sha,
         repository_url=repo.html_url,
-        branch_url=f"{repo.html_url}/tree/{branch}" if branch else None,
+        branch_url=_tree(repo.html_url, branch),
+        pull_request_url=next((f"{repo.html_url}/pull/{pr.number}" for pr in run.pull_requests if pr.number), None),
     )
 
 
@@ -218,5 +225,5 @@ def deployment_status(event: DeploymentStatusEvent, native: NativeSources, recei
         label=ref,
         commit=deployment.sha,
         repository_url=repo.html_url,
-        branch_url=f"{repo.html_url}/tree/{ref}" if ref else None,
+        branch_url=_tree(repo.html_url, ref),
     )
