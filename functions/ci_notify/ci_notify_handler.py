@@ -132,6 +132,8 @@ def _record(outcome: ReportOutcome, fresh: bool) -> None:
             extra["unknown_issue_keys"] = list(result.unknown_issue_keys)
         if result.messages:
             extra["jira_messages"] = list(result.messages)
+        if result.warnings:
+            logger.warning("ci run words not recognised", extra={**extra, "warnings": list(result.warnings)})
         if result.status in ("rejected", "error"):
             logger.error("ci run not reported", extra=extra)
         else:

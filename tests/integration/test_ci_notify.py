@@ -10,6 +10,7 @@ import pytest
 
 from jira_bridge import adapters
 from jira_bridge.ci.environments import environment_id
+from jira_bridge.observability import logger
 from local_runtime.environment import LocalEnvironment, simulator_connector_secret
 from tests.integration.ci_support import (
     PIPELINE,
@@ -199,6 +200,26 @@ def test_a_single_build_over_the_size_limit_is_named(env: LocalEnvironment, issu
     assert "the build alone is over Jira's request size limit" in reason
     assert "Data is too large. Submit fewer builds in each payload." in reason
     assert env.jira.build(PIPELINE["id"], 2) is None
+
+
+def test_an_unrecognised_state_is_reported_as_unknown_with_a_warning(
+    env: LocalEnvironment, issues: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    level = logger.log_level
+    logger.setLevel("WARNING")  # the local stack runs quiet (ERROR)
+    try:
+        response = notify(env, notification(1, state="sucess", ENVIRONMENT_NAME="stàging"))
+    finally:
+        logger.setLevel(level)
+    assert response.status_code == 202, response.text
+    (result,) = results(response)
+    assert (result["status"], result["state"]) == ("reported", "unknown")
+    assert "'sucess' is not a CI state the bridge knows" in result["warnings"][0]
+    (deployment,) = env.jira.development_info("OPS-1")["deployments"]
+    assert deployment["environment"]["type"] == "staging"
+    warned = [r for r in caplog.records if r.getMessage() == "ci run words not recognised"]
+    assert [r.levelname for r in warned] == ["WARNING"]
+    assert "'sucess'" in warned[0].warnings[0]
 
 
 def test_no_issue_key_succeeds_without_calling_jira(env: LocalEnvironment, issues: list[str]) -> None:

@@ -99,6 +99,24 @@ def test_only_an_entity_too_large_on_its_own_is_named(reporter: CiReporter, jira
     assert outcome.worst == "rejected"
 
 
+def test_unrecognised_words_are_reported_with_a_warning(reporter: CiReporter) -> None:
+    outcome = reporter.report([
+        run(1, state="sucess"),
+        run(2, state="success"),
+        run(3, state="running", report_only_state="sucessful"),
+        run(4, environment=Environment("eu-1", type="prodd")),
+    ])
+    first, second, third, fourth = outcome.results
+    assert (first.status, first.state) == ("reported", "unknown")
+    assert first.warnings == ("state 'sucess' is not a CI state the bridge knows: reported as unknown "
+                              "(see README 'CI states and environment words'; check the spelling)",)
+    assert second.warnings == ()
+    assert third.status == "skipped"
+    assert "STATE 'sucessful'" in third.warnings[0]
+    assert "ENVIRONMENT_TYPE 'prodd' is not one of Jira's types" in fourth.warnings[0]
+    assert ReportOutcome.from_dict(outcome.as_dict()) == outcome
+
+
 def test_two_updates_of_one_build_collapse_into_the_newer(reporter: CiReporter, jira: FakeSoftware) -> None:
     outcome = reporter.report([run(state="success", updated_at=T0 + timedelta(minutes=2)),
                                run(state="running", updated_at=T0)])

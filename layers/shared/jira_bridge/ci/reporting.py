@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from jira_bridge.ci.environments import ENVIRONMENT_TYPES, environment_type, is_environment_type
 from jira_bridge.ci.issue_keys import find_issue_keys
 from jira_bridge.ci.model import CiRun
 from jira_bridge.ci.payloads import (
@@ -33,7 +34,7 @@ from jira_bridge.ci.payloads import (
     entity_identity,
 )
 from jira_bridge.ci.sites import SiteDirectory
-from jira_bridge.ci.states import JiraState, Kind, jira_state
+from jira_bridge.ci.states import JiraState, Kind, jira_state, unknown_state_warning
 from jira_bridge.jira.errors import JiraAuthError, JiraPayloadTooLarge, JiraPermissionError, JiraRequestRefused
 
 if TYPE_CHECKING:
@@ -61,12 +62,14 @@ class RunResult:
     unknown_issue_keys: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()
     connectors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Words the bridge did not recognise (an unknown CI state...): reported anyway, but likely a typo."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "index": self.index, "kind": self.kind, "status": self.status, "reason": self.reason,
             "state": self.state, "issueKeys": list(self.issue_keys), "unknownIssueKeys": list(self.unknown_issue_keys),
-            "messages": list(self.messages), "connectors": list(self.connectors),
+            "messages": list(self.messages), "connectors": list(self.connectors), "warnings": list(self.warnings),
         }
 
     @classmethod
@@ -76,6 +79,7 @@ class RunResult:
             state=data.get("state"), issue_keys=tuple(data.get("issueKeys") or ()),
             unknown_issue_keys=tuple(data.get("unknownIssueKeys") or ()),
             messages=tuple(data.get("messages") or ()), connectors=tuple(data.get("connectors") or ()),
+            warnings=tuple(data.get("warnings") or ()),
         )
 
 
@@ -183,6 +187,19 @@ def issue_keys_for(run: CiRun, allowed_projects: Iterable[str] | None = None) ->
     return [k for k in keys if k.rsplit("-", 1)[0] in allowed][:limit]
 
 
+def run_warnings(run: CiRun) -> tuple[str, ...]:
+    """What in the run the bridge did not recognise and reported as best it could."""
+    warnings = [unknown_state_warning(run.state), unknown_state_warning(run.report_only_state, "STATE")]
+    environment = run.environment
+    if environment is not None and environment.type and not is_environment_type(environment.type):
+        guessed = environment_type(environment.name)
+        warnings.append(
+            f"ENVIRONMENT_TYPE {environment.type!r} is not one of Jira's types ({', '.join(ENVIRONMENT_TYPES)}): "
+            f"{guessed!r} was guessed from the environment name"
+        )
+    return tuple(w for w in warnings if w)
+
+
 class CiReporter:
     def __init__(self, sites: SiteDirectory) -> None:
         self.sites = sites
@@ -226,7 +243,8 @@ class CiReporter:
         requests = self._submit(list(plans.values()), partials)
         for index, partial in partials.items():
             final[index] = _combine(index, partial)
-        return ReportOutcome(results=tuple(final[i] for i in sorted(final)), requests=tuple(requests))
+        results = tuple(replace(final[i], warnings=run_warnings(runs[i])) for i in sorted(final))
+        return ReportOutcome(results=results, requests=tuple(requests))
 
     # ----- planning -----------------------------------------------------------------------------
 
