@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -6,6 +7,7 @@ from hypothesis import strategies as st
 
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline, TestCounts
 from jira_bridge.ci.payloads import (
+    MAX_ATTEMPT,
     MAX_URL,
     branch_url,
     build_data,
@@ -49,8 +51,8 @@ def test_a_later_update_has_a_higher_number_unless_it_would_undo_a_final_state(
     elif (first_state in FINAL_STATES) == (second_state in FINAL_STATES) and second > first + timedelta(
             milliseconds=1):
         assert b > a, "a later update of the same kind wins"
-    assert 0 < a < 2**63
-    assert 0 < b < 2**63
+    assert 0 < a < 2**53
+    assert 0 < b < 2**53
 
 
 @given(moments, moments, st.sampled_from(STATES), st.sampled_from(NON_FINAL), st.integers(1, 50))
@@ -161,6 +163,26 @@ def test_deployment_description_is_always_there() -> None:
 def test_a_build_needs_no_environment_and_a_deployment_needs_one() -> None:
     with pytest.raises(ValueError, match="environment"):
         deployment_data(run(), "successful", ["OPS-1"])
+
+
+@given(moments, st.sampled_from(STATES), st.integers(1, 10_000))
+def test_numbers_stay_exact_as_json_doubles(moment: datetime, state: str, attempt: int) -> None:
+    number = update_sequence_number(state, moment, attempt)
+    assert number < 2**53
+    assert int(float(number)) == number
+    assert json.loads(json.dumps(number)) == number
+
+
+def test_the_largest_number_is_below_2_to_the_53() -> None:
+    largest = update_sequence_number("rolled_back", datetime(2200, 1, 1, tzinfo=UTC), MAX_ATTEMPT)
+    assert largest == 2**53 - 2  # every bit used, rank 6 of 7
+    assert update_sequence_number("successful", T0, 1) < 2**53
+
+
+def test_deployments_of_one_pipeline_and_environment_number_upwards_over_time() -> None:
+    numbers = [update_sequence_number("successful", T0 + timedelta(minutes=n)) for n in range(10)]
+    assert numbers == sorted(numbers)
+    assert len(set(numbers)) == 10
 
 
 # ----- references: the branch (or the pull request), not the repository root ------------------------

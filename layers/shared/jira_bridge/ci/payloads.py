@@ -10,14 +10,15 @@ What makes them correct beyond the schema:
   state), whether the state is final (an in-progress report never replaces a final one, however late
   it arrives), the time the run reached the state (milliseconds), and the state's rank (for two
   updates in the same millisecond). The same update always gets the same number, so a redelivery
-  is a no-op in Jira too.
+  is a no-op in Jira too. The number stays below 2^53 (see ``update_sequence_number``), so no JSON
+  parser that reads numbers as doubles loses precision.
 * **Limits.** Text is truncated by characters (``maxLength``), ids are made to fit without
   colliding, issue keys are capped per entity.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
@@ -33,11 +34,18 @@ MAX_BUILD_KEYS = 100
 MAX_DEPLOYMENT_KEYS = 500
 """``DeploymentData.associations[].values``: maxItems 500 (500 values across all associations)."""
 
-_ATTEMPT_SHIFT = 54
-_FINAL_SHIFT = 53
-_TIME_SHIFT = 3
-_MAX_ATTEMPT = (1 << (63 - _ATTEMPT_SHIFT)) - 1  # 511: the number stays a positive int64
-_MAX_MILLIS = (1 << (_FINAL_SHIFT - _TIME_SHIFT)) - 1
+# The number fits in 53 bits, so it survives any JSON parser that reads numbers as doubles
+# (JavaScript, jq): 7 bits of attempt | 1 bit "final" | 42 bits of milliseconds since 2000 | 3 bits of
+# state rank. 42 bits of milliseconds last until 2139; 127 attempts is more than GitHub allows (50).
+_RANK_BITS = 3
+_TIME_BITS = 42
+_TIME_SHIFT = _RANK_BITS
+_FINAL_SHIFT = _TIME_SHIFT + _TIME_BITS
+_ATTEMPT_SHIFT = _FINAL_SHIFT + 1
+MAX_ATTEMPT = (1 << (53 - _ATTEMPT_SHIFT)) - 1
+"""127: the highest re-run attempt told apart (a later one counts as this one)."""
+_MAX_MILLIS = (1 << _TIME_BITS) - 1
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _RANK: dict[str, int] = {
     "unknown": 0, "pending": 1, "in_progress": 2, "cancelled": 3, "failed": 4, "successful": 5, "rolled_back": 6,
 }
@@ -45,8 +53,10 @@ _RANK: dict[str, int] = {
 
 def update_sequence_number(state: str, updated_at: datetime, attempt: int = 1) -> int:
     """Higher for a newer update of the same build or deployment (see the module docstring)."""
-    millis = min(max(int(updated_at.timestamp() * 1000), 0), _MAX_MILLIS)
-    attempt = min(max(attempt, 1), _MAX_ATTEMPT)
+    if updated_at.tzinfo is None:
+        updated_at = updated_at.replace(tzinfo=UTC)
+    millis = min(max((updated_at - _EPOCH) // timedelta(milliseconds=1), 0), _MAX_MILLIS)
+    attempt = min(max(attempt, 1), MAX_ATTEMPT)
     return (
         (attempt << _ATTEMPT_SHIFT)
         | (int(is_final(state)) << _FINAL_SHIFT)

@@ -104,7 +104,7 @@ class CiNotification(_Strict):
     build_number: int = Field(
         ge=0, le=INT64_MAX, description="Run number: the build number, or the deployment's sequence number.",
     )
-    attempt: int = Field(default=1, ge=1, le=511, description="Re-run attempt of the same `build_number`.")
+    attempt: int = Field(default=1, ge=1, le=127, description="Re-run attempt of the same `build_number`.")
     url: HttpUrl = Field(description="The run's page.")
     state: str = Field(
         min_length=1, max_length=64,
