@@ -23,6 +23,7 @@ only the required properties are checked.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import threading
 from dataclasses import dataclass, field
@@ -159,6 +160,9 @@ class SoftwareStore:
         return entities
 
     def _envelope_problems(self, kind: Kind, body: Any) -> list[str]:
+        if not isinstance(body, dict):
+            # (The deployments request schema does not say "type": "object"; Jira still wants one.)
+            return [f"request: {json.dumps(body)[:100]} is not of type 'object'"]
         if self.contracts is not None:
             validator = self.contracts.software_envelope_validator(kind)
             return [_describe(e) for e in validator.iter_errors(body)]

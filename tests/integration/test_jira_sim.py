@@ -108,6 +108,40 @@ def test_permissions_are_per_user(jira_sim: JiraSimulator) -> None:
     assert alice["TRANSITION_ISSUES"]["havePermission"] is True
 
 
+def test_assignee_endpoint_assigns_unassigns_and_defaults(jira_sim: JiraSimulator, api: Api) -> None:
+    key = create(api)
+    alice = jira_sim.user(ALICE).account_id
+
+    def assignee() -> str | None:
+        value: str | None = jira_sim.issue(key).fields.get("assignee")
+        return value
+
+    assert api("PUT", f"/rest/api/3/issue/{key}/assignee", json={"accountId": alice}).status_code == 204
+    assert assignee() == alice
+    assert api("PUT", f"/rest/api/3/issue/{key}/assignee", json={"accountId": None}).status_code == 204
+    assert assignee() is None
+    assert api("PUT", f"/rest/api/3/issue/{key}/assignee", json={"accountId": "-1"}).status_code == 204
+    assert assignee() == jira_sim.site.project("OPS").lead_account_id  # type: ignore[union-attr]
+    unknown = api("PUT", f"/rest/api/3/issue/{key}/assignee", json={"accountId": "nobody"})
+    assert (unknown.status_code, unknown.json()["errors"]) == (400, {"assignee": "User 'nobody' does not exist."})
+    missing = api("PUT", f"/rest/api/3/issue/{key}/assignee", json={})
+    assert missing.status_code == 400
+    as_text = api("PUT", f"/rest/api/3/issue/{key}/assignee", data=b'{"accountId": null}',
+                  headers={"Content-Type": "text/plain"})
+    assert as_text.status_code == 415
+    assert assignee() == jira_sim.site.project("OPS").lead_account_id  # type: ignore[union-attr]
+
+
+def test_removed_search_is_gone_and_all_projects_are_listed(api: Api) -> None:
+    gone = api("GET", "/rest/api/3/search", params={"jql": "project = OPS"})
+    assert gone.status_code == 410
+    assert "/rest/api/3/search/jql" in gone.json()["errorMessages"][0]
+    assert api("POST", "/rest/api/3/search", json={"jql": "project = OPS"}).status_code == 410
+    projects = api("GET", "/rest/api/3/project")
+    assert projects.status_code == 200
+    assert {"OPS", "PAY"} <= {p["key"] for p in projects.json()}
+
+
 def test_unknown_project_is_404_with_error_messages(api: Api) -> None:
     response = api("GET", "/rest/api/3/project/NOPE")
     assert response.status_code == 404

@@ -55,7 +55,7 @@ def _json(ctx: RequestContext) -> object:
     try:
         return ctx.json()
     except JiraError as error:
-        raise SoftwareError(400, *error.messages) from error
+        raise SoftwareError(error.status, *error.messages) from error
 
 
 def _found(entity: StoredEntity | None, what: str) -> Response:
