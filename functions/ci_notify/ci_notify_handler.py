@@ -4,6 +4,8 @@
   caller authenticated by API key or HMAC (``jira_bridge.ci.callers``) before anything is parsed.
 * ``POST /webhooks/github``: ``workflow_run`` and ``deployment_status``, verified with
   ``X-Hub-Signature-256`` before parsing.
+* ``POST /webhooks/gitlab``: GitLab's Pipeline Hook and Deployment Hook, verified with
+  ``X-Gitlab-Token`` before parsing.
 * ``GET /ci/approval/{issueKey}``: approved / rejected / waiting (``jira_bridge.ci.approval``).
 * EventBridge rules on the default bus: CodeBuild "Build State Change" and CodePipeline
   "Pipeline Execution State Change" (async invocations: a transient Jira failure raises, so Lambda
@@ -103,6 +105,15 @@ def verify_github(resolver: APIGatewayRestResolver, next_middleware: NextMiddlew
     def verify(event: dict[str, Any], body: bytes) -> Caller:
         caller = (event.get("queryStringParameters") or {}).get("caller")
         return _directory().github(body, header(event, "X-Hub-Signature-256"), caller)
+
+    return _authenticated(resolver, next_middleware, verify)
+
+
+def verify_gitlab(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """``X-Gitlab-Token``: the GitLab webhook token, or a caller's ``gitlab_token``."""
+
+    def verify(event: dict[str, Any], _body: bytes) -> Caller:
+        return _directory().gitlab(header(event, "X-Gitlab-Token"))
 
     return _authenticated(resolver, next_middleware, verify)
 
@@ -247,6 +258,34 @@ def github_webhook() -> Response[dict[str, Any]]:
     if run is None:
         return _json(202, {"message": "deployment state inactive is not reported"})
     return _answer(f"github:{delivery}", [run], caller)
+
+
+@app.post("/webhooks/gitlab", middlewares=[verify_gitlab])
+def gitlab_webhook() -> Response[dict[str, Any]]:
+    from pydantic import ValidationError
+
+    from jira_bridge.ci.sources import gitlab
+    from jira_bridge.ci.sources.generic import describe
+
+    body: bytes = app.context["body"]
+    caller: Caller = app.context["caller"]
+    raw_event = app.current_event.raw_event
+    event_name = header(raw_event, "X-Gitlab-Event") or ""
+    delivery = (header(raw_event, "Idempotency-Key") or header(raw_event, "X-Gitlab-Event-UUID")
+                or hashlib.sha256(body).hexdigest())
+    logger.append_keys(gitlab_event=event_name, gitlab_delivery=delivery)
+    if event_name not in gitlab.HANDLED_EVENTS:
+        return _json(202, {"message": f"event {event_name or '(none)'} is not reported to Jira"})
+    native = adapters.ci_config(_settings()).native
+    received = datetime.now(UTC)
+    try:
+        if event_name == gitlab.PIPELINE_HOOK:
+            run = gitlab.pipeline_run(gitlab.PipelineHook.model_validate_json(body), native, received)
+        else:
+            run = gitlab.deployment_run(gitlab.DeploymentHook.model_validate_json(body), native, received)
+    except ValidationError as error:
+        return _json(400, {"message": f"not a GitLab {event_name}: {describe(error)}"})
+    return _answer(f"gitlab:{caller.name}:{delivery}", [run], caller)
 
 
 @app.get("/ci/approval/<issueKey>", middlewares=[authenticate_caller])

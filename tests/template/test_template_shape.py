@@ -30,6 +30,7 @@ API_ROUTES = {
     ("JiraWebhookFunction", "/webhooks/jira", "post"),
     ("CiNotifyFunction", "/ci/notify", "post"),
     ("CiNotifyFunction", "/webhooks/github", "post"),
+    ("CiNotifyFunction", "/webhooks/gitlab", "post"),
     ("CiNotifyFunction", "/ci/approval/{issueKey}", "get"),
     ("PagerDutyWebhookFunction", "/webhooks/pagerduty", "post"),
 }

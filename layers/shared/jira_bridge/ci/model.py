@@ -12,11 +12,12 @@ from typing import ClassVar, Literal
 
 from jira_bridge.ci.states import Kind
 
-type Source = Literal["notify", "github", "codebuild", "codepipeline"]
+type Source = Literal["notify", "github", "gitlab", "codebuild", "codepipeline"]
 
 PRODUCTS: dict[str, str] = {
     "notify": "Jira Bridge",
     "github": "GitHub Actions",
+    "gitlab": "GitLab CI/CD",
     "codebuild": "AWS CodeBuild",
     "codepipeline": "AWS CodePipeline",
 }
