@@ -11,7 +11,7 @@ CHECKOV_VERSION := 3.3.30
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test unit integration contract template lint typecheck tools build bench clean
+.PHONY: demo test unit integration contract template fuzz fuzz-quick lint typecheck tools build bench bench-faults clean
 
 $(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,7 +60,16 @@ contract: $(BIN)/.installed
 template: $(BIN)/.installed tools
 	$(BIN)/pytest -q tests/template -p no:cacheprovider
 
-test: lint typecheck unit integration contract template
+# Hostile input through the real handlers: a few hundred per entry point here (part of `make test`),
+# FUZZ_INPUTS (>= 10,000) per entry point in `make fuzz`, which prints the table. Metrics lines are dropped.
+fuzz-quick: $(BIN)/.installed
+	$(BIN)/pytest -q tests/fuzz -p no:cacheprovider --allow-hosts=127.0.0.1
+
+FUZZ_INPUTS ?= 10000
+fuzz: $(BIN)/.installed
+	set -o pipefail; $(BIN)/python -W ignore -m tests.fuzz.harness $(FUZZ_INPUTS) | grep -v '^{"_aws"'
+
+test: lint typecheck unit integration contract fuzz-quick template
 
 # Always both steps: sam build bundles botocore (through aws-xray-sdk) and ships no .pyc;
 # finalize_layer.py prunes what the runtime provides, drops files nothing reads and precompiles
@@ -71,6 +80,11 @@ build: tools $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py
+
+# Incident delivery under Jira faults (outages, one failing incident, a 429 storm, a 3-site scale run) on
+# the local stack and a simulated clock; prints one row of issue 9's figures per scenario (bench/faults.py).
+bench-faults: $(BIN)/.installed
+	$(BIN)/python bench/faults.py 2> >(grep -v -e '^{' -e 'UserWarning' -e 'flush_metrics' >&2)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -21,6 +21,7 @@ an EventBridge event whose credentials failed raises like a transient failure.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ from jira_bridge.errors import ConfigurationError
 from jira_bridge.invocation import invocation_budget
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import CiNotifySettings, load_settings
+from jira_bridge.sqs_ids import sqs_id
 from jira_bridge.webhooks.http import BodyRejected, header, raw_body
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 app = APIGatewayRestResolver()
 RETRY_AFTER_SECONDS = 30
 _STATUS_FOR = {"error": 502, "rejected": 422}
+DEPLOYMENT_NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits within Jira's int64 (not str.isdigit: '²')
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
@@ -90,13 +93,23 @@ def _authenticated(resolver: APIGatewayRestResolver, next_middleware: NextMiddle
 
 
 def authenticate_caller(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """API key or HMAC of the body (of the path, for a GET)."""
+    """API key or HMAC: of the body, or for a GET of its method, path, query and timestamp."""
+    from jira_bridge.ci.callers import SignedRequest
 
     def verify(event: dict[str, Any], body: bytes) -> Caller:
-        signed = body if event.get("httpMethod", "").upper() != "GET" else str(event.get("path", "")).encode()
-        return _directory().authenticate(lambda name: header(event, name), signed)
+        method = str(event.get("httpMethod") or "").upper()
+        request = SignedRequest(method, str(event.get("path") or ""), _query_pairs(event)) if method == "GET" else None
+        return _directory().authenticate(lambda name: header(event, name), body, request)
 
     return _authenticated(resolver, next_middleware, verify)
+
+
+def _query_pairs(event: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Every query parameter API Gateway decoded, repeated names included."""
+    multi = event.get("multiValueQueryStringParameters") or {}
+    if multi:
+        return tuple((str(k), str(v)) for k, values in multi.items() for v in values or [])
+    return tuple((str(k), str(v)) for k, v in (event.get("queryStringParameters") or {}).items())
 
 
 def verify_github(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
@@ -239,8 +252,11 @@ def github_webhook() -> Response[dict[str, Any]]:
     body: bytes = app.context["body"]
     caller: Caller = app.context["caller"]
     event_name = header(app.current_event.raw_event, "X-GitHub-Event") or ""
-    delivery = header(app.current_event.raw_event, "X-GitHub-Delivery") or hashlib.sha256(body).hexdigest()
-    logger.append_keys(github_event=event_name, github_delivery=delivery)
+    # GitHub signs the body, not its headers: the delivery is identified by what is signed (the body's
+    # hash) plus GitHub's delivery id, so a captured body replayed under a fresh X-GitHub-Delivery is
+    # still the same delivery. Header values are bounded before they become log keys.
+    delivery = sqs_id(header(app.current_event.raw_event, "X-GitHub-Delivery") or "none")
+    logger.append_keys(github_event=sqs_id(event_name), github_delivery=delivery)
     if event_name == "ping":
         return _json(200, {"message": "pong"})
     if event_name not in github.HANDLED_EVENTS:
@@ -257,7 +273,7 @@ def github_webhook() -> Response[dict[str, Any]]:
         return _json(400, {"message": f"not a GitHub {event_name} payload: {describe(error)}"})
     if run is None:
         return _json(202, {"message": "deployment state inactive is not reported"})
-    return _answer(f"github:{delivery}", [run], caller)
+    return _answer(f"github:{hashlib.sha256(body).hexdigest()}", [run], caller)
 
 
 @app.post("/webhooks/gitlab", middlewares=[verify_gitlab])
@@ -271,9 +287,10 @@ def gitlab_webhook() -> Response[dict[str, Any]]:
     caller: Caller = app.context["caller"]
     raw_event = app.current_event.raw_event
     event_name = header(raw_event, "X-Gitlab-Event") or ""
-    delivery = (header(raw_event, "Idempotency-Key") or header(raw_event, "X-Gitlab-Event-UUID")
-                or hashlib.sha256(body).hexdigest())
-    logger.append_keys(gitlab_event=event_name, gitlab_delivery=delivery)
+    # GitLab's token proves the sender, not the body: a delivery is identified by its body's hash (a
+    # retried delivery resends the same body). Header values are bounded before they become log keys.
+    delivery = sqs_id(header(raw_event, "Idempotency-Key") or header(raw_event, "X-Gitlab-Event-UUID") or "none")
+    logger.append_keys(gitlab_event=sqs_id(event_name or "none"), gitlab_delivery=delivery)
     if event_name not in gitlab.HANDLED_EVENTS:
         return _json(202, {"message": f"event {event_name or '(none)'} is not reported to Jira"})
     native = adapters.ci_config(_settings()).native
@@ -285,7 +302,7 @@ def gitlab_webhook() -> Response[dict[str, Any]]:
             run = gitlab.deployment_run(gitlab.DeploymentHook.model_validate_json(body), native, received)
     except ValidationError as error:
         return _json(400, {"message": f"not a GitLab {event_name}: {describe(error)}"})
-    return _answer(f"gitlab:{caller.name}:{delivery}", [run], caller)
+    return _answer(f"gitlab:{caller.name}:{hashlib.sha256(body).hexdigest()}", [run], caller)
 
 
 @app.get("/ci/approval/<issueKey>", middlewares=[authenticate_caller])
@@ -299,7 +316,7 @@ def approval(issueKey: str) -> Response[dict[str, Any]]:
     wanted = {"pipeline", "deployment"} | ({"environmentId"} if "environmentId" in query else {"environment"})
     if wanted & set(query):
         missing = sorted(wanted - set(query))
-        if missing or not str(query["deployment"]).isdigit():
+        if missing or not DEPLOYMENT_NUMBER.fullmatch(str(query["deployment"])):
             return _json(400, {"message": "Jira's gating status needs pipeline, environment (or environmentId) "
                                           "and deployment (a number)" + (f"; missing {', '.join(missing)}" if missing
                                                                          else "")})
@@ -360,7 +377,10 @@ def handle_aws_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"results": [r.as_dict() for r in outcome.results], "duplicate": not fresh}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+# clear_state: keys appended for one caller or delivery never stay on the logger for the next
+# invocation; log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event carries credentials.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True,
+                              log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

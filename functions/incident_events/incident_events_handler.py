@@ -1,43 +1,38 @@
-"""Incident events from the FIFO queue (fed by the EventBridge rule), applied to Jira in order.
+"""Incident events from the FIFO queue (one message group per incident), applied to Jira in order.
 
-Transient failures (Jira down, throttled, a claim in progress) fail the record: SQS redelivers it,
-in order, and after maxReceiveCount it reaches the DLQ. A Jira refusal is different: a retry cannot
-fix it, so it is recorded on the link, sent to the DLQ for replay once fixed, and the batch moves
-on, so one broken incident never holds up the next.
+- A transient failure (Jira down or throttled, a claim in progress) backs off *that message*: its
+  visibility becomes the retry delay (Jira's Retry-After, else exponential) and it is reported failed.
+  Its incident's later records in the batch are handed back untried and wait behind it (FIFO group
+  blocking); every other incident's records in the batch are applied as usual.
+- What a retry cannot fix (a Jira refusal, an invalid event, a bug on one incident's data) is parked
+  in the DLQ with its reason, and the incident's next event goes on.
+Nothing here sleeps: waiting is SQS's job (docs/architecture.md, "Incident delivery").
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from jira_bridge import adapters
-from jira_bridge.incidents.envelope import IncidentEventEnvelope
+from jira_bridge.incidents.delivery import InvalidIncidentEvent, parse_envelope
 from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
 from jira_bridge.incidents.events import IncidentChanged
 from jira_bridge.invocation import invocation_budget
 from jira_bridge.links.store import StaleLink
 from jira_bridge.observability import logger, metrics, tracer
+from jira_bridge.queue_retries import IN_PROCESS_WAIT_SECONDS, FifoRetries
 from jira_bridge.settings import IncidentEventsSettings, load_settings
 
-processor = SqsFifoPartialProcessor()
-
-
-def dead_letter(record: SQSRecord, reason: str, group: str) -> None:
-    """Park a record that no retry can fix, with the reason, for replay once the cause is fixed."""
-    settings = load_settings(IncidentEventsSettings)
-    adapters.aws_client("sqs").send_message(
-        QueueUrl=settings.dead_letter_queue_url,
-        MessageBody=record.body,
-        MessageGroupId=group,
-        MessageDeduplicationId=f"parked-{record.message_id}",
-        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1024]}},
-    )
+# A failure holds back only its own message group (incident); other groups in the batch go on.
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+_retries: list[FifoRetries] = []  # this invocation's (set in lambda_handler)
 
 
 def is_transient(error: Exception) -> bool:
@@ -47,51 +42,92 @@ def is_transient(error: Exception) -> bool:
     return type(error).__module__.split(".")[0] in {"botocore", "urllib3", "requests"}
 
 
+def park(record: SQSRecord, reason: str, group: str, body: str | None = None, key: str | None = None) -> None:
+    settings = load_settings(IncidentEventsSettings)
+    adapters.incident_queue(settings).park(
+        body if body is not None else record.body, group, reason,
+        deduplication=f"parked-{key or record.message_id}")
+
+
+def back_off(record: SQSRecord, error: Exception) -> None:
+    """Retry this record later (its visibility), not sooner than Jira asked; its incident waits."""
+    delay = _retries[-1].back_off(record.message_id, record.receipt_handle,
+                                  int(record.attributes.approximate_receive_count or 1), error)
+    metrics.add_metric(name="IncidentEventsRetried", unit=MetricUnit.Count, value=1)
+    logger.warning("transient failure; the incident's events wait", extra={"retry_in_s": delay, "error": str(error)})
+
+
 def handle_record(record: SQSRecord) -> None:
+    group = record.attributes.message_group_id or "invalid"
     try:
-        envelope = IncidentEventEnvelope.model_validate_json(record.body)
-    except ValidationError as error:
+        envelope = parse_envelope(record.body)
+    except InvalidIncidentEvent as invalid:
         metrics.add_metric(name="IncidentEventsInvalid", unit=MetricUnit.Count, value=1)
-        reason = "not an Incident Changed event: " + "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
-        logger.error("invalid incident event moved to the DLQ", extra={"reason": reason})
-        dead_letter(record, reason, group="invalid")
+        logger.error("invalid incident event moved to the DLQ", extra={"reason": str(invalid)})
+        _park_or_retry(record, str(invalid), group)
         return
     event = envelope.detail
     with logger.append_context_keys(incident_id=event.incident.id, event_id=event.event_id):
-        apply_event(record, event)
+        apply_event(record, event, group)
 
 
-def apply_event(record: SQSRecord, event: IncidentChanged) -> None:
+def _park_or_retry(record: SQSRecord, reason: str, group: str, **kwargs: Any) -> None:
+    try:
+        park(record, reason, group, **kwargs)
+    except Exception as error:  # the DLQ write itself failed: keep the record and try again later
+        back_off(record, error)
+        raise
+
+
+def apply_event(record: SQSRecord, event: IncidentChanged, group: str) -> None:
     settings = load_settings(IncidentEventsSettings)
     try:
         result = adapters.incident_sync(settings).handle(event)
     except SyncRefused as refusal:
         metrics.add_metric(name="JiraRefusals", unit=MetricUnit.Count, value=1)
         logger.error("jira refused; event moved to the DLQ for replay", extra={"reason": str(refusal)})
-        dead_letter(record, str(refusal), group=event.incident.id)
+        _park_or_retry(record, str(refusal), group)
         return
     except Exception as error:
         if is_transient(error):
-            raise  # Jira or AWS briefly unavailable: SQS redelivers, in order
-        # Anything else would fail the same way on every retry and hold up every incident behind it
-        # (one message group): park it with the reason instead, for replay once fixed.
+            back_off(record, error)
+            raise
+        # A retry would fail the same way: park it with the reason; the incident's next event goes on.
         metrics.add_metric(name="IncidentEventsParked", unit=MetricUnit.Count, value=1)
         logger.exception("event cannot be applied; moved to the DLQ for replay")
-        dead_letter(record, f"{type(error).__name__}: {error}", group=event.incident.id)
+        _park_or_retry(record, f"{type(error).__name__}: {error}", group)
         return
+    for kept, reason in result.refused_deferred:
+        # A change that waited for the issue, refused once applied: parked on its own, body and all.
+        metrics.add_metric(name="JiraRefusals", unit=MetricUnit.Count, value=1)
+        body = envelope_with(record.body, kept)
+        _park_or_retry(record, reason, group, body=body, key=f"{record.message_id}-{kept.event_id}")
     metrics.add_metric(name="IncidentEventsApplied", unit=MetricUnit.Count, value=1)
     logger.info("incident event applied", extra={"runbooks": result.runbooks, "actions": result.actions,
                                                   "skipped": result.skipped, "issue_key": result.issue_key})
 
 
-@logger.inject_lambda_context
+def envelope_with(body: str, event: IncidentChanged) -> str:
+    """The record's EventBridge envelope carrying another event of the same incident."""
+    envelope = json.loads(body)
+    envelope["detail"] = event.model_dump(mode="json")
+    return json.dumps(envelope, separators=(",", ":"))
+
+
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    load_settings(IncidentEventsSettings)  # fail at cold start on a bad environment, before any record
-    with invocation_budget(context):  # Jira retries end before the function times out
-        response = process_partial_response(event=event, record_handler=handle_record, processor=processor,
-                                            context=context)
-    return dict(response)
-
+    settings = load_settings(IncidentEventsSettings)  # fail at cold start on a bad environment
+    retries = FifoRetries(adapters.aws_client("sqs"), settings.incident_events_queue_url)
+    _retries[:] = [retries]
+    records = event.get("Records", [])
+    with invocation_budget(context, max_wait=IN_PROCESS_WAIT_SECONDS):  # Jira retries end in time
+        try:
+            response: dict[str, Any] = dict(process_partial_response(
+                event=event, record_handler=handle_record, processor=processor, context=context))
+        except BatchProcessingError:  # every record failed: Lambda retries the batch (and counts an error)
+            retries.release_untried(records, {r["messageId"] for r in records})
+            raise
+    retries.release_untried(records, {item["itemIdentifier"] for item in response.get("batchItemFailures", [])})
+    return response

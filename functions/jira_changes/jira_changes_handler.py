@@ -1,8 +1,11 @@
 """Verified Jira deliveries from the changes queue, applied to the incident side.
 
-Each delivery is processed once (Powertools idempotency on Jira's delivery id, kept longer than
-Jira's ~30 minute retry window). A failure fails the record: SQS redelivers it in order for that
-issue, and after maxReceiveCount it lands in the DLQ for replay.
+Each delivery is processed once (Powertools idempotency on the delivery's identity, a digest of
+its signed body, kept longer than Jira's ~30 minute retry window). A failure fails the record and
+only its issue's later records (one message group per issue): it is retried after its backoff
+(Retry-After, else exponential; set as its visibility, never slept), in order for that issue, and
+after maxReceiveCount it lands in the DLQ for `jira-bridge dlq replay`. Other issues' deliveries in
+the batch go on.
 """
 
 from __future__ import annotations
@@ -13,15 +16,18 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jira_bridge import adapters
 from jira_bridge.invocation import invocation_budget
 from jira_bridge.observability import logger, metrics, tracer
+from jira_bridge.queue_retries import IN_PROCESS_WAIT_SECONDS, FifoRetries
 from jira_bridge.settings import JiraChangesSettings, load_settings
 
-processor = SqsFifoPartialProcessor()
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+_retries: list[FifoRetries] = []  # this invocation's (set in lambda_handler)
 
 
 def apply_delivery(message: dict[str, Any]) -> dict[str, Any]:
@@ -51,18 +57,34 @@ def apply_once(settings: JiraChangesSettings) -> tuple[Any, Any]:
 def handle_record(record: SQSRecord) -> None:
     message = json.loads(record.body)
     once, _ = apply_once(load_settings(JiraChangesSettings))
-    result = once(message=message)
+    try:
+        result = once(message=message)
+    except Exception as error:
+        delay = _retries[-1].back_off(record.message_id, record.receipt_handle,
+                                      int(record.attributes.approximate_receive_count or 1), error)
+        logger.warning("delivery failed; its issue's deliveries wait", extra={"retry_in_s": delay, "error": str(error)})
+        raise
     logger.info("jira delivery applied", extra={"delivery_id": message.get("delivery_id"), **result})
     metrics.add_metric(name=f"JiraChange{str(result['disposition']).title().replace('-', '')}",
                        unit=MetricUnit.Count, value=1)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # log_event: whatever the environment says
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _, config = apply_once(load_settings(JiraChangesSettings))  # fails at cold start on a bad environment
+    settings = load_settings(JiraChangesSettings)
+    _, config = apply_once(settings)  # fails at cold start on a bad environment
     config.register_lambda_context(context)  # an in-progress record expires with this invocation
-    with invocation_budget(context):  # Jira retries end before the function times out
-        return dict(process_partial_response(event=event, record_handler=handle_record, processor=processor,
-                                             context=context))
+    retries = FifoRetries(adapters.aws_client("sqs"), settings.changes_queue_url or "")
+    _retries[:] = [retries]
+    records = event.get("Records", [])
+    with invocation_budget(context, max_wait=IN_PROCESS_WAIT_SECONDS):  # Jira retries end in time
+        try:
+            response: dict[str, Any] = dict(process_partial_response(
+                event=event, record_handler=handle_record, processor=processor, context=context))
+        except BatchProcessingError:  # every record failed: Lambda retries the batch (and counts an error)
+            retries.release_untried(records, {r["messageId"] for r in records})
+            raise
+    retries.release_untried(records, {item["itemIdentifier"] for item in response.get("batchItemFailures", [])})
+    return response

@@ -13,7 +13,7 @@ from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import JiraChangesSettings, load_settings
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

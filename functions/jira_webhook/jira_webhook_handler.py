@@ -2,7 +2,8 @@
 
 `?connector=NAME` selects whose webhook secret signs the delivery (default: the organisation
 connector). A missing or wrong signature is a 401 and nothing else happens. A verified delivery is
-put on the changes queue (FIFO per issue, deduplicated on Jira's delivery id) and answered 202 at
+put on the changes queue (FIFO per issue, deduplicated on a digest of the signed body: the
+unsigned X-Atlassian-Webhook-Identifier is never trusted) and answered 202 at
 once: Jira gets its answer in milliseconds even when Jira or the incident side is slow.
 """
 
@@ -23,6 +24,7 @@ from jira_bridge import adapters
 from jira_bridge.errors import ConfigurationError
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import JiraWebhookSettings, load_settings
+from jira_bridge.sqs_ids import sqs_id
 from jira_bridge.webhooks.http import BodyRejected, header, raw_body
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
 from jira_bridge.webhooks.signature import SignatureInvalid, verify_hub_signature
@@ -33,6 +35,11 @@ DEFAULT_CONNECTOR = "default"
 
 def _json_error(status: int, message: str) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type="application/json", body={"message": message})
+
+
+def delivery_identity(connector: str, body: bytes) -> str:
+    """The delivery's deduplication id: a digest of the connector and the signed body (valid for SQS)."""
+    return sqs_id("jira", connector, hashlib.sha256(body).hexdigest())
 
 
 def _connector_name(event: dict[str, Any]) -> str:
@@ -79,23 +86,30 @@ def receive_jira_webhook() -> Response[dict[str, Any]]:
         payload = JiraWebhookPayload.model_validate_json(body)
     except ValidationError as error:
         return _json_error(400, f"not a Jira webhook body: {error.errors()[0]['msg']}")
-    delivery_id = app.current_event.headers.get("X-Atlassian-Webhook-Identifier")
+    # X-Atlassian-Webhook-Identifier is not signed: it is logged (bounded), never trusted. A delivery
+    # is what Jira signed: the same body is the same delivery however often, and under whatever id,
+    # it arrives (Jira's retries resend the same body).
+    delivery_id = delivery_identity(connector, body)
     issue_id = payload.issue.id if payload.issue else "none"
     settings = load_settings(JiraWebhookSettings)
     adapters.aws_client("sqs").send_message(
         QueueUrl=settings.changes_queue_url,
         MessageBody=json.dumps({"connector": connector, "delivery_id": delivery_id, "body": body.decode("utf-8")}),
-        MessageGroupId=f"{connector}#{issue_id}",  # in order per issue, issues in parallel
-        MessageDeduplicationId=delivery_id or hashlib.sha256(body).hexdigest(),
+        MessageGroupId=sqs_id(connector, issue_id),  # in order per issue, issues in parallel
+        MessageDeduplicationId=delivery_id,
     )
-    logger.info("jira delivery queued", extra={"webhook_event": payload.webhook_event, "delivery_id": delivery_id,
-                                               "issue_key": payload.issue.key if payload.issue else None,
-                                               "retry": app.current_event.headers.get("X-Atlassian-Webhook-Retry")})
+    identifier = header(app.current_event.raw_event, "X-Atlassian-Webhook-Identifier")
+    logger.info("jira delivery queued", extra={
+        "webhook_event": payload.webhook_event, "delivery_id": delivery_id,
+        "webhook_identifier": sqs_id(identifier) if identifier else None,
+        "issue_key": payload.issue.key if payload.issue else None,
+        "retry": bool(header(app.current_event.raw_event, "X-Atlassian-Webhook-Retry"))})
     metrics.add_metric(name="JiraWebhookAccepted", unit=MetricUnit.Count, value=1)
     return Response(status_code=202, content_type="application/json", body={"accepted": True})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True,
+                              log_event=False)  # whatever POWERTOOLS_LOGGER_LOG_EVENT says
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -4,6 +4,7 @@ The body is checked against `X-PagerDuty-Signature` (any active secret; rotation
 before anything parses it. A verified event becomes the canonical incident event on the incident
 bus, where the same rule and FIFO queue as every other incident tool take it from there. The bridge's
 own changes in PagerDuty (made as `from_email`) are dropped here, so they never come back to Jira.
+Each PagerDuty event id is published once: a redelivery is answered 200 with `"duplicate": true`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from jira_bridge import adapters
 from jira_bridge.errors import ConfigurationError
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import PagerDutyWebhookSettings, load_settings
-from jira_bridge.webhooks.http import BodyRejected, header, raw_body
+from jira_bridge.webhooks.http import BodyRejected, header, parse_json, raw_body
 
 app = APIGatewayRestResolver()
 
@@ -31,6 +32,7 @@ def _json(status: int, payload: dict[str, Any]) -> Response[dict[str, Any]]:
 @app.post("/webhooks/pagerduty")
 def receive_pagerduty_webhook() -> Response[dict[str, Any]]:
     # Imported on first call: the cold import stays light (see bench/cold_import.py).
+    from jira_bridge.ci.redelivery import DeliveryInProgress
     from jira_bridge.pagerduty.credentials import load_pagerduty_secret
     from jira_bridge.pagerduty.errors import PagerDutyPayloadInvalid
     from jira_bridge.pagerduty.inbound import event_type_of, put_events_entry, to_canonical
@@ -61,26 +63,45 @@ def receive_pagerduty_webhook() -> Response[dict[str, Any]]:
     actor = incident_event.actor.email if incident_event.actor else None
     if actor and actor.lower() == secret.from_email.lower():
         return _json(200, {"ignored": True, "reason": "made by the bridge itself"})
-    answer = adapters.aws_client("events").put_events(
-        Entries=[put_events_entry(incident_event, bus_name=settings.event_bus_name)])
-    if answer.get("FailedEntryCount"):
-        logger.error("incident event not accepted by EventBridge", extra={"entry": answer["Entries"][0]})
+    def publish() -> dict[str, Any]:
+        answer = adapters.aws_client("events").put_events(
+            Entries=[put_events_entry(incident_event, bus_name=settings.event_bus_name)])
+        if answer.get("FailedEntryCount"):
+            raise NotPublished(answer["Entries"][0])  # inside the idempotent call: no record is kept
+        return {"incident_id": incident_event.incident.id, "change": incident_event.change.kind.value}
+
+    # PagerDuty redelivers an event (same signed body, same event id) until it gets a 2xx: each event
+    # id is published once (Powertools idempotency, IdempotencyTable, 24 h).
+    once = adapters.pagerduty_once(settings)
+    once.register_lambda_context(app.lambda_context)
+    try:
+        published, fresh = once(f"pagerduty:{incident_event.event_id}", publish)
+    except NotPublished as failed:
+        logger.error("incident event not accepted by EventBridge", extra={"entry": failed.args[0]})
         return _json(500, {"message": "not published; PagerDuty will retry"})
+    except DeliveryInProgress:
+        return _json(409, {"message": "the same event is being published right now; PagerDuty will retry"})
+    if not fresh:
+        metrics.add_metric(name="PagerDutyDuplicateEvents", unit=MetricUnit.Count, value=1)
+        return _json(200, {**published, "duplicate": True})
     metrics.add_metric(name="PagerDutyEventsPublished", unit=MetricUnit.Count, value=1)
-    return _json(202, {"incident_id": incident_event.incident.id, "change": incident_event.change.kind.value})
+    return _json(202, published)
+
+
+class NotPublished(Exception):
+    """EventBridge refused the entry (its answer is the argument)."""
 
 
 def _loads(body: bytes) -> dict[str, Any]:
-    import json
-
     try:
-        loaded = json.loads(body)
+        loaded = parse_json(body)
     except ValueError:
         return {}
     return loaded if isinstance(loaded, dict) else {}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True,
+                              log_event=False)  # whatever POWERTOOLS_LOGGER_LOG_EVENT says
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """`jira-bridge`: run the bundle locally, test a connector, and (as the flows land) lint, status, keys.
 
 Every failure an operator can fix is printed as one line naming what is wrong, never a stack trace.
+Exit codes: 0 success, 1 the command ran and found a problem (`dlq replay`: some messages kept),
+2 bad input or configuration (one `jira-bridge: ...` line on stderr).
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     from jira_bridge_cli.ci_commands import add_ci_commands
 
     add_ci_commands(commands)
+
+    from jira_bridge_cli.dlq_commands import add_dlq_commands
+
+    add_dlq_commands(commands)
     return parser
 
 

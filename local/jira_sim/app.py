@@ -77,7 +77,7 @@ class SimulatorApp:
         admin = is_admin_path(request.path)
         outcome = FaultOutcome() if admin else self.services.faults.outcome(request.method, request.path)
         if outcome.delay:
-            time.sleep(outcome.delay)
+            self.services.faults.sleep(outcome.delay)
         if outcome.rule is not None:
             return self._fault_response(request, outcome.rule), None, outcome.applied
         response, principal = self._dispatch(request)
@@ -118,10 +118,9 @@ class SimulatorApp:
             return Principal("connect", connect_app=app)
         return None
 
-    @staticmethod
-    def _fault_response(request: Request, rule: FaultRule) -> Response:
+    def _fault_response(self, request: Request, rule: FaultRule) -> Response:
         assert rule.status is not None
-        headers = rule.headers(datetime.now(UTC))
+        headers = rule.headers(self.services.faults.now_utc())
         message = {
             "rate_limit": "Rate limit exceeded.",
             "outage": "The service is temporarily unavailable (simulated outage).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +19,7 @@ from jira_sim.comments import CommentService
 from jira_sim.context import Services, reset_site
 from jira_sim.contracts import Contracts
 from jira_sim.events import SiteEvent
-from jira_sim.faults import FaultInjector
+from jira_sim.faults import FaultClock, FaultInjector
 from jira_sim.fields import FieldParser
 from jira_sim.issues import IssueService
 from jira_sim.jql import JqlError, parse
@@ -82,13 +83,14 @@ class JiraSimulator:
         delivery_policy: DeliveryPolicy | None = None,
         oauth_token_ttl: float = 3600.0,
         clock: Clock = utc_now,
+        fault_clock: FaultClock = time,
         software_max_request_bytes: int | None = None,
     ) -> None:
         self.site = seed or default_site()
         self.contracts = Contracts(contracts_dir) if contracts_dir is not None else None
         self.state = SiteState(self.site, clock)
         self.webhooks = WebhookDispatcher(delivery_policy)
-        self.faults = FaultInjector()
+        self.faults = FaultInjector(fault_clock)
         self.request_log = RequestLog()
         self.oauth = OAuthTokenStore(oauth_token_ttl)
         self.software = SoftwareStore(self.state, self.contracts, software_max_request_bytes)

@@ -6,16 +6,20 @@ simulator and the simulator's admin webhook pointing at the local API.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from jira_sim import DeliveryPolicy, JiraSimulator
 from jira_sim.seed import INTEGRATION_EMAIL
 from local_runtime.api_gateway import LocalApi
+from local_runtime.clock import Clock, SimClock
+from local_runtime.event_sources import EventSourceMappings
 from local_runtime.local_aws import LocalAws
 from local_runtime.runner import LocalRunner
+from local_runtime.sqs_model import LocalSqs
 from local_runtime.stack import Stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +27,7 @@ TEMPLATE = REPO_ROOT / "template.yaml"
 CONTRACTS_DIR = REPO_ROOT.parent / "shared" / "contracts"
 LOCAL_WEBHOOK_SECRET = "local-webhook-secret"  # noqa: S105 - the simulator's, never a real one
 LOCAL_PAGERDUTY_SECRET = "local-pagerduty-webhook-secret"  # noqa: S105 - local only
-# CI callers of the local stack (secret <prefix>ci-callers): an API-key caller, an HMAC caller, GitHub.
+# CI callers of the local stack (secret jira-bridge/<stack>/ci-callers): an API-key caller, an HMAC caller, GitHub.
 LOCAL_CI_API_KEY = "local-ci-api-key-0123456789"
 LOCAL_CI_HMAC_CALLER = "local-hmac"
 LOCAL_CI_HMAC_SECRET = "local-ci-hmac-secret-0123456789"  # noqa: S105 - local only
@@ -65,14 +69,30 @@ class LocalEnvironment:
     env_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     with_api: bool = True
     jira_delivery: DeliveryPolicy | None = None  # tests shorten Jira's webhook retry backoff
+    # "model": the template's queues live in the local SQS model (`sqs_model.LocalSqs`) on `clock`
+    # (a SimClock unless given), delivered by Lambda's event source mapping model (`event_sources`);
+    # the handlers reach it through `adapters.aws_client("sqs")`. "moto" (default): moto's queues.
+    queues: Literal["moto", "model"] = "moto"
+    clock: Clock | None = None
 
     def __post_init__(self) -> None:
         self.stack = Stack(self.template, stack_name=self.stack_name)
-        self.aws = LocalAws(self.stack)
+        self.sqs_model: LocalSqs | None = None
+        if self.queues == "model":
+            self.clock = self.clock or SimClock()
+            self.sqs_model = LocalSqs(self.clock, region=self.stack.region)
+        self.aws = LocalAws(self.stack, sqs_model=self.sqs_model)
         contracts = CONTRACTS_DIR if CONTRACTS_DIR.exists() else None
-        self.jira = JiraSimulator(contracts_dir=contracts, delivery_policy=self.jira_delivery)
+        fault_clock: Any = self.clock or time
+        self.jira = JiraSimulator(contracts_dir=contracts, delivery_policy=self.jira_delivery, fault_clock=fault_clock)
         self.runner = LocalRunner(self.stack, self.env_overrides)
         self.api = LocalApi(self.runner)
+        self.event_sources = EventSourceMappings(self.runner, self.sqs_model) if self.sqs_model else None
+
+    @property
+    def sqs(self) -> Any:
+        """The SQS client holding the template's queues (the model, or a boto3 client on moto)."""
+        return self.aws.queues_client()
 
     def __enter__(self) -> LocalEnvironment:
         return self.start()
@@ -98,11 +118,17 @@ class LocalEnvironment:
 
     def configure(self) -> None:
         """Point the default connector at the simulator, and the simulator's webhook at our API."""
+        if self.sqs_model is not None:
+            from jira_bridge import adapters
+
+            adapters.override_aws_client("sqs", self.sqs_model)
+            if self.clock is not None:  # request budgets pace in simulated time, like the queues
+                adapters.override_clock(self.clock.monotonic, self.clock.sleep)
         self.aws.put_secret(self.connector_secret_name("default"), self.connector_secret())
         self.aws.put_secret(str(self.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/pagerduty"})), {
             "api_token": "local-pagerduty-token", "from_email": "jira-bridge@example.com",
             "webhook_secrets": [LOCAL_PAGERDUTY_SECRET]})
-        self.aws.put_secret(self.connector_secret_name("ci-callers"), local_ci_callers())
+        self.aws.put_secret(self.ci_callers_secret_name(), local_ci_callers())
         self.capture_incident_requests()
         if self.with_api:
             self.jira.webhooks.register(
@@ -151,12 +177,25 @@ class LocalEnvironment:
         prefix = self.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/connectors/"})
         return f"{prefix}{connector}"
 
+    def ci_callers_secret_name(self) -> str:
+        return str(self.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/ci-callers"}))
+
     def connector_secret(self) -> dict[str, Any]:
         return simulator_connector_secret(self.jira)
 
     def drain(self) -> int:
-        """Run every queued message through its function until the queues are quiet."""
-        return self.runner.drain(self.aws.client("sqs"))
+        """Run every queued message through its function until the queues are quiet (with the SQS model:
+        what is visible now; `event_sources.run_until_idle` also lets simulated time pass)."""
+        if self.event_sources is None:
+            return self.runner.drain(self.aws.client("sqs"))
+        delivered = 0
+        while True:
+            moved = self.runner.drain(self.aws.client("sqs"), sqs_events=False)
+            while done := sum(len(d.deleted) for d in self.event_sources.step()):
+                moved += done  # a round that only failed ends it: failures wait for their visibility
+            delivered += moved
+            if moved == 0:
+                return delivered
 
     def put_events(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
         answer: dict[str, Any] = self.aws.client("events").put_events(

@@ -25,8 +25,9 @@ LOCAL_CREDENTIALS = {
 
 
 class LocalAws:
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, sqs_model: Any = None) -> None:
         self.stack = stack
+        self.sqs_model = sqs_model  # a LocalSqs holds the template's queues instead of moto when given
         self._server: Any = None
         self.endpoint_url = ""
 
@@ -74,6 +75,8 @@ class LocalAws:
         import requests
 
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=5)
+        if self.sqs_model is not None:
+            self.sqs_model.reset()
         self.stack.queue_urls.clear()
         self.provision()
 
@@ -108,22 +111,11 @@ class LocalAws:
                 )
 
     def _create_queues(self) -> None:
-        sqs = self.client("sqs")
-        queues = self.stack.of_type("AWS::SQS::Queue")
-        # Dead-letter queues first: a redrive policy names its DLQ by ARN.
-        ordered = sorted(queues, key=lambda lid: "RedrivePolicy" in self.stack.properties(lid))
-        for logical_id in ordered:
-            props = self.stack.resolve(self.stack.properties(logical_id))
-            attributes = {
-                key: (json.dumps(value) if isinstance(value, dict) else str(value).lower()
-                      if isinstance(value, bool) else str(value))
-                for key, value in props.items()
-                if key in {"FifoQueue", "ContentBasedDeduplication", "VisibilityTimeout",
-                           "MessageRetentionPeriod", "RedrivePolicy", "DelaySeconds",
-                           "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize"}
-            }
-            answer = sqs.create_queue(QueueName=self.stack.physical_name(logical_id), Attributes=attributes)
-            self.stack.queue_urls[logical_id] = answer["QueueUrl"]
+        create_template_queues(self.queues_client(), self.stack)
+
+    def queues_client(self) -> Any:
+        """Where the template's queues live: moto, or the SQS model on a simulated clock (see `sqs_model`)."""
+        return self.sqs_model if self.sqs_model is not None else self.client("sqs")
 
     def _create_buses_and_rules(self) -> None:
         events = self.client("events")
@@ -169,6 +161,27 @@ class LocalAws:
 
     def put_secret(self, name: str, value: dict[str, Any]) -> None:
         self.client("secretsmanager").put_secret_value(SecretId=name, SecretString=json.dumps(value))
+
+
+def create_template_queues(sqs: Any, stack: Stack) -> None:
+    """Create every AWS::SQS::Queue of the template through `sqs` (a boto3 client or the local model),
+    recording each URL in `stack.queue_urls` so `Ref`s and function environments resolve to it."""
+    queues = stack.of_type("AWS::SQS::Queue")
+    # Dead-letter queues first: a redrive policy names its DLQ by ARN.
+    ordered = sorted(queues, key=lambda lid: "RedrivePolicy" in stack.properties(lid))
+    for logical_id in ordered:
+        props = stack.resolve(stack.properties(logical_id))
+        attributes = {
+            key: (json.dumps(value) if isinstance(value, dict) else str(value).lower()
+                  if isinstance(value, bool) else str(value))
+            for key, value in props.items()
+            if key in {"FifoQueue", "ContentBasedDeduplication", "VisibilityTimeout",
+                       "MessageRetentionPeriod", "RedrivePolicy", "DelaySeconds",
+                       "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize", "DeduplicationScope",
+                       "FifoThroughputLimit"}
+        }
+        answer = sqs.create_queue(QueueName=stack.physical_name(logical_id), Attributes=attributes)
+        stack.queue_urls[logical_id] = answer["QueueUrl"]
 
 
 def _secret_string(props: dict[str, Any]) -> str:

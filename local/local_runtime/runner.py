@@ -103,12 +103,13 @@ class LocalRunner:
 
     # ----- SQS event sources ---------------------------------------------------------------------
 
-    def sqs_sources(self) -> list[tuple[str, str, int]]:
-        """(function, queue URL, batch size) for every SQS event and every rule the runtime queued."""
+    def sqs_sources(self, sqs_events: bool = True) -> list[tuple[str, str, int]]:
+        """(function, queue URL, batch size) for every SQS event (unless `sqs_events` is False: the SQS
+        model's event source mappings deliver those) and every rule the runtime queued."""
         sources = []
         for spec in self.specs.values():
             for event in spec.events:
-                if event.type == "SQS":
+                if event.type == "SQS" and sqs_events:
                     queue_arn = self.stack.resolve(event.properties["Queue"])
                     logical_id = self.stack.queue_logical_id_for_arn(str(queue_arn))
                     if logical_id and logical_id in self.stack.queue_urls:
@@ -120,12 +121,12 @@ class LocalRunner:
                         sources.append((spec.logical_id, url, 1))
         return sources
 
-    def drain(self, sqs: Any, max_rounds: int = 50) -> int:
+    def drain(self, sqs: Any, max_rounds: int = 50, sqs_events: bool = True) -> int:
         """Deliver queued messages to their functions until the queues are quiet; returns records run."""
         delivered = 0
         for _ in range(max_rounds):
             moved = 0
-            for logical_id, url, batch_size in self.sqs_sources():
+            for logical_id, url, batch_size in self.sqs_sources(sqs_events):
                 moved += self._deliver_batch(sqs, logical_id, url, batch_size)
             delivered += moved
             if moved == 0:

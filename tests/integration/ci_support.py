@@ -72,3 +72,15 @@ def open_issues(env: LocalEnvironment, count: int = 2, project: str = "OPS") -> 
 def bulk_requests(env: LocalEnvironment, kind: str = "builds") -> int:
     return sum(1 for r in env.jira.requests
                if r.method == "POST" and r.path.endswith("/bulk") and f"/{kind}/" in r.path)
+
+
+def approval_signed(env: LocalEnvironment, key: str, params: dict[str, str] | None = None,
+                    secret: str = LOCAL_CI_HMAC_SECRET) -> requests.Response:
+    """GET /ci/approval/KEY as an HMAC caller (the scheme in jira_bridge.ci.callers)."""
+    from jira_bridge.ci.callers import sign_request
+
+    path = f"/ci/approval/{key}"
+    prepared = requests.Request("GET", env.api.url(path), params=params).prepare()
+    query = requests.utils.urlparse(prepared.url).query
+    headers = sign_request(LOCAL_CI_HMAC_CALLER, secret, "GET", path, query)
+    return requests.get(prepared.url, headers=headers, timeout=30)

@@ -328,7 +328,7 @@ def test_hmac_caller(env: LocalEnvironment, issues: list[str]) -> None:
 def test_caller_limited_to_projects(env: LocalEnvironment, issues: list[str]) -> None:
     pay = open_issues(env, 1, project="PAY")[0]
     key = "pay-team-api-key-0123456789"
-    env.aws.put_secret(env.connector_secret_name("ci-callers"),
+    env.aws.put_secret(env.ci_callers_secret_name(),
                        {"callers": {"pay-team": {"api_key": key, "projects": ["PAY"]}}})
     response = notify(env, notification(1, commits=[f"OPS-1 {pay}"]), api_key=key)
     assert results(response)[0]["issueKeys"] == [pay]

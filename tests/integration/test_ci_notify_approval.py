@@ -60,13 +60,16 @@ def test_bad_requests(env: LocalEnvironment, issues: list[str]) -> None:
     missing = approval(env, "OPS-1", {"pipeline": "p"})
     assert missing.status_code == 400
     assert "missing deployment, environment" in missing.json()["message"]
+    for deployment in ("²", "¹²³", "9" * 5000, "-1"):  # str.isdigit() says yes to the first three
+        bad = approval(env, "OPS-1", {"pipeline": "p", "environment": "production", "deployment": deployment})
+        assert bad.status_code == 400, (deployment[:10], bad.text)
     assert approval(env, "OPS-1", api_key="not-a-known-api-key-000").status_code == 401
 
 
 def test_caller_limited_to_projects_gets_403_outside_them(env: LocalEnvironment, issues: list[str]) -> None:
     pay = open_issues(env, 1, project="PAY")[0]
     key = "ops-team-api-key-0123456789"
-    env.aws.put_secret(env.connector_secret_name("ci-callers"),
+    env.aws.put_secret(env.ci_callers_secret_name(),
                        {"callers": {"ops-team": {"api_key": key, "projects": ["OPS"]}}})
     env.jira.reset_log()
     refused = approval(env, pay, api_key=key)
@@ -76,19 +79,33 @@ def test_caller_limited_to_projects_gets_403_outside_them(env: LocalEnvironment,
     assert approval(env, "OPS-1", api_key=key).json()["decision"] == "waiting"
 
 
-def test_hmac_callers_sign_the_path(env: LocalEnvironment, issues: list[str]) -> None:
+def test_hmac_callers_sign_method_path_query_and_a_fresh_timestamp(env: LocalEnvironment, issues: list[str]) -> None:
+    import time
+
     import requests
 
+    from jira_bridge.ci.callers import sign_request
     from local_runtime.environment import LOCAL_CI_HMAC_CALLER, LOCAL_CI_HMAC_SECRET
-    from tests.integration.ci_support import sign
+    from tests.integration.ci_support import approval_signed, sign
 
-    def get(signature: str) -> int:
-        headers = {"X-Jira-Bridge-Caller": LOCAL_CI_HMAC_CALLER, "X-Hub-Signature-256": signature}
-        return requests.get(env.api.url("/ci/approval/OPS-1"), headers=headers, timeout=30).status_code
+    def get(path: str, query: str, headers: dict[str, str]) -> int:
+        url = env.api.url(path) + (f"?{query}" if query else "")
+        return requests.get(url, headers=headers, timeout=30).status_code
 
-    assert get(sign(b"/ci/approval/OPS-1", LOCAL_CI_HMAC_SECRET)) == 200
-    assert get(sign(b"/ci/approval/OPS-2", LOCAL_CI_HMAC_SECRET)) == 401
-    assert get(sign(b"", LOCAL_CI_HMAC_SECRET)) == 401
+    def signed(path: str, query: str = "", now: float | None = None) -> dict[str, str]:
+        return sign_request(LOCAL_CI_HMAC_CALLER, LOCAL_CI_HMAC_SECRET, "GET", path, query, now)
+
+    assert approval_signed(env, "OPS-1").status_code == 200
+    assert get("/ci/approval/OPS-1", "", signed("/ci/approval/OPS-2")) == 401, "another issue's signature"
+    gated = "pipeline=p&environment=production&deployment=21"
+    assert get("/ci/approval/OPS-1", gated.replace("21", "22"), signed("/ci/approval/OPS-1", gated)) == 401, \
+        "the query is signed: a captured signature does not work for another deployment"
+    assert get("/ci/approval/OPS-1", "", signed("/ci/approval/OPS-1", now=time.time() - 301)) == 401, "stale"
+    assert get("/ci/approval/OPS-1", "", signed("/ci/approval/OPS-1", now=time.time() + 301)) == 401, "future"
+    # The old scheme (HMAC of the path alone, no timestamp) is refused.
+    path_only = {"X-Jira-Bridge-Caller": LOCAL_CI_HMAC_CALLER,
+                 "X-Hub-Signature-256": sign(b"/ci/approval/OPS-1", LOCAL_CI_HMAC_SECRET)}
+    assert get("/ci/approval/OPS-1", "", path_only) == 401
 
 
 def test_sample_event_file(env: LocalEnvironment, issues: list[str]) -> None:

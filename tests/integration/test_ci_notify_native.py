@@ -188,7 +188,7 @@ def test_real_signed_github_delivery_is_verified(env: LocalEnvironment, issues: 
     """The captured delivery, byte for byte, with GitHub's own signature (no issue key in it)."""
     capture = sample("github/workflow_run.in_progress.capture.cogni.json")
     body = base64.b64decode(capture["body_raw_base64"])
-    env.aws.put_secret(env.connector_secret_name("ci-callers"), {**local_ci_callers(),
+    env.aws.put_secret(env.ci_callers_secret_name(), {**local_ci_callers(),
                                                                  "github_webhook_secret": COGNI_SECRET})
     import requests
 
@@ -249,7 +249,7 @@ def test_deployment_status_reaches_the_issue(env: LocalEnvironment, issues: list
 def test_other_github_events_and_per_repository_secrets(env: LocalEnvironment, issues: list[str]) -> None:
     secrets = local_ci_callers()  # put before the first call: the function caches secrets for 5 minutes
     secrets["callers"]["acme/shop"] = {"hmac_secret": "acme-shop-webhook-secret-0123"}
-    env.aws.put_secret(env.connector_secret_name("ci-callers"), secrets)
+    env.aws.put_secret(env.ci_callers_secret_name(), secrets)
     assert github(env, "ping", b'{"zen": "Design for failure."}').json() == {"message": "pong"}
     assert github(env, "push", b"{}").status_code == 202
     assert github(env, "workflow_run", b'{"action": "completed"}').status_code == 400

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_the_readme_points_at_the_published_schema() -> None:
 
 def test_one_liners_report_to_jira(env: LocalEnvironment, tools: None, tmp_path: Path) -> None:
     open_issues(env, 1)
-    github, gitlab, shell, poll = blocks("bash")
+    github, gitlab, shell, signed_get, poll = blocks("bash")
     base = {"JIRA_BRIDGE_URL": env.api.url(""), "JIRA_BRIDGE_API_KEY": LOCAL_CI_API_KEY}
 
     github = github.replace("${{ job.status }}", "success")
@@ -81,6 +82,18 @@ def test_one_liners_report_to_jira(env: LocalEnvironment, tools: None, tmp_path:
     answer = run(shell, {**base, "JIRA_BRIDGE_HMAC_SECRET": LOCAL_CI_HMAC_SECRET}, cwd=tmp_path)
     assert answer.returncode == 0, answer.stderr
     assert env.jira.build("nightly", 42) is not None
+
+    # The signed GET, as documented: Jira's gating status for a reported deployment.
+    from jira_bridge.ci.environments import environment_id
+    from tests.integration.ci_support import PIPELINE, notification, notify
+
+    assert notify(env, notification(21, ENVIRONMENT_NAME="production")).status_code == 202
+    env.jira.software.set_gating_status(PIPELINE["id"], environment_id("production"), 21, "allowed")
+    signed_get = (signed_get.replace("OPS-12", "OPS-1").replace("acme%2Fshop", quote(PIPELINE["id"], safe=""))
+                  .replace("X-Jira-Bridge-Caller: jenkins", f"X-Jira-Bridge-Caller: {LOCAL_CI_HMAC_CALLER}"))
+    answer = run(signed_get, {**base, "JIRA_BRIDGE_HMAC_SECRET": LOCAL_CI_HMAC_SECRET})
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout)["decision"] == "approved"
 
     env.jira.as_user("alice@example.com").move_to("OPS-1", "Done")
     answer = run(poll.replace("OPS-12", "OPS-1"), base)

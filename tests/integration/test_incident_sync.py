@@ -18,6 +18,7 @@ from jira_bridge.incidents.runbooks import RunbookSet
 from jira_bridge.incidents.sync import IncidentSync, JiraSite
 from jira_bridge.links.model import IssueLink, LinkState, SyncStatus
 from jira_bridge.links.store import DynamoLinkStore, LinkStore, StaleLink
+from jira_sim.adf import to_plain_text
 from jira_sim.seed import ALICE_EMAIL, BOB_EMAIL, CAROL_EMAIL
 from local_runtime.environment import LocalEnvironment
 from tests.integration.conftest import connector_as
@@ -421,3 +422,46 @@ def test_a_change_that_overtakes_its_created_event_is_not_lost(env: LocalEnviron
     sync.handle(event(1))  # the "created" event, with its older snapshot
     assert issue_count(env) == 1
     assert view(env, "OPS-1")["fields"]["status"]["name"] == "In Progress"
+
+
+def note(n: int) -> dict[str, Any]:
+    return {"id": f"n-{n}", "text": f"note {n}", "author": {"name": "Alice"}}
+
+
+def comment_texts(env: LocalEnvironment, key: str) -> list[str]:
+    return [to_plain_text(c.body) for c in env.jira.issue(key).comments]
+
+
+def test_notes_behind_a_parked_created_event_wait_for_the_issue_in_order(env: LocalEnvironment) -> None:
+    """The 40-minute-outage replay: 'created' parked, its notes applied first; nothing lost or reordered."""
+    broken = CREATE.replace('customfield_10041: "{{ incident.severity }}"', "") + FOLLOW[len(CREATE):]
+    with pytest.raises(SyncRefused):
+        make_sync(env, broken).handle(event(1))  # parked: the runbook misses a required field
+    sync = make_sync(env, FOLLOW)
+    for n in (3, 2, 4):  # arrive while "created" is parked, and not in order
+        result = sync.handle(event(n, "note_added", note=note(n)))
+        assert any("kept until the incident's issue exists" in s for s in result.skipped)
+    assert issue_count(env) == 0
+
+    result = sync.handle(event(1))  # replayed after the runbook was fixed
+    assert result.issue_key == "OPS-1"
+    assert [t.split(" (")[0] for t in comment_texts(env, "OPS-1")] == ["note 2", "note 3", "note 4"]
+    link = link_store(env).get_by_incident("INC-1")
+    assert link is not None
+    assert link.deferred_events == []
+
+    for n in (1, 2, 3, 4):  # replaying everything again changes nothing
+        sync.handle(event(n, "note_added", note=note(n)) if n > 1 else event(1))
+    assert len(comment_texts(env, "OPS-1")) == 3
+
+
+def test_a_kept_event_refused_once_the_issue_exists_is_handed_back_for_parking(env: LocalEnvironment) -> None:
+    runbooks = FOLLOW.replace("fields: {resolution: {name: Done}}", "fields: {}")
+    sync = make_sync(env, runbooks)
+    resolved = event(2, "field_changed", state="resolved", field="state", old="triggered", new="resolved")
+    sync.handle(resolved)  # overtakes "created"; kept
+    sync.handle(event(3, "note_added", note=note(3)))
+    result = sync.handle(event(1))
+    assert [(kept.event_id, "requires resolution" in reason) for kept, reason in result.refused_deferred] == [
+        (resolved.event_id, True)]
+    assert [t.split(" (")[0] for t in comment_texts(env, "OPS-1")] == ["note 3"]  # the next one still went on

@@ -45,3 +45,28 @@ def test_events_the_bridge_does_not_map_are_acknowledged_and_ignored(env: LocalE
     assert answer.status_code == 200
     assert answer.json() == {"ignored": True}
     assert env.drain() == 0
+
+
+def test_a_redelivered_event_is_published_once(env: LocalEnvironment) -> None:
+    body = (SAMPLES / "incident.triggered.zulip.json").read_bytes()
+    answers = [post(env, body, sign(body, LOCAL_PAGERDUTY_SECRET)) for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 200, 200]
+    assert [a.json().get("duplicate") for a in answers] == [None, True, True]
+    env.drain()
+    assert len(env.jira.issues()) == 1
+
+
+def test_hostile_bodies_signed_correctly_are_refused_or_survive(env: LocalEnvironment) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000  # 200 KB, under the 256 KB limit
+    answer = post(env, deep, sign(deep, LOCAL_PAGERDUTY_SECRET))
+    assert answer.status_code == 400
+    assert "nested too deeply" in answer.json()["message"]
+    # A lone surrogate (legal as a JSON escape, not encodable as UTF-8) no longer breaks publishing.
+    body = (SAMPLES / "incident.triggered.zulip.json").read_text()
+    body = body.replace('"title": "', '"title": "\\ud800', 1).encode()
+    assert b"\\ud800" in body
+    answer = post(env, body, sign(body, LOCAL_PAGERDUTY_SECRET))
+    assert answer.status_code == 202, answer.text
+    env.drain()
+    [issue] = env.jira.issues()
+    assert "\ufffd" in issue.fields["summary"]

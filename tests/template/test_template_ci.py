@@ -46,9 +46,10 @@ def test_function_failures_go_to_the_same_alarmed_queue(template: dict[str, Any]
     assert [s["Resource"] for s in sends] == [FAILURES]
 
 
-def test_callers_secret_is_under_the_connector_prefix_with_a_generated_github_secret(template: dict[str, Any]) -> None:
+def test_callers_secret_is_outside_the_connector_prefix_with_a_generated_github_secret(
+        template: dict[str, Any]) -> None:
     props = template["Resources"]["CiCallersSecret"]["Properties"]
-    assert props["Name"] == {"Fn::Sub": "jira-bridge/${AWS::StackName}/connectors/ci-callers"}
+    assert props["Name"] == {"Fn::Sub": "jira-bridge/${AWS::StackName}/ci-callers"}
     generate = props["GenerateSecretString"]
     assert generate["GenerateStringKey"] == "github_webhook_secret"
     assert int(generate["PasswordLength"]) >= 32

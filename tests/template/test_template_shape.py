@@ -19,6 +19,7 @@ from tests.template.conftest import REPO_ROOT
 pytestmark = pytest.mark.template
 
 FUNCTIONS = {
+    "IncidentRouterFunction": ("functions/incident_router", "incident_router_handler.lambda_handler"),
     "IncidentEventsFunction": ("functions/incident_events", "incident_events_handler.lambda_handler"),
     "JiraWebhookFunction": ("functions/jira_webhook", "jira_webhook_handler.lambda_handler"),
     "CiNotifyFunction": ("functions/ci_notify", "ci_notify_handler.lambda_handler"),
@@ -71,7 +72,7 @@ OUTPUTS = {
 }
 SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
 # Names that contain SECRET but carry no secret: where connector secrets live, not their values.
-SECRET_LOOKING_ALLOWED = {"CONNECTOR_SECRET_PREFIX", "PAGERDUTY_SECRET_NAME"}  # names of secrets, not values
+SECRET_LOOKING_ALLOWED = {"CONNECTOR_SECRET_PREFIX", "PAGERDUTY_SECRET_NAME", "CI_CALLERS_SECRET_NAME"}
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -112,8 +113,10 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every IAM/resource policy statement written in the template, with where it lives."""
+def policy_statements(template: dict[str, Any], conditions: dict[str, bool] | None = None
+                      ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every IAM/resource policy statement written in the template, with where it lives (``Fn::If``
+    statements: the branch ``conditions`` choose, or both)."""
     for logical_id, resource in template["Resources"].items():
         props = resource.get("Properties", {})
         kind = resource["Type"]
@@ -128,11 +131,22 @@ def policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str,
             documents.append(props["PolicyDocument"])
         for document in documents:
             for statement in as_list(document.get("Statement", [])):
-                yield logical_id, statement
+                for branch in branches(statement, conditions):
+                    yield logical_id, branch
 
 
-def function_statements(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
-    return [s for where, s in policy_statements(template) if where == logical_id]
+def branches(statement: dict[str, Any], conditions: dict[str, bool] | None) -> list[dict[str, Any]]:
+    """A statement, or an ``Fn::If`` statement's branch for ``conditions`` (both when ``None``)."""
+    if "Fn::If" not in statement:
+        return [statement]
+    name, when_true, when_false = statement["Fn::If"]
+    chosen = [when_true, when_false] if conditions is None else [when_true if conditions[name] else when_false]
+    return [c for c in chosen if c != {"Ref": "AWS::NoValue"}]
+
+
+def function_statements(template: dict[str, Any], logical_id: str,
+                        conditions: dict[str, bool] | None = None) -> list[dict[str, Any]]:
+    return [s for where, s in policy_statements(template, conditions) if where == logical_id]
 
 
 def actions(statement: dict[str, Any]) -> list[str]:
@@ -274,26 +288,41 @@ def test_function_policies_are_inline_statements_only(template: dict[str, Any], 
         assert "Statement" in policy, f"{logical_id}: {policy!r} is not an inline statement list"
 
 
-@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
-def test_secrets_access_is_get_secret_value_on_the_connector_prefix_only(
-    template: dict[str, Any], logical_id: str
+def secret_readers(template: dict[str, Any], conditions: dict[str, bool]) -> dict[str, set[str]]:
+    """For each secret resource a function may read (by ARN or prefix): which functions may."""
+    readers: dict[str, set[str]] = {}
+    for logical_id in FUNCTIONS:
+        for statement in function_statements(template, logical_id, conditions):
+            if not any("secretsmanager" in a for a in actions(statement)):
+                continue
+            assert actions(statement) == ["secretsmanager:GetSecretValue"], (logical_id, statement)
+            for resource in as_list(statement["Resource"]):
+                readers.setdefault(json.dumps(resource), set()).add(logical_id)
+    return readers
+
+
+@pytest.mark.parametrize("pagerduty_outbound", [False, True])
+def test_each_secret_is_readable_only_by_the_functions_that_read_it(
+    template: dict[str, Any], pagerduty_outbound: bool
 ) -> None:
-    statements = [
-        s for s in function_statements(template, logical_id) if any("secretsmanager" in a for a in actions(s))
-    ]
-    assert statements, f"{logical_id} cannot read connector secrets"
-    # The PagerDuty receiver reads its own secret only; the functions that may apply requests to
-    # PagerDuty read that one secret too; everything else reads the connector prefix only.
-    pagerduty, connectors = [ref("PagerDutySecret")], [{"Fn::Sub": CONNECTOR_SECRETS_ARN}]
-    allowed = {
-        "PagerDutyWebhookFunction": [pagerduty],
-        "JiraChangesFunction": [connectors, pagerduty],
-        "JiraReconcileFunction": [connectors, pagerduty],
-    }.get(logical_id, [connectors])
-    for statement in statements:
-        assert actions(statement) == ["secretsmanager:GetSecretValue"], statement
-        assert as_list(statement["Resource"]) in allowed, statement
-    assert sorted(json.dumps(as_list(s["Resource"])) for s in statements) == sorted(json.dumps(a) for a in allowed)
+    """Connectors (Jira credentials), the CI callers (API keys, HMAC and GitHub secrets) and PagerDuty
+    are three grants, each to its readers only; the connector prefix covers neither of the others."""
+    connectors = json.dumps({"Fn::Sub": CONNECTOR_SECRETS_ARN})
+    jira_functions = {"IncidentEventsFunction", "JiraWebhookFunction", "JiraChangesFunction",
+                      "JiraReconcileFunction", "CiNotifyFunction"}
+    pagerduty_readers = {"PagerDutyWebhookFunction"} | (
+        {"JiraChangesFunction", "JiraReconcileFunction"} if pagerduty_outbound else set())
+    assert secret_readers(template, {"PagerDutyOutbound": pagerduty_outbound}) == {
+        connectors: jira_functions,
+        json.dumps(ref("CiCallersSecret")): {"CiNotifyFunction"},
+        json.dumps(ref("PagerDutySecret")): pagerduty_readers,
+    }
+    names = {logical_id: template["Resources"][logical_id]["Properties"]["Name"]["Fn::Sub"]
+             for logical_id in of_type(template, "AWS::SecretsManager::Secret")}
+    outside = {k: v for k, v in names.items() if not v.startswith(CONNECTOR_PREFIX)}
+    assert set(outside) == {"CiCallersSecret", "PagerDutySecret"}, "only connectors live under the prefix"
+    assert template["Conditions"]["PagerDutyOutbound"] == {"Fn::Equals": [ref("PagerDutyOutbound"), "true"]}
+    assert template["Parameters"]["PagerDutyOutbound"]["Default"] == "false"
 
 
 def test_dynamodb_access_is_item_level_on_named_tables(template: dict[str, Any]) -> None:
@@ -411,7 +440,10 @@ def test_every_source_queue_redrives_and_every_dlq_is_a_queue_here(template: dic
             continue
         redrive = queue["Properties"].get("RedrivePolicy")
         assert redrive, f"source queue {logical_id} has no RedrivePolicy"
-        assert 1 <= int(redrive["maxReceiveCount"]) <= 10
+        # The incident queue backs off per message (ChangeMessageVisibility), so its receives are spread
+        # over about a day; the others retry at their visibility timeout.
+        assert 1 <= int(redrive["maxReceiveCount"]) <= {"IncidentEventsQueue": 100, "JiraChangesQueue": 20}.get(
+            logical_id, 10)
 
 
 def test_incident_events_queue_is_fifo_and_outlives_the_consumer(template: dict[str, Any]) -> None:
@@ -419,12 +451,20 @@ def test_incident_events_queue_is_fifo_and_outlives_the_consumer(template: dict[
     dlq = template["Resources"]["IncidentEventsDLQ"]["Properties"]
     consumer = function_properties(template, "IncidentEventsFunction")
     assert queue["FifoQueue"] is True
-    assert queue["ContentBasedDeduplication"] is True
+    # The router deduplicates on the producer's event id; a replay must not be dropped as a copy of it.
+    assert queue["ContentBasedDeduplication"] is False
     assert dlq["FifoQueue"] is True, "a FIFO queue's DLQ must be FIFO"
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": get_att("IncidentEventsDLQ", "Arn"),
-        "maxReceiveCount": 5,
+        "maxReceiveCount": 100,
     }
+    # Backoff never exceeds 15 minutes, so 100 receives take far longer than a 6-hour outage.
+    from jira_bridge.queue_retries import MAX_BACKOFF_SECONDS, retry_delay
+
+    worst_case = sum(retry_delay(None, n, 0.0) for n in range(1, 100))
+    assert worst_case > 6 * 3600
+    assert max(retry_delay(None, n, 1.0) for n in range(1, 100)) <= MAX_BACKOFF_SECONDS
+    assert queue["MessageRetentionPeriod"] >= 4 * 86400
     assert queue["VisibilityTimeout"] >= 6 * consumer["Timeout"], (
         "visibility timeout must be >= 6x the timeout"
     )
@@ -441,32 +481,41 @@ def test_incident_events_function_consumes_the_fifo_queue_with_partial_batches(
     assert event["Properties"]["Queue"] == get_att("IncidentEventsQueue", "Arn")
     assert event["Properties"]["BatchSize"] == 10
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": ref("IncidentEventsMaximumConcurrency")}
     assert "ReservedConcurrentExecutions" in props, "caps concurrent calls into Jira"
+    statements = [s for p in props["Policies"] for s in as_list(p["Statement"])]
+    backoff = [s for s in statements if "sqs:ChangeMessageVisibility" in actions(s)]
+    assert backoff == [{"Sid": "BackOffFailedEvents", "Effect": "Allow", "Action": "sqs:ChangeMessageVisibility",
+                        "Resource": get_att("IncidentEventsQueue", "Arn")}]
 
 
-def test_incident_rule_delivers_to_the_fifo_queue_with_retry_and_dlq(template: dict[str, Any]) -> None:
+def test_incident_events_reach_a_router_that_groups_them_per_incident(template: dict[str, Any]) -> None:
+    """The router reads no secret and calls no Jira: it may only send to the queue and its DLQ."""
     bus = template["Resources"]["IncidentBus"]
     assert bus["Type"] == "AWS::Events::EventBus"
     assert bus["Properties"]["Name"] == ref("IncidentBusName")
     assert template["Parameters"]["IncidentBusName"]["Default"] == "jira-bridge-incidents"
-    rules = of_type(template, "AWS::Events::Rule")
-    assert set(rules) == {"IncidentEventsRule"}
-    rule = rules["IncidentEventsRule"]["Properties"]
-    assert rule["EventBusName"] == ref("IncidentBus")
-    assert rule["EventPattern"] == {"detail-type": ["Incident Changed"]}
-    (target,) = rule["Targets"]
-    assert target["Arn"] == get_att("IncidentEventsQueue", "Arn")
-    assert target["SqsParameters"] == {"MessageGroupId": "incident-events"}
-    for rule_resource in rules.values():
-        for each in rule_resource["Properties"]["Targets"]:
-            assert {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"} <= set(each["RetryPolicy"])
-            assert each["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][1] == "Arn"
+    assert not of_type(template, "AWS::Events::Rule"), "EventBridge's SQS target can only set a static group"
+    props = function_properties(template, "IncidentRouterFunction")
+    (event,) = props["Events"].values()
+    assert event["Type"] == "EventBridgeRule"
+    assert event["Properties"]["EventBusName"] == ref("IncidentBus")
+    assert event["Properties"]["Pattern"] == {"detail-type": ["Incident Changed"]}
+    assert {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"} <= set(event["Properties"]["RetryPolicy"])
+    assert event["Properties"]["DeadLetterConfig"] == {"Arn": get_att("IncidentEventsDeliveryDLQ", "Arn")}
+    on_failure = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure == {"Type": "SQS", "Destination": get_att("IncidentEventsDeliveryDLQ", "Arn")}
+    env = props["Environment"]["Variables"]
+    assert env["INCIDENT_EVENTS_QUEUE_URL"] == ref("IncidentEventsQueue")
+    statements = [s for p in props["Policies"] for s in as_list(p["Statement"])]
+    assert {s["Resource"]["Fn::GetAtt"][0] for s in statements} == {"IncidentEventsQueue", "IncidentEventsDLQ"}
+    assert all(actions(s) == ["sqs:SendMessage"] for s in statements)
 
 
 def test_eventbridge_may_send_only_from_the_rule(template: dict[str, Any]) -> None:
-    """Each queue the rule writes to has a policy for events.amazonaws.com scoped by aws:SourceArn."""
+    """The delivery DLQ lets events.amazonaws.com send only for the router's rule (aws:SourceArn)."""
     policies = of_type(template, "AWS::SQS::QueuePolicy")
-    for queue in ("IncidentEventsQueue", "IncidentEventsDeliveryDLQ"):
+    for queue in ("IncidentEventsDeliveryDLQ",):
         allowing = [
             statement
             for policy in policies.values()
@@ -480,7 +529,7 @@ def test_eventbridge_may_send_only_from_the_rule(template: dict[str, Any]) -> No
             assert actions(statement) == ["sqs:SendMessage"]
             assert statement["Resource"] == get_att(queue, "Arn")
             assert statement["Condition"] == {
-                "ArnEquals": {"aws:SourceArn": get_att("IncidentEventsRule", "Arn")}
+                "ArnEquals": {"aws:SourceArn": get_att("IncidentRouterFunctionIncidentChanged", "Arn")}
             }
 
 

@@ -6,13 +6,15 @@ in-memory fakes instead. boto3 is imported here lazily: a cold start pays for it
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from jira_bridge.errors import ConfigurationError
-from jira_bridge.settings import BaseSettings
+from jira_bridge.settings import BaseSettings, CiNotifySettings, IncidentEventsSettings
 
 # Adapters and their dependencies (requests, boto3, YAML) load on first use, not at cold import.
 if TYPE_CHECKING:
@@ -24,9 +26,11 @@ if TYPE_CHECKING:
     from jira_bridge.ci.sites import CiSite
     from jira_bridge.connectors.model import Connector
     from jira_bridge.connectors.registry import ConnectorRegistry
+    from jira_bridge.incidents.delivery import IncidentQueue
     from jira_bridge.incidents.runbooks import RunbookSet
     from jira_bridge.incidents.sync import IncidentSync, JiraSite
     from jira_bridge.jira.client import JiraClient
+    from jira_bridge.jira.request_budget import RequestBudget
     from jira_bridge.jira.software import JiraSoftwareClient
     from jira_bridge.jira.transport import RequestCounter
     from jira_bridge.links.store import DynamoLinkStore
@@ -36,11 +40,41 @@ if TYPE_CHECKING:
     from jira_bridge.webhooks.reconcile import Reconciler
 
 
-@cache
+_CLIENT_OVERRIDES: dict[str, Any] = {}
+_REAL_CLOCK: list[Any] = [time.monotonic, time.sleep]
+_CLOCK: list[Any] = list(_REAL_CLOCK)
+
+
 def aws_client(service: str) -> Any:
+    """The boto3 client of `service` (one per container), or the stand-in a local runtime installed."""
+    override = _CLIENT_OVERRIDES.get(service)
+    return override if override is not None else _boto3_client(service)
+
+
+@cache
+def _boto3_client(service: str) -> Any:
     import boto3
 
     return boto3.client(service)  # type: ignore[call-overload]
+
+
+def override_clock(monotonic: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    """Local runtimes only: Jira transports (retry waits) and request budgets keep time on this clock
+    (a simulated one) until `reset`."""
+    _CLOCK[:] = [monotonic, sleep]
+
+
+def override_aws_client(service: str, client: Any) -> None:
+    """Local runtimes and tests only: `aws_client(service)` answers `client` (e.g. the local SQS model,
+    which keeps time on a simulated clock) until `reset`. Never called by handlers or the domain."""
+    _CLIENT_OVERRIDES[service] = client
+
+
+def incident_queue(settings: IncidentEventsSettings) -> IncidentQueue:
+    """The incident events queue and its DLQ (a small value object over the cached SQS client)."""
+    from jira_bridge.incidents.delivery import IncidentQueue
+
+    return IncidentQueue(aws_client("sqs"), settings.incident_events_queue_url, settings.dead_letter_queue_url)
 
 
 @cache
@@ -107,7 +141,8 @@ def request_counter() -> RequestCounter:
     return RequestCounter()
 
 
-def jira_client_for(connector: Connector, counter: RequestCounter | None = None) -> JiraClient:
+def jira_client_for(connector: Connector, counter: RequestCounter | None = None,
+                    budget: RequestBudget | None = None) -> JiraClient:
     """A REST v3 client acting as the connector's account (basic auth: email + API token)."""
     from jira_bridge.jira.auth import BasicAuth
     from jira_bridge.jira.client import JiraClient
@@ -115,7 +150,8 @@ def jira_client_for(connector: Connector, counter: RequestCounter | None = None)
 
     credentials = connector.credentials
     auth = BasicAuth(credentials.email, credentials.api_token.get_secret_value())
-    return JiraClient(JiraTransport(credentials.site, auth, counter=counter))
+    return JiraClient(JiraTransport(credentials.site, auth, counter=counter, budget=budget,
+                                    clock=_CLOCK[0], sleep=_CLOCK[1]))
 
 
 def software_client_for(connector: Connector, like: JiraClient) -> JiraSoftwareClient | None:
@@ -145,7 +181,13 @@ def jira_site(settings: BaseSettings, connector_name: str) -> JiraSite:
     key = (connector.name, _fingerprint(connector.credentials))
     site = _SITES.get(key)
     if site is None:
-        client = jira_client_for(connector, request_counter())
+        budget = None
+        if settings.jira_request_budget_share is not None:  # this function's share of the site's budget
+            from jira_bridge.jira.request_budget import RequestBudget
+
+            rate = connector_registry(settings).routing.requests_per_second_for(connector.name)
+            budget = RequestBudget(rate, settings.jira_request_budget_share, clock=_CLOCK[0], sleep=_CLOCK[1])
+        client = jira_client_for(connector, request_counter(), budget)
         site = JiraSite(connector=connector.name, client=client, metadata=JiraMetadata(client))
         _SITES[key] = site
     return site
@@ -307,10 +349,10 @@ def approval_gate(settings: BaseSettings) -> ApprovalGate:
 
 
 @cache
-def ci_callers(settings: BaseSettings) -> SecretsManagerCallers:
+def ci_callers(settings: CiNotifySettings) -> SecretsManagerCallers:
     from jira_bridge.ci.callers import SecretsManagerCallers
 
-    return SecretsManagerCallers(settings.connector_secret_prefix, max_age=settings.secret_cache_seconds)
+    return SecretsManagerCallers(settings.ci_callers_secret_name, max_age=settings.secret_cache_seconds)
 
 
 @cache
@@ -321,13 +363,23 @@ def ci_once(settings: BaseSettings) -> IdempotentOnce:
     return IdempotentOnce(idempotency_store(settings))
 
 
+@cache
+def pagerduty_once(settings: BaseSettings) -> IdempotentOnce:
+    """PagerDuty events are published once per event id (Powertools idempotency, IdempotencyTable)."""
+    from jira_bridge.ci.redelivery import IdempotentOnce
+
+    return IdempotentOnce(idempotency_store(settings), key_prefix="pagerduty-event")
+
+
 def reset() -> None:
     """Forget every cached adapter (tests and the local runner use this between stacks)."""
     from aws_lambda_powertools.utilities import parameters
 
-    for factory in (aws_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
+    _CLIENT_OVERRIDES.clear()
+    _CLOCK[:] = _REAL_CLOCK
+    for factory in (_boto3_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
                     request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler,
-                    ci_config, ci_reporter, approval_gate, ci_callers, ci_once):
+                    ci_config, ci_reporter, approval_gate, ci_callers, ci_once, pagerduty_once):
         factory.cache_clear()
     _SITES.clear()
     _CI_SITES.clear()

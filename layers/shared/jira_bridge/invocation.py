@@ -20,16 +20,29 @@ _BUDGET: contextvars.ContextVar[Callable[[], float] | None] = contextvars.Contex
     "jira_bridge_invocation_budget", default=None)
 
 
+_MAX_WAIT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "jira_bridge_max_in_process_wait", default=None)
+
+
 def current_budget() -> Callable[[], float] | None:
     """Seconds left in this invocation, or None outside one."""
     return _BUDGET.get()
 
 
+def current_max_wait() -> float | None:
+    """Longest single wait a retry may spend in-process (None: the retry policy decides)."""
+    return _MAX_WAIT.get()
+
+
 @contextmanager
-def invocation_budget(context: RemainingTimeContext | None) -> Iterator[None]:
+def invocation_budget(context: RemainingTimeContext | None, max_wait: float | None = None) -> Iterator[None]:
+    """Bound outbound calls by the invocation's remaining time; queue-backed callers also pass
+    ``max_wait``, so a longer Retry-After is raised to them (to wait in the queue) instead of slept."""
     remaining = (lambda: context.get_remaining_time_in_millis() / 1000.0) if context is not None else None
     token = _BUDGET.set(remaining)
+    wait_token = _MAX_WAIT.set(max_wait)
     try:
         yield
     finally:
+        _MAX_WAIT.reset(wait_token)
         _BUDGET.reset(token)

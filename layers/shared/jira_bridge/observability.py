@@ -6,10 +6,17 @@ template.yaml sets per function. Creating these objects does no I/O.
 The Tracer is given an X-Ray provider that loads the X-Ray SDK on first use instead of at import:
 the SDK pulls in botocore, ~200 ms that would otherwise sit in every handler's cold import (the
 handler imports boto3 itself, lazily, only when it first needs AWS).
+
+Secrets never reach the logs, whatever the log level: at DEBUG, botocore logs every response body
+(``GetSecretValue`` answers included) and urllib3 every request line. Lambda's application log
+level (``LoggingConfig``) sets the *root* logger's level, which those loggers would inherit, so the
+libraries that carry secrets on the wire get a level of their own here, WARNING: their warnings and
+errors still show, their wire traces never do. :func:`quiet_wire_logging` runs at import (no I/O).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from functools import cached_property
@@ -17,6 +24,17 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.tracing.base import BaseProvider
+
+# Libraries whose DEBUG/INFO output is the wire itself: response bodies (secrets), request lines, headers.
+WIRE_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3", "requests", "aws_xray_sdk")
+
+
+def quiet_wire_logging(level: int = logging.WARNING) -> None:
+    """Give the wire loggers their own ``level``: their children (``botocore.parsers``,
+    ``urllib3.connectionpool``) inherit it instead of the root logger's. Idempotent."""
+    for name in WIRE_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
 
 # What the bridge calls out through; X-Ray records a subsegment per call once patched.
 TRACED_LIBRARIES = ("requests", "botocore")
@@ -54,6 +72,7 @@ class LazyXRayProvider(BaseProvider):
         """Patching happens with the first trace call (see `_recorder`)."""
 
 
+quiet_wire_logging()
 logger = Logger(log_uncaught_exceptions=True)
 tracer = Tracer(provider=LazyXRayProvider(), auto_patch=False)
 metrics = Metrics()

@@ -50,7 +50,9 @@ class RemoteUnavailable(RemoteCallError):
         status: int | None = None,
         attempts: int = 1,
         outcome_unknown: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, method=method, path=path, status=status, retryable=True)
         self.attempts = attempts
         self.outcome_unknown = outcome_unknown
+        self.retry_after = retry_after  # the remote's Retry-After (a 503 may send one), in seconds

@@ -28,11 +28,15 @@ class BaseSettings(BaseModel):
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     config_dir: Path = Field(alias="CONFIG_DIR", default=Path("/opt"))
     secret_cache_seconds: int = Field(alias="SECRET_CACHE_SECONDS", default=300, ge=0, le=86_400)
+    # How many invocations of this function may call one Jira site at once; each gets that fraction
+    # of the site's requests_per_second (connectors.yaml). Unset: the function is not paced.
+    jira_request_budget_share: int | None = Field(alias="JIRA_REQUEST_BUDGET_SHARE", default=None, ge=1)
 
 
 class IncidentEventsSettings(BaseSettings):
-    """The incident -> Jira function also moves Jira refusals to its DLQ itself."""
+    """The router and the incident -> Jira worker: the FIFO queue (one group per incident) and its DLQ."""
 
+    incident_events_queue_url: str = Field(alias="INCIDENT_EVENTS_QUEUE_URL", min_length=1)
     dead_letter_queue_url: str = Field(alias="INCIDENT_EVENTS_DLQ_URL", min_length=1)
 
 
@@ -46,6 +50,8 @@ class JiraChangesSettings(BaseSettings):
     """The Jira -> incident worker (and the reconciliation, which replays through it)."""
 
     delivery_dedup_seconds: int = Field(alias="DELIVERY_DEDUP_SECONDS", default=7200, ge=60)
+    # The queue the worker consumes (to back off a failed delivery); unset for the reconciliation.
+    changes_queue_url: str | None = Field(alias="JIRA_CHANGES_QUEUE_URL", default=None)
     pagerduty_secret_name: str | None = Field(alias="PAGERDUTY_SECRET_NAME", default=None)
 
 
@@ -57,6 +63,8 @@ class PagerDutyWebhookSettings(BaseSettings):
 
 class CiNotifySettings(BaseSettings):
     """The CI -> Jira function."""
+
+    ci_callers_secret_name: str = Field(alias="CI_CALLERS_SECRET_NAME", min_length=1)
 
 
 def describe_validation_error(error: ValidationError, source: str) -> str:

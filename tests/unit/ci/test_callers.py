@@ -108,6 +108,50 @@ def test_no_github_secret_means_no_github_webhooks() -> None:
 )
 def test_invalid_secret_names_the_problem_never_the_values(secret: dict[str, object], problem: str) -> None:
     with pytest.raises(ConfigurationError, match=problem) as raised:
-        parse_callers_secret("jira-bridge/s/connectors/ci-callers", secret)
+        parse_callers_secret("jira-bridge/s/ci-callers", secret)
     assert API_KEY not in str(raised.value)
     assert "put-secret-value" in str(raised.value)
+
+
+NOW = 1_800_000_000.0
+
+
+def signed_get(path: str, query: str, signed_query: str | None = None, at: float = NOW) -> tuple[object, object]:
+    from urllib.parse import parse_qsl
+
+    from jira_bridge.ci.callers import SignedRequest, sign_request
+
+    sent = sign_request("jenkins", HMAC_SECRET, "GET", path, query if signed_query is None else signed_query, at)
+    return headers(**{k.replace("-", "_"): v for k, v in sent.items()}), SignedRequest(
+        "GET", path, tuple(parse_qsl(query, keep_blank_values=True)))
+
+
+def test_a_get_is_signed_over_method_path_query_and_timestamp(directory: CallerDirectory) -> None:
+    query = "pipeline=acme%2Fshop&environment=prod%20eu&deployment=21"
+    lookup, request = signed_get("/ci/approval/OPS-1", query)
+    assert directory.authenticate(lookup, b"", request, now=NOW + 299).name == "jenkins"  # type: ignore[arg-type]
+    # Parameter order does not matter (the query is canonical), values do.
+    lookup, request = signed_get("/ci/approval/OPS-1", "deployment=21&environment=prod+eu&pipeline=acme/shop",
+                                 signed_query=query)
+    assert directory.authenticate(lookup, b"", request, now=NOW).name == "jenkins"  # type: ignore[arg-type]
+    lookup, request = signed_get("/ci/approval/OPS-1", query.replace("21", "22"), signed_query=query)
+    with pytest.raises(Unauthenticated):
+        directory.authenticate(lookup, b"", request, now=NOW)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("skew", [-301, 301, 10**9])
+def test_a_get_outside_the_timestamp_window_is_refused(directory: CallerDirectory, skew: int) -> None:
+    lookup, request = signed_get("/ci/approval/OPS-1", "")
+    with pytest.raises(Unauthenticated, match="window 300 s"):
+        directory.authenticate(lookup, b"", request, now=NOW + skew)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("stamp", [None, "", "soon", "1.5", "²³", "9" * 13])
+def test_a_get_without_a_unix_timestamp_is_refused(directory: CallerDirectory, stamp: str | None) -> None:
+    from jira_bridge.ci.callers import SignedRequest
+
+    values = {"X_Jira_Bridge_Caller": "jenkins", "X_Hub_Signature_256": "sha256=00"}
+    if stamp is not None:
+        values["X_Jira_Bridge_Timestamp"] = stamp
+    with pytest.raises(Unauthenticated, match="X-Jira-Bridge-Timestamp"):
+        directory.authenticate(headers(**values), b"", SignedRequest("GET", "/ci/approval/OPS-1"))  # type: ignore[arg-type]

@@ -400,3 +400,51 @@ def test_errors_never_show_credentials_or_the_query(
 def test_base_url_is_validated() -> None:
     with pytest.raises(ValueError, match="http"):
         JiraTransport("example.atlassian.net")
+
+
+# --- the site's request budget and queue-backed callers ---------------------------------------
+
+
+def test_a_queue_backed_caller_gets_a_long_retry_after_raised_not_slept(
+    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+) -> None:
+    from jira_bridge.invocation import invocation_budget
+
+    mocked.get(MYSELF, status=503, headers={"Retry-After": "120"})
+    with invocation_budget(None, max_wait=2.0), pytest.raises(JiraUnavailable) as caught:
+        make_transport().get("/rest/api/3/myself")
+    assert caught.value.retry_after == 120
+    assert fake_time.sleeps == []
+    assert len(mocked.calls) == 1
+
+
+def test_the_site_budget_paces_requests_and_hands_long_waits_to_the_queue(
+    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+) -> None:
+    from jira_bridge.invocation import invocation_budget
+    from jira_bridge.jira.request_budget import BUDGET_REASON, RequestBudget
+
+    mocked.get(MYSELF, json={})
+    transport = make_transport()
+    transport.budget = RequestBudget(2, share=2, clock=fake_time.clock, sleep=fake_time.sleep)  # 1 request/s
+    transport.get("/rest/api/3/myself")
+    transport.get("/rest/api/3/myself")  # paced: waits its second in-process
+    assert fake_time.sleeps == [pytest.approx(1.0)]
+    with invocation_budget(None, max_wait=0.5), pytest.raises(JiraRateLimited) as caught:
+        transport.get("/rest/api/3/myself")
+    assert caught.value.reason == BUDGET_REASON
+    assert caught.value.retry_after == pytest.approx(1.0)
+    assert len(mocked.calls) == 2  # nothing sent beyond the budget
+
+
+def test_a_429_from_jira_slows_the_site_budget(
+    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+) -> None:
+    from jira_bridge.jira.request_budget import RequestBudget
+
+    mocked.get(MYSELF, status=429, headers={"Retry-After": "1", "RateLimit-Reason": "jira-burst-based"})
+    mocked.get(MYSELF, json={})
+    transport = make_transport()
+    transport.budget = RequestBudget(10, clock=fake_time.clock, sleep=fake_time.sleep)
+    transport.get("/rest/api/3/myself")
+    assert transport.budget.rate == 5

@@ -1,8 +1,8 @@
 """Who may call the CI endpoints: API keys or HMAC secrets per caller, and the GitHub webhook secret.
 
-They live in one secret, ``<CONNECTOR_SECRET_PREFIX>ci-callers`` (``jira-bridge/<stack>/connectors/
-ci-callers``, created by the stack with a generated ``github_webhook_secret``; the functions may read
-only that prefix). ``ci-callers`` is therefore a reserved connector name. JSON::
+They live in one secret, ``CI_CALLERS_SECRET_NAME`` (``jira-bridge/<stack>/ci-callers``, created by
+the stack with a generated ``github_webhook_secret``). It is outside the connector prefix: only the
+CI function may read it, not every function that reads connectors. JSON::
 
     {
       "github_webhook_secret": "<generated>",
@@ -21,7 +21,12 @@ A caller proves itself one of two ways (never anonymously):
   is compared, in constant time, whatever matches first.
 * **HMAC**: ``X-Jira-Bridge-Caller: <name>`` and ``X-Hub-Signature-256: sha256=<hex>``, the
   HMAC-SHA256 of the raw body with the caller's ``hmac_secret`` (GitHub's scheme). A GET has no
-  body: its signature is over the request path (``/ci/approval/OPS-1``).
+  body, and what it authorises is in its method, path and query: it also sends
+  ``X-Jira-Bridge-Timestamp: <unix seconds>`` and signs :func:`string_to_sign` (method, path,
+  canonical query and that timestamp, one per line); a timestamp more than
+  :data:`TIMESTAMP_WINDOW_SECONDS` from the bridge's clock is refused, so a captured signature
+  stops working within minutes and never works for other parameters. :func:`sign_request` makes the
+  headers.
 
 ``projects`` (optional) limits a caller to those Jira projects: other keys it names are not reported.
 GitHub webhooks are verified with ``github_webhook_secret``, or, for a webhook URL ending in
@@ -36,9 +41,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, quote
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -46,10 +53,12 @@ from jira_bridge.errors import ConfigurationError
 from jira_bridge.settings import describe_validation_error
 from jira_bridge.webhooks.signature import SignatureInvalid, verify_hub_signature
 
-SECRET_NAME = "ci-callers"  # noqa: S105 - the secret's name, not a secret
 CALLER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,99}$")
 GITHUB = "github"
 GITLAB = "gitlab"
+TIMESTAMP_HEADER = "X-Jira-Bridge-Timestamp"
+TIMESTAMP_WINDOW_SECONDS = 300
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 type HeaderLookup = Callable[[str], str | None]
 
@@ -111,8 +120,38 @@ def parse_callers_secret(secret_id: str, payload: Any) -> CallersSecret:
         ) from None
 
 
+@dataclass(frozen=True)
+class SignedRequest:
+    """What a bodiless request authorises: its method, path and query parameters (decoded)."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+
+
+def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
+    """``name=value`` pairs sorted, each side percent-encoded (RFC 3986 unreserved kept), joined by ``&``."""
+    encoded = sorted((quote(name, safe="-_.~"), quote(value, safe="-_.~")) for name, value in pairs)
+    return "&".join(f"{name}={value}" for name, value in encoded)
+
+
+def string_to_sign(request: SignedRequest, timestamp: str) -> bytes:
+    lines = (request.method.upper(), request.path, canonical_query(request.query), timestamp)
+    return "\n".join(lines).encode("utf-8", "surrogatepass")
+
+
+def sign_request(caller: str, secret: str, method: str, path: str, query: str = "",
+                 now: float | None = None) -> dict[str, str]:
+    """The headers an HMAC caller sends with a bodiless request (``query`` as in the URL, encoded)."""
+    timestamp = str(int(time.time() if now is None else now))
+    request = SignedRequest(method, path, tuple(parse_qsl(query, keep_blank_values=True)))
+    digest = hmac.new(secret.encode("utf-8"), string_to_sign(request, timestamp), hashlib.sha256).hexdigest()
+    return {"X-Jira-Bridge-Caller": caller, TIMESTAMP_HEADER: timestamp, "X-Hub-Signature-256": f"sha256={digest}"}
+
+
 def _digest(value: str) -> bytes:
-    return hashlib.sha256(value.encode("utf-8")).digest()
+    # surrogatepass: a header that is not valid text must still be compared (and fail), not crash.
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
 
 
 class CallerDirectory:
@@ -161,16 +200,21 @@ class CallerDirectory:
             raise Unauthenticated(f"caller {name!r}: {error}") from None
         return self._caller(name)
 
-    def authenticate(self, header: HeaderLookup, signed: bytes) -> Caller:
-        """An API key, else an HMAC signature over ``signed`` (the body, or the path for a GET)."""
+    def authenticate(self, header: HeaderLookup, body: bytes, request: SignedRequest | None = None,
+                     now: float | None = None) -> Caller:
+        """An API key, else an HMAC signature: over ``body``, or for a bodiless ``request`` over
+        :func:`string_to_sign` with a timestamp within the window of ``now``."""
         authorization = header("Authorization") or ""
         scheme, _, token = authorization.strip().partition(" ")
         api_key = token.strip() if scheme.lower() == "bearer" else (header("X-Api-Key") or "").strip()
         if api_key:
             return self.by_api_key(api_key)
         name = (header("X-Jira-Bridge-Caller") or "").strip()
-        if name:
+        if name and request is not None:
+            signed = string_to_sign(request, _fresh_timestamp(header(TIMESTAMP_HEADER), now))
             return self.by_signature(name, signed, header("X-Hub-Signature-256"))
+        if name:
+            return self.by_signature(name, body, header("X-Hub-Signature-256"))
         raise Unauthenticated("no credentials: send an API key or X-Jira-Bridge-Caller with X-Hub-Signature-256")
 
     def github(self, body: bytes, signature: str | None, caller: str | None = None) -> Caller:
@@ -187,11 +231,21 @@ class CallerDirectory:
         return Caller(GITHUB)
 
 
-class SecretsManagerCallers:
-    """Reads ``<prefix>ci-callers`` through Powertools parameters (cached ``max_age`` seconds)."""
+def _fresh_timestamp(value: str | None, now: float | None) -> str:
+    stamp = (value or "").strip()
+    if not _TIMESTAMP.fullmatch(stamp):
+        raise Unauthenticated(f"{TIMESTAMP_HEADER} is missing or not unix seconds")
+    skew = abs(int(stamp) - (time.time() if now is None else now))
+    if skew > TIMESTAMP_WINDOW_SECONDS:
+        raise Unauthenticated(f"{TIMESTAMP_HEADER} is {int(skew)} s from now (window {TIMESTAMP_WINDOW_SECONDS} s)")
+    return stamp
 
-    def __init__(self, prefix: str, max_age: int = 300) -> None:
-        self.secret_id = f"{prefix}{SECRET_NAME}"
+
+class SecretsManagerCallers:
+    """Reads the callers secret through Powertools parameters (cached ``max_age`` seconds)."""
+
+    def __init__(self, secret_id: str, max_age: int = 300) -> None:
+        self.secret_id = secret_id
         self._max_age = max_age
 
     def directory(self) -> CallerDirectory:

@@ -1,7 +1,8 @@
 """Redelivered notifications are reported once: Powertools idempotency on the IdempotencyTable.
 
-The key is the delivery's business identity: GitHub's ``X-GitHub-Delivery`` GUID (a redelivery keeps
-it), the EventBridge event ``id`` (kept across EventBridge and Lambda retries), or for ``/ci/notify``
+The key is the delivery's business identity: for GitHub a hash of the signed body (a redelivery
+resends the same body; the unsigned ``X-GitHub-Delivery`` header is not trusted), the EventBridge
+event ``id`` (kept across EventBridge and Lambda retries), or for ``/ci/notify``
 the caller plus a hash of the exact body (``curl --retry`` resends the same bytes). The first
 delivery's outcome is stored for a day and answered again to a redelivery. A delivery that fails
 (Jira unavailable, or the bridge's own credentials failed: ``work`` raises) leaves no record, so its
@@ -43,7 +44,8 @@ def _run(delivery: dict[str, Any], work: Work) -> dict[str, Any]:
 class IdempotentOnce:
     """Powertools ``idempotent_function`` keyed on the delivery key, stored in DynamoDB."""
 
-    def __init__(self, persistence_store: Any, expires_after_seconds: int = EXPIRES_AFTER_SECONDS) -> None:
+    def __init__(self, persistence_store: Any, expires_after_seconds: int = EXPIRES_AFTER_SECONDS,
+                 key_prefix: str = KEY_PREFIX) -> None:
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
         self.config = IdempotencyConfig(
@@ -53,7 +55,7 @@ class IdempotentOnce:
         )
         self._run: Callable[..., dict[str, Any]] = idempotent_function(
             _run, data_keyword_argument="delivery", persistence_store=persistence_store, config=self.config,
-            key_prefix=KEY_PREFIX,
+            key_prefix=key_prefix,
         )
 
     def register_lambda_context(self, context: Any) -> None:

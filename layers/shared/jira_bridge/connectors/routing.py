@@ -25,6 +25,11 @@ class ConnectorRouting(BaseModel):
 
     default_connector: str = Field(default="default")
     projects: dict[str, str] = Field(default_factory=dict)
+    # Jira requests per second the bridge allows itself per connector (site), shared by every
+    # invocation that runs at once. Jira Cloud publishes no number for API-token burst limits; 10/s
+    # stays well inside what Atlassian's rate-limiting guide shows for one tenant and endpoint.
+    requests_per_second: dict[str, float] = Field(default_factory=dict)
+    default_requests_per_second: float = Field(default=10.0, gt=0, le=1000)
 
     @field_validator("default_connector")
     @classmethod
@@ -42,6 +47,19 @@ class ConnectorRouting(BaseModel):
             if not CONNECTOR_NAME.match(connector):
                 raise ValueError(f"project {project}: {connector!r} is not a connector name")
         return value
+
+    @field_validator("requests_per_second")
+    @classmethod
+    def _valid_budgets(cls, value: dict[str, float]) -> dict[str, float]:
+        for connector, rate in value.items():
+            if not CONNECTOR_NAME.match(connector):
+                raise ValueError(f"{connector!r} is not a connector name")
+            if not 0 < rate <= 1000:
+                raise ValueError(f"connector {connector}: requests_per_second must be > 0 and <= 1000, got {rate}")
+        return value
+
+    def requests_per_second_for(self, connector: str) -> float:
+        return self.requests_per_second.get(connector, self.default_requests_per_second)
 
     def connector_for(self, project_key: str) -> str:
         return self.projects.get(project_key.upper(), self.default_connector)

@@ -14,6 +14,7 @@ crash after step 2 ends with the issue found, not a second one.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -49,6 +50,8 @@ JIRA_ISSUE_KEY_FIELD = "jira_issue_key"
 CLAIM_LEASE = timedelta(seconds=90)
 MAX_HOPS = 8
 MAX_SAVE_ATTEMPTS = 5
+# Kept events live on the link item (twice: one item per direction), and DynamoDB items stop at 400 KB.
+MAX_DEFERRED_BYTES = 120_000
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -73,6 +76,8 @@ class SyncResult:
     actions: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     issue_key: str | None = None
+    # Kept events that Jira refused once the issue existed: the caller parks each for replay.
+    refused_deferred: list[tuple[IncidentChanged, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -87,25 +92,71 @@ class IncidentSync:
 
     def handle(self, event: IncidentChanged) -> SyncResult:
         result = SyncResult(incident_id=event.incident.id)
+        link = self._apply(event, result)
+        if link is not None and link.issue_id is not None and link.settled and link.deferred_events:
+            link = self._apply_deferred(link, result)
+        if link is not None:
+            result.issue_key = link.issue_key
+        return result
+
+    def _apply(self, event: IncidentChanged, result: SyncResult) -> IssueLink | None:
         matching = self.runbooks.matching(event)
         result.runbooks = [runbook.name for runbook in matching]
         link = self.links.get_by_incident(event.incident.id)
-        if link is None and event.change.kind is not ChangeKind.CREATED and self.runbooks.create_action():
-            # A change overtook its incident's "created" (producers may publish concurrently): keep it,
-            # so the issue that "created" makes starts from the newest state, not an older one.
+        needs_issue = event.change.kind is not ChangeKind.CREATED and self.runbooks.create_action() is not None
+        if link is None and needs_issue:
+            # A change overtook its incident's "created" (producers publish concurrently, EventBridge
+            # does not order, or "created" is retrying or parked): keep it until the issue exists.
             link = self.links.claim(IssueLink(incident_id=event.incident.id, connector="", project_key="",
                                               state=LinkState.PENDING)).link
         if link is not None and self._already_applied(link, event):
             result.skipped.append(f"event {event.event_id} is older than what the issue already shows")
-            result.issue_key = link.issue_key
-            return result
+            return link
+        if link is not None and link.issue_id is None and needs_issue:
+            return self._defer(link, event, result)
         for runbook in matching:
             for action in runbook.actions:
                 link = self._run(runbook, action, event, link, result)
         if link is not None:
             self._remember_event(link, event)
-            result.issue_key = link.issue_key
-        return result
+        return link
+
+    # ----- events that wait for the issue ----------------------------------------------------------
+
+    def _defer(self, link: IssueLink, event: IncidentChanged, result: SyncResult) -> IssueLink:
+        """Keep an event that needs the issue until "created" has made it; never apply it to nothing."""
+        kept = event.model_dump(mode="json")
+        size = len(json.dumps([*link.deferred_events, kept]))
+        if size > MAX_DEFERRED_BYTES:
+            raise SyncRefused(
+                f"{len(link.deferred_events)} changes of incident {event.incident.id} are already waiting for "
+                "its issue (its 'created' event has not been applied: see `jira-bridge dlq list`); replay "
+                "this one after the issue exists")
+
+        def keep(current: IssueLink) -> None:
+            if all(e.get("event_id") != event.event_id for e in current.deferred_events):
+                current.deferred_events = sorted([*current.deferred_events, kept], key=lambda e: e["sequence"])
+
+        link = self._save(link, keep)
+        result.skipped.append(f"event {event.event_id} kept until the incident's issue exists "
+                              f"({len(link.deferred_events)} waiting)")
+        return link
+
+    def _apply_deferred(self, link: IssueLink, result: SyncResult) -> IssueLink:
+        """Apply kept events in sequence order; each is forgotten only once applied (or refused)."""
+        while link.deferred_events:
+            kept = IncidentChanged.model_validate(link.deferred_events[0])
+            try:
+                self._apply(kept, result)  # transient errors propagate: the trigger retries, resumes here
+            except SyncRefused as refusal:
+                result.refused_deferred.append((kept, str(refusal)))
+            result.actions.append(f"applied kept event {kept.event_id}")
+
+            def forget(current: IssueLink, event_id: str = kept.event_id) -> None:
+                current.deferred_events = [e for e in current.deferred_events if e.get("event_id") != event_id]
+
+            link = self._save(self.links.get_by_incident(link.incident_id) or link, forget)
+        return link
 
     # ----- ordering --------------------------------------------------------------------------------
 

@@ -29,7 +29,8 @@ class JiraOrigin(_Model):
     issue_url: str | None = None
     actor_account_id: str | None = None
     actor_name: str | None = None
-    delivery_id: str | None = Field(default=None, description="X-Atlassian-Webhook-Identifier, if any")
+    delivery_id: str | None = Field(
+        default=None, description="the Jira delivery's identity (a digest of its signed body), if any")
 
 
 class RequestedNote(_Model):

@@ -9,9 +9,10 @@ api.atlassian.com gateway, or the OAuth token server). Every request gets a time
 Retry rules (see :meth:`JiraTransport.request`):
 
 * **429 and 503** mean Jira did not process the request, so any method is retried, POST included.
-  ``Retry-After`` is honoured; a ``Retry-After`` longer than ``RetryPolicy.retry_after_max`` is not
-  slept through: the call fails at once with :class:`JiraRateLimited` so the caller can defer the
-  work (retrying earlier than Jira asked only earns a longer wait).
+  ``Retry-After`` is honoured; a ``Retry-After`` longer than ``RetryPolicy.retry_after_max`` (or, for a
+  queue-backed caller, than the invocation's ``max_wait``) is not slept through: the call fails at
+  once with :class:`JiraRateLimited` / :class:`JiraUnavailable` carrying ``retry_after``, so the caller
+  defers the work in its queue (retrying earlier than Jira asked only earns a longer wait).
 * **Connection refused / DNS failure / connect timeout** mean the request never left: any method is
   retried.
 * **500, 502, 504, a read timeout or a dropped connection** mean the request may have been applied:
@@ -51,7 +52,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from jira_bridge.invocation import current_budget
+from jira_bridge.invocation import current_budget, current_max_wait
 from jira_bridge.jira.errors import (
     JiraError,
     JiraRateLimited,
@@ -59,6 +60,7 @@ from jira_bridge.jira.errors import (
     parse_error_body,
     refusal_from_response,
 )
+from jira_bridge.jira.request_budget import BUDGET_REASON, BudgetExhausted, RequestBudget
 
 _log = logging.getLogger("jira_bridge.jira.transport")
 
@@ -261,6 +263,7 @@ class JiraTransport:
         rand: Callable[[], float] = _random.random,
         remaining_time: Callable[[], float] | None = None,
         user_agent: str = DEFAULT_USER_AGENT,
+        budget: RequestBudget | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
@@ -277,6 +280,7 @@ class JiraTransport:
         self._rand = rand
         self._user_agent = user_agent
         self._session = session or self._new_session()
+        self.budget = budget  # the site's shared request budget (None: unpaced)
 
     @staticmethod
     def _new_session() -> requests.Session:
@@ -407,6 +411,7 @@ class JiraTransport:
                 request_headers.update(headers)
             if authenticate and self.auth is not None:
                 request_headers.update(self.auth.auth_headers(method, path, pairs))
+            self._take_budget(method, path, attempt)
             self.counter.record(method, template)
             started = self._clock()
             try:
@@ -453,6 +458,8 @@ class JiraTransport:
                 continue
 
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if status == 429 and self.budget is not None:
+                self.budget.throttled(response.headers.get("RateLimit-Reason"))
             repeatable = status in NOT_PROCESSED_STATUSES or (
                 safe_to_repeat and status in MAYBE_PROCESSED_STATUSES
             )
@@ -470,6 +477,16 @@ class JiraTransport:
                 retry_after=retry_after,
                 safe_to_repeat=safe_to_repeat,
             )
+
+    def _take_budget(self, method: str, path: str, attempt: int) -> None:
+        """One token of the site's request budget, or JiraRateLimited: the event waits in its queue."""
+        if self.budget is None:
+            return
+        try:
+            self.budget.acquire()
+        except BudgetExhausted as exhausted:
+            raise JiraRateLimited(method=method, path=path, retry_after=exhausted.wait,
+                                  reason=BUDGET_REASON, attempts=attempt - 1) from None
 
     def _delay_after_exception(
         self,
@@ -528,6 +545,9 @@ class JiraTransport:
             delay = retry_after + self._rand() * policy.retry_after_jitter
         else:
             delay = policy.backoff(attempt, self._rand())
+        max_wait = current_max_wait()
+        if max_wait is not None and delay > max_wait:
+            return None  # a queue-backed caller waits in its queue, not asleep in the Lambda
         if self.remaining_time is not None:
             left_after_wait = self.remaining_time() - delay
             if left_after_wait < policy.deadline_reserve + policy.min_attempt_seconds:
@@ -581,6 +601,7 @@ class JiraTransport:
             status=status,
             attempts=attempts,
             outcome_unknown=status not in NOT_PROCESSED_STATUSES,
+            retry_after=retry_after,
         )
 
 

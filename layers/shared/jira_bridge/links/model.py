@@ -84,6 +84,9 @@ class IssueLink(BaseModel):
         }
         return {**{k: v for k, v in derived.items() if v is not None}, **self.jira_values}
     written: WrittenValues = Field(default_factory=WrittenValues)
+    # Events that need the issue and arrived before it existed (its "created" is late, retrying or
+    # parked): kept here in sequence order and applied, in that order, as soon as the issue exists.
+    deferred_events: list[dict[str, Any]] = Field(default_factory=list)
     sync_status: SyncStatus = SyncStatus.OK
     last_error: str | None = None
     actions: list[ActionRecord] = Field(default_factory=list)

@@ -15,7 +15,6 @@ no I/O, no clock; the caller passes the PagerDuty user id -> e-mail table.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +24,7 @@ from jira_bridge.incidents.events import DETAIL_TYPE, IncidentChanged
 from jira_bridge.pagerduty.errors import PagerDutyPayloadInvalid
 from jira_bridge.pagerduty.eventbridge import EventBridgeEnvelope, V2Message, map_v2_message
 from jira_bridge.pagerduty.v3 import V3Body, map_v3
+from jira_bridge.webhooks.http import parse_json
 
 PUBLISH_SOURCE = "jira-bridge.pagerduty"
 """EventBridge `source` of the "Incident Changed" events this adapter publishes."""
@@ -92,9 +92,9 @@ def _as_mapping(pd_event: Mapping[str, Any] | bytes | str) -> Mapping[str, Any]:
     if isinstance(pd_event, Mapping):
         return pd_event
     try:
-        parsed = json.loads(pd_event)
-    except (ValueError, UnicodeDecodeError):
-        raise PagerDutyPayloadInvalid("the body is not JSON") from None
+        parsed = parse_json(pd_event)
+    except ValueError as error:
+        raise PagerDutyPayloadInvalid(f"the body is not JSON ({error})") from None
     if not isinstance(parsed, dict):
         raise PagerDutyPayloadInvalid("the body is not a JSON object")
     return parsed

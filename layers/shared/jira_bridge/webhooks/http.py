@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 MAX_WEBHOOK_BODY_BYTES = 256 * 1024
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads pairs valid ones; only lone ones remain
 
 
 class BodyRejected(Exception):
@@ -25,10 +27,36 @@ def raw_body(event: dict[str, Any]) -> bytes:
         except (binascii.Error, ValueError):
             raise BodyRejected(400, "body is marked base64 but does not decode") from None
     else:
-        data = body.encode("utf-8")
+        try:
+            data = body.encode("utf-8")
+        except UnicodeEncodeError:  # API Gateway hands Lambda UTF-8; only a forged event gets here
+            raise BodyRejected(400, "body is not UTF-8 text") from None
     if len(data) > MAX_WEBHOOK_BODY_BYTES:
         raise BodyRejected(413, f"body is {len(data)} bytes; the limit is {MAX_WEBHOOK_BODY_BYTES}")
     return data
+
+
+def parse_json(body: bytes | str) -> Any:
+    """JSON from outside the bridge. Anything that is not JSON, including nesting too deep for the
+    parser (a ``RecursionError`` otherwise), is a ``ValueError`` saying so. Lone surrogates (legal as
+    ``\\u`` escapes, not encodable as UTF-8, so they would fail every later ``json.dumps``/publish)
+    become U+FFFD, the way a UTF-8 decoder treats a broken sequence."""
+    try:
+        value = json.loads(body)
+        escaped = b"\\u" in body if isinstance(body, bytes) else "\\u" in body
+        return _without_lone_surrogates(value) if escaped else value
+    except RecursionError:
+        raise ValueError("JSON is nested too deeply") from None
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def header(event: dict[str, Any], name: str) -> str | None:

@@ -11,13 +11,13 @@ report every project's keys.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, RootModel, ValidationError
 
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline, Site, TestCounts
+from jira_bridge.webhooks.http import parse_json
 
 MAX_NOTIFICATIONS = 100
 INT64_MAX = 2**63 - 1
@@ -163,7 +163,7 @@ def json_schema() -> dict[str, Any]:
 def parse_body(body: bytes) -> list[CiNotification]:
     """The notifications in a body, or :class:`NotificationInvalid` naming the first problem."""
     try:
-        data: Any = json.loads(body)
+        data: Any = parse_json(body)
     except ValueError as error:
         raise NotificationInvalid(f"body is not JSON: {error}") from None
     model: type[CiNotification] | type[CiNotificationBatch] = (
