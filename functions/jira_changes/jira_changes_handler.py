@@ -42,15 +42,19 @@ def apply_delivery(message: dict[str, Any]) -> dict[str, Any]:
     return result.as_dict()
 
 
-@cache
 def apply_once(settings: JiraChangesSettings) -> tuple[Any, Any]:
     """`apply_delivery`, at most once per Jira delivery id, and its idempotency config."""
+    return _apply_once(settings, adapters.idempotency_store(settings))
+
+
+@cache  # per persistence store: a local runtime that starts a new stack gets a new store, and a new wrapper
+def _apply_once(settings: JiraChangesSettings, store: Any) -> tuple[Any, Any]:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
     config = IdempotencyConfig(event_key_jmespath="delivery_id", raise_on_no_idempotency_key=False,
                                expires_after_seconds=settings.delivery_dedup_seconds)
     once = idempotent_function(data_keyword_argument="message", config=config,
-                               persistence_store=adapters.idempotency_store(settings))(apply_delivery)
+                               persistence_store=store)(apply_delivery)
     return once, config
 
 

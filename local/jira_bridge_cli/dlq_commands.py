@@ -367,12 +367,13 @@ def look(resources: Resources, kinds: list[DlqKind], visibility: int, skip: set[
 # ----- list / show ---------------------------------------------------------------------------------
 
 
-def run_list(resources: Resources, queue: str, selection: Selection, as_json: bool) -> int:
+def run_list(resources: Resources, queue: str, selection: Selection, as_json: bool,
+             now: Callable[[], float] = time.time) -> int:
     snapshots = look(resources, _kinds(resources, queue), LIST_VISIBILITY_SECONDS, set())
     sqs = resources.client("sqs")
     for snapshot in snapshots:
         release(sqs, snapshot.url, [p.message for p in snapshot.parked])
-    now_ms = int(time.time() * 1000)
+    now_ms = int(now() * 1000)
     if as_json:
         print(json.dumps({"queues": [{
             "queue": s.kind.name, "dlq": s.kind.dlq, "url": s.url, "approximate_count": s.approximate,
@@ -450,10 +451,12 @@ class Plan:
                 f"-> {self.destination} ({where})")
 
 
-def run_replay(resources: Resources, queue: str, selection: Selection, dry_run: bool) -> int:
+def run_replay(resources: Resources, queue: str, selection: Selection, dry_run: bool,
+               now: Callable[[], float] = time.time) -> int:
+    """``now``: the clock SQS's SentTimestamp is on (the local runtime's simulated clock in the demo)."""
     kinds = _kinds(resources, queue)
     run_id = uuid.uuid4().hex[:12]
-    started_ms = int(time.time() * 1000)
+    started_ms = int(now() * 1000)
     handled: set[str] = set()  # replayed, failed or left alone this run: never picked twice
     sent = failed = planned = 0
     while True:

@@ -2,6 +2,8 @@
 
 Everything runs for real: the EventBridge rule, FIFO queue and tables come from template.yaml (moto),
 the handlers are the ones the template names, and Jira is the simulator speaking Jira Cloud's API.
+The last chapters run the template's queues in the local SQS model on a simulated clock, so two
+hours of Jira outage and the DLQ runbook take seconds.
 """
 
 from __future__ import annotations
@@ -126,10 +128,68 @@ def run_demo() -> int:
 
         _ci_story(timeline, env, key)  # 6. A CI build whose commit says [OPS-1], then a deployment
 
-        timeline.heading("Final state")
-        _final_state(env, key)
+        _final_state(timeline, env, key)
+    _outage_story(timeline)  # 7. Jira down for two hours, then a refusal parked, fixed and replayed
     print(f"\nDone in {time.perf_counter() - timeline.started:.1f}s.")
     return 0
+
+
+def _outage_story(timeline: Timeline) -> None:
+    """The same stack with the template's queues in the local SQS model, on a simulated clock: two
+    hours of Jira outage and the DLQ runbook, in a few seconds."""
+    from jira_bridge_cli.dlq_commands import Resources, Selection, run_list, run_replay
+    from local_runtime.clock import SimClock
+
+    timeline.heading("7. Jira is down for two hours (simulated clock; the template's queue settings)")
+    clock = SimClock()
+    quiet = {"Parameters": {**QUIET["Parameters"], "POWERTOOLS_LOG_LEVEL": "CRITICAL"}}  # the timeline says it
+    with LocalEnvironment(env_overrides=quiet, queues="model", clock=clock) as env:
+        bus = env.stack.resolve({"Ref": "IncidentBusName"})
+
+        def publish(incident: str, *events: dict[str, Any]) -> None:
+            entries = []
+            for event in events:
+                detail = {**event["Detail"], "event_id": f"{incident}-{event['Detail']['sequence']}"}
+                detail["incident"] = {**detail["incident"], "id": incident}
+                entries.append({**event, "Detail": detail, "EventBusName": bus})
+            env.put_events(entries)
+            env.drain()
+
+        def sim(label: str) -> None:
+            timeline.say("clock", f"{label} at +{clock.elapsed / 60:.0f} min simulated")
+
+        env.jira.faults.outage(seconds=2 * 3600)
+        note = {"id": "note-7", "text": "Failing over to the standby region.", "author": {"name": "Alice Oncall"}}
+        publish("INC-2001", incident_event(1, "triggered", {"kind": "created"}),
+                incident_event(2, "triggered", {"kind": "note_added", "note": note}, notes=[note]))
+        publish("INC-2002", incident_event(1, "triggered", {"kind": "created"}))
+        timeline.say("jira", "answers 503 to everything; INC-2001 and INC-2002 wait in their own message groups, "
+                             "retried after 10 s, 20 s, 40 s ... 15 min (no Lambda sleeps)")
+        assert env.event_sources is not None  # queues="model"
+        report = env.event_sources.run_until_idle(max_sim_seconds=6 * 3600)
+        tries = sum(1 for d in report.deliveries if d.failed)
+        sim(f"Jira back; {len(env.jira.issues())} issues created after {tries} failed tries")
+        parked = env.sqs.get_queue_attributes(QueueUrl=env.stack.queue_urls["IncidentEventsDLQ"],
+                                              AttributeNames=["ApproximateNumberOfMessages"])
+        timeline.say("bridge", f"nothing was parked ({parked['Attributes']['ApproximateNumberOfMessages']} in "
+                               f"the DLQ); INC-2001's note reached its issue after the create, in order")
+
+        timeline.heading("8. A refusal is parked, fixed and replayed (`jira-bridge dlq`)")
+        env.jira.faults.server_error(403, count=None, method="POST", path="/rest/api/3/issue")
+        publish("INC-2003", incident_event(1, "triggered", {"kind": "created"}))
+        timeline.say("jira", "refuses to create INC-2003's issue (403: the bridge's account lost permission)")
+        resources = Resources(lambda service: env.sqs if service == "sqs" else env.aws.client(service),
+                              env.stack.queue_urls.get, local=True)
+        print("  $ jira-bridge dlq list --queue incident-events", flush=True)
+        run_list(resources, "incident-events", Selection(), as_json=False, now=clock.time)
+        env.jira.faults.clear()
+        clock.advance(600)
+        timeline.say("admin", "restores the permission in Jira ten minutes later")
+        print("  $ jira-bridge dlq replay --incident INC-2003", flush=True)
+        run_replay(resources, "incident-events", Selection(incident="INC-2003"), dry_run=False, now=clock.time)
+        env.drain()
+        keys = sorted(i.key for i in env.jira.issues())
+        timeline.say("jira", f"issues now: {', '.join(keys)} (replaying again would change nothing)")
 
 
 def _issue_for(env: LocalEnvironment) -> dict[str, Any] | None:
@@ -198,7 +258,8 @@ def _ci_story(timeline: Timeline, env: LocalEnvironment, key: str) -> None:
     timeline.say("bridge", f"approval gate for {key}: {answer['decision']} ({answer['reason']})")
 
 
-def _final_state(env: LocalEnvironment, key: str) -> None:
+def _final_state(timeline: Timeline, env: LocalEnvironment, key: str) -> None:
+    timeline.heading("Final state")
     fields = _view(env, key)["fields"]
     print(f"  Jira      {key}: status {fields['status']['name']}, resolution "
           f"{(fields.get('resolution') or {}).get('name', '-')}, priority {fields['priority']['name']}, "

@@ -108,6 +108,9 @@ class LocalEnvironment:
         self.jira.start()
         if self.with_api:
             self.api.start()
+        from jira_bridge import adapters
+
+        adapters.reset()  # clients cached by an earlier stack in this process point at its endpoints
         self.configure()
         return self
 

@@ -43,6 +43,11 @@ class LocalAws:
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         os.environ.update(self.environment())
+        # moto's backends are process-wide: a second local stack in one process (the demo's simulated-
+        # clock chapter, a test module with its own environment) must start empty, not see the first's.
+        import requests
+
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=5)
         return self
 
     def stop(self) -> None:
@@ -75,6 +80,7 @@ class LocalAws:
         import requests
 
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=5)
+        os.environ.update(self.environment())  # this stack's endpoint again, if another one ran meanwhile
         if self.sqs_model is not None:
             self.sqs_model.reset()
         self.stack.queue_urls.clear()

@@ -232,3 +232,25 @@ def test_bad_input_is_one_clear_line(env: LocalEnvironment, capsys: pytest.Captu
     assert code == 2
     assert err.strip() == ("jira-bridge: dlq replay: choose what to replay: --incident ID, --message-id ID or --all "
                            "(add --dry-run to see it first)")
+
+
+def test_parked_ci_events_are_replayed_into_the_ci_function(
+        env: LocalEnvironment, capsys: pytest.CaptureFixture[str]) -> None:
+    """EventBridge's DLQ holds the CodeBuild event itself; a failed async invocation holds Lambda's
+    record with the event as requestPayload. Both re-enter CiNotifyFunction, once each."""
+    build = sample("codebuild-build-state-change.eventbridge.json")
+    sqs = env.aws.client("sqs")
+    url = env.stack.queue_urls["CiEventsFailures"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(build), MessageAttributes={
+        "ERROR_CODE": {"DataType": "String", "StringValue": "SDK_CLIENT_ERROR"}})
+    record = {"version": "1.0", "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+              "requestPayload": {**build, "id": "second-build-event"}, "responsePayload": {"errorMessage": "boom"}}
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+    assert len(listed(capsys, "ci-events")["ci-events"]) == 2
+
+    code, out, _ = cli(capsys, "replay", "--queue", "ci-events", "--all")
+    assert code == 0, out
+    env.drain()
+    replayed = [i.result for i in env.runner.invocations if i.function == "CiNotifyFunction" and i.error is None]
+    assert len(replayed) == 2
+    assert listed(capsys, "ci-events")["ci-events"] == []

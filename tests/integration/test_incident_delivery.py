@@ -124,3 +124,35 @@ def test_one_failing_incident_delays_only_itself(env: LocalEnvironment) -> None:
     assert [to_plain_text(c.body) for c in env.jira.issue(existing).comments if "rolled back" in
             to_plain_text(c.body)] == ["rolled back (INC-BROKEN) (Alice)"]
     assert parked(env) == 0
+
+
+def test_an_incident_failing_past_its_receives_is_redriven_then_replayed_in_order(env: LocalEnvironment) -> None:
+    """The one thing a retry never fixes on its own: Jira failing one incident for more than a day.
+    SQS redrives its events after maxReceiveCount; the runbook's `dlq replay` brings them back, in order."""
+    from jira_bridge_cli.dlq_commands import Resources, Selection, run_list, run_replay
+
+    existing = env.jira.as_user(ALICE_EMAIL).create_issue("OPS", "Opened in Jira first", "Incident",
+                                                          customfield_10041={"value": "SEV2"})
+    env.jira.faults.server_error(503, count=None, seconds=40 * 3600, path=f"/rest/api/3/issue/{existing}*")
+    publish(env, *story("INC-STUCK", custom_fields={"jira_issue_key": existing}), *story("INC-FINE"))
+    env.drain()
+    assert_resolved_with_one_note(env, "INC-FINE")
+
+    env.event_sources.run_until_idle(max_sim_seconds=40 * 3600)
+    assert parked(env) == 4  # created, acknowledged, note, resolved: redriven in their group, in order
+    assert env.jira.issue(existing).comments == []
+
+    resources = Resources(lambda service: env.sqs if service == "sqs" else env.aws.client(service),
+                          env.stack.queue_urls.get, local=True)
+    assert run_list(resources, "incident-events", Selection(incident="INC-STUCK"), as_json=False,
+                    now=env.clock.time) == 0
+    env.jira.faults.clear()  # Jira is fixed; an hour later an operator replays
+    env.clock.advance(3600)
+    for _ in range(2):  # replaying twice changes nothing more
+        assert run_replay(resources, "incident-events", Selection(incident="INC-STUCK"), dry_run=False,
+                          now=env.clock.time) == 0
+        env.drain()
+    assert parked(env) == 0
+    assert status_of(env, existing) == "Done"
+    notes = [to_plain_text(c.body) for c in env.jira.issue(existing).comments if "rolled back" in to_plain_text(c.body)]
+    assert notes == ["rolled back (INC-STUCK) (Alice)"]
