@@ -24,6 +24,7 @@ from jira_bridge.ci.config import ApprovalConfig, Criteria, FieldValue
 from jira_bridge.ci.environments import environment_id
 from jira_bridge.ci.sites import CiSite
 from jira_bridge.ci.text import stable_id
+from jira_bridge.jira.errors import JiraNotFound
 
 type Decision = Literal["approved", "rejected", "waiting"]
 
@@ -37,6 +38,14 @@ _VALUE_KEYS = ("value", "name", "key", "displayName", "emailAddress", "accountId
 
 class NotAnIssueKey(ValueError):
     pass
+
+
+class GatingQueryInvalid(ValueError):
+    """The query names Jira's gating status but not all of pipeline, environment and deployment."""
+
+
+class NotFoundInJira(LookupError):
+    """Jira has no such issue or deployment, or the bridge's account may not see it (answer 404)."""
 
 
 class ProjectNotAllowed(PermissionError):
@@ -55,6 +64,26 @@ class GatedDeployment:
     @property
     def environment_id(self) -> str:
         return stable_id(self.environment) if self.environment_is_id else environment_id(self.environment)
+
+
+DEPLOYMENT_NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits within Jira's int64 (not str.isdigit: '²')
+
+
+def gated_from_query(query: Mapping[str, str]) -> GatedDeployment | None:
+    """``?pipeline=&environment=&deployment=`` (or ``environmentId=``): Jira's gating status for that
+    deployment; no such parameter: the configured criteria (``None``)."""
+    wanted = {"pipeline", "deployment"} | ({"environmentId"} if "environmentId" in query else {"environment"})
+    if not wanted & set(query):
+        return None
+    missing = sorted(wanted - set(query))
+    if missing or not DEPLOYMENT_NUMBER.fullmatch(str(query["deployment"])):
+        raise GatingQueryInvalid(
+            "Jira's gating status needs pipeline, environment (or environmentId) and deployment (a number)"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+        )
+    environment = query.get("environmentId") or query["environment"]
+    return GatedDeployment(query["pipeline"], environment, int(query["deployment"]),
+                           environment_is_id="environmentId" in query)
 
 
 @dataclass(frozen=True)
@@ -135,13 +164,17 @@ class ApprovalGate:
             scope = f"projects {', '.join(sorted(allowed))}" if allowed else "no project"
             raise ProjectNotAllowed(f"this caller may ask about issues of {scope} only, not {key}")
         site = self._site_for_project(project)
-        if gated is not None:
+        try:
+            if gated is None:
+                return self._criteria(key, site)
             answer = self._gating(key, site, gated)
-            if allowed is not None:
-                details = tuple(d for d in answer.details if _in_projects(d.get("issueKey"), allowed))
-                answer = replace(answer, details=details)
-            return answer
-        return self._criteria(key, site)
+        except JiraNotFound:
+            what = "deployment" if gated else "issue"
+            raise NotFoundInJira(f"Jira has no such {what} (or the bridge's account may not see it)") from None
+        if allowed is not None:
+            details = tuple(d for d in answer.details if _in_projects(d.get("issueKey"), allowed))
+            answer = replace(answer, details=details)
+        return answer
 
     # ----- Jira's deployment gating ---------------------------------------------------------------
 

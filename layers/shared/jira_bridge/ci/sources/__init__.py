@@ -5,4 +5,18 @@
 * :mod:`.codebuild` - EventBridge "CodeBuild Build State Change".
 * :mod:`.codepipeline` - EventBridge "CodePipeline Pipeline Execution State Change".
 * :mod:`.github` - GitHub ``workflow_run`` and ``deployment_status`` webhooks.
+* :mod:`.gitlab` - GitLab Pipeline Hook and Deployment Hook webhooks.
+
+A body that is not what its source sends raises :class:`PayloadInvalid` (answer 400, saying where);
+an event the bridge does not report raises :class:`NotReported` (answer 202: the sender must not retry).
 """
+
+from __future__ import annotations
+
+
+class PayloadInvalid(ValueError):
+    """Not a payload of its source; the message says what is wrong, for the sender."""
+
+
+class NotReported(Exception):
+    """A well-formed event the bridge does not report to Jira (a push, an ``inactive`` deployment)."""

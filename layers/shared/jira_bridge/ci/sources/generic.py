@@ -17,13 +17,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, RootModel, ValidationError
 
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline, Site, TestCounts
+from jira_bridge.ci.sources import PayloadInvalid
 from jira_bridge.webhooks.http import parse_json
 
 MAX_NOTIFICATIONS = 100
 INT64_MAX = 2**63 - 1
 
 
-class NotificationInvalid(Exception):
+class NotificationInvalid(PayloadInvalid):
     """The body is not a CI notification; the message says where (answer 400)."""
 
 
@@ -165,14 +166,14 @@ def parse_body(body: bytes) -> list[CiNotification]:
     try:
         data: Any = parse_json(body)
     except ValueError as error:
-        raise NotificationInvalid(f"body is not JSON: {error}") from None
+        raise NotificationInvalid(f"not a CI notification: body is not JSON: {error}") from None
     model: type[CiNotification] | type[CiNotificationBatch] = (
         CiNotificationBatch if isinstance(data, dict) and "notifications" in data else CiNotification
     )
     try:
         parsed = model.model_validate(data)
     except ValidationError as error:
-        raise NotificationInvalid(describe(error)) from None
+        raise NotificationInvalid(f"not a CI notification: {describe(error)}") from None
     return list(parsed.notifications) if isinstance(parsed, CiNotificationBatch) else [parsed]
 
 

@@ -21,10 +21,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jira_bridge.ci.config import NativeSources
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline
+from jira_bridge.ci.sources import NotReported, PayloadInvalid
+from jira_bridge.ci.sources.generic import describe
 
 HANDLED_EVENTS = frozenset({"workflow_run", "deployment_status"})
 NOT_REPORTED_DEPLOYMENT_STATES = frozenset({"inactive"})
@@ -227,3 +229,18 @@ def deployment_status(event: DeploymentStatusEvent, native: NativeSources, recei
         repository_url=repo.html_url,
         branch_url=_tree(repo.html_url, ref),
     )
+
+
+def run_from(event_name: str, body: bytes, native: NativeSources, received_at: datetime) -> CiRun:
+    """The run a verified delivery reports (:class:`PayloadInvalid` / :class:`NotReported` otherwise)."""
+    if event_name not in HANDLED_EVENTS:
+        raise NotReported(f"event {event_name or '(none)'} is not reported to Jira")
+    try:
+        if event_name == "workflow_run":
+            return workflow_run(WorkflowRunEvent.model_validate_json(body), native, received_at)
+        run = deployment_status(DeploymentStatusEvent.model_validate_json(body), native, received_at)
+    except ValidationError as error:
+        raise PayloadInvalid(f"not a GitHub {event_name} payload: {describe(error)}") from None
+    if run is None:
+        raise NotReported("deployment state inactive is not reported")
+    return run

@@ -21,10 +21,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from jira_bridge.ci.config import NativeSources
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline
+from jira_bridge.ci.sources import NotReported, PayloadInvalid
+from jira_bridge.ci.sources.generic import describe
 
 PIPELINE_HOOK = "Pipeline Hook"
 DEPLOYMENT_HOOK = "Deployment Hook"
@@ -157,3 +159,15 @@ def deployment_run(hook: DeploymentHook, native: NativeSources, received_at: dat
         repository_url=web_url,
         branch_url=_tree(web_url, hook.ref),
     )
+
+
+def run_from(event_name: str, body: bytes, native: NativeSources, received_at: datetime) -> CiRun:
+    """The run a verified delivery reports (:class:`PayloadInvalid` / :class:`NotReported` otherwise)."""
+    if event_name not in HANDLED_EVENTS:
+        raise NotReported(f"event {event_name or '(none)'} is not reported to Jira")
+    try:
+        if event_name == PIPELINE_HOOK:
+            return pipeline_run(PipelineHook.model_validate_json(body), native, received_at)
+        return deployment_run(DeploymentHook.model_validate_json(body), native, received_at)
+    except ValidationError as error:
+        raise PayloadInvalid(f"not a GitLab {event_name}: {describe(error)}") from None
