@@ -6,7 +6,8 @@
   ``X-Hub-Signature-256`` before parsing.
 * ``POST /webhooks/gitlab``: GitLab's Pipeline Hook and Deployment Hook, verified with
   ``X-Gitlab-Token`` before parsing.
-* ``GET /ci/approval/{issueKey}``: approved / rejected / waiting (``jira_bridge.ci.approval``).
+* ``GET /ci/approval/{issueKey}``: approved / rejected / waiting (``jira_bridge.ci.approval``);
+  ``POST`` the same path with the request's own approval/rejection criteria (JQL or conditions).
 * EventBridge rules on the default bus: CodeBuild "Build State Change" and CodePipeline
   "Pipeline Execution State Change" (async invocations: a transient Jira failure raises, so Lambda
   retries and then sends the event to the on-failure destination).
@@ -32,7 +33,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jira_bridge import adapters
-from jira_bridge.ci.approval import GatingQueryInvalid, NotAnIssueKey, NotFoundInJira, ProjectNotAllowed
+from jira_bridge.ci.approval import (
+    CriteriaInvalid,
+    GatingQueryInvalid,
+    NotAnIssueKey,
+    NotFoundInJira,
+    ProjectNotAllowed,
+)
 from jira_bridge.ci.delivery import Delivered, count, outcome_body
 from jira_bridge.ci.redelivery import DeliveryInProgress
 from jira_bridge.ci.reporting import DeliveryFailed
@@ -135,7 +142,7 @@ def verify_gitlab(resolver: APIGatewayRestResolver, next_middleware: NextMiddlew
 def _answer_for(error: Exception) -> Response[dict[str, Any]]:
     """What a caller gets for an error any route raised (Powertools calls this for ``_MAPPED``)."""
     match error:
-        case PayloadInvalid() | NotAnIssueKey() | GatingQueryInvalid():
+        case PayloadInvalid() | NotAnIssueKey() | GatingQueryInvalid() | CriteriaInvalid():
             return _json(400, {"message": str(error)})
         case NotReported():
             return _json(202, {"message": str(error)})  # a 2xx: the sender must not retry it
@@ -164,7 +171,7 @@ def _answer_for(error: Exception) -> Response[dict[str, Any]]:
 
 
 _MAPPED: list[type[Exception]] = [
-    PayloadInvalid, NotAnIssueKey, GatingQueryInvalid, NotReported, ProjectNotAllowed, NotFoundInJira,
+    PayloadInvalid, NotAnIssueKey, GatingQueryInvalid, CriteriaInvalid, NotReported, ProjectNotAllowed, NotFoundInJira,
     DeliveryFailed, DeliveryInProgress, ConfigurationError, JiraError,
 ]
 app.exception_handler(_MAPPED)(_answer_for)
@@ -235,6 +242,19 @@ def approval(issueKey: str) -> Response[dict[str, Any]]:
     caller: Caller = app.context["caller"]
     gated = gated_from_query(app.current_event.query_string_parameters or {})
     answer = adapters.approval_gate(_settings()).decide(issueKey, gated, caller.projects)
+    count(f"CiApproval{answer.decision.title()}")
+    logger.info("approval", extra=answer.as_dict())
+    return _json(200, answer.as_dict())
+
+
+@app.post("/ci/approval/<issueKey>", middlewares=[authenticate_caller])
+def approval_with_criteria(issueKey: str) -> Response[dict[str, Any]]:
+    """The same decision, from the approval/rejection criteria in the (signed) body."""
+    from jira_bridge.ci.approval import parse_approval_request
+
+    caller: Caller = app.context["caller"]
+    request = parse_approval_request(app.context["body"])
+    answer = adapters.approval_gate(_settings()).decide(issueKey, None, caller.projects, request)
     count(f"CiApproval{answer.decision.title()}")
     logger.info("approval", extra=answer.as_dict())
     return _json(200, answer.as_dict())

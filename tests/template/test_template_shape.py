@@ -33,6 +33,7 @@ API_ROUTES = {
     ("CiNotifyFunction", "/webhooks/github", "post"),
     ("CiNotifyFunction", "/webhooks/gitlab", "post"),
     ("CiNotifyFunction", "/ci/approval/{issueKey}", "get"),
+    ("CiNotifyFunction", "/ci/approval/{issueKey}", "post"),
     ("PagerDutyWebhookFunction", "/webhooks/pagerduty", "post"),
 }
 SHARED_ENV = {
