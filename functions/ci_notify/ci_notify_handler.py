@@ -30,20 +30,21 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jira_bridge import adapters
-from jira_bridge.ci.approval import (
+from jira_bridge.ci.errors import (
     CriteriaInvalid,
+    DeliveryFailed,
+    DeliveryInProgress,
     GatingQueryInvalid,
     NotAnIssueKey,
     NotFoundInJira,
+    NotReported,
+    PayloadInvalid,
     ProjectNotAllowed,
 )
-from jira_bridge.ci.delivery import Delivered, count, outcome_body
-from jira_bridge.ci.redelivery import DeliveryInProgress
-from jira_bridge.ci.reporting import DeliveryFailed
-from jira_bridge.ci.sources import NotReported, PayloadInvalid
 from jira_bridge.errors import ConfigurationError
 from jira_bridge.invocation import invocation_budget
 from jira_bridge.jira.errors import JiraError, JiraRequestRefused
@@ -54,6 +55,7 @@ from jira_bridge.webhooks.http import BodyRejected, header, raw_body
 
 if TYPE_CHECKING:
     from jira_bridge.ci.callers import Caller, CallerDirectory
+    from jira_bridge.ci.delivery import Delivered
     from jira_bridge.ci.model import CiRun
 
 app = APIGatewayRestResolver()
@@ -67,6 +69,11 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 def _settings() -> CiNotifySettings:
     settings: CiNotifySettings = load_settings(CiNotifySettings)
     return settings
+
+
+def count(name: str, value: float = 1) -> None:
+    if value:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 # ----- authentication (fail closed, before any parsing) -----------------------------------------
@@ -152,6 +159,8 @@ def _answer_for(error: Exception) -> Response[dict[str, Any]]:
         case NotFoundInJira():
             return _json(404, {"message": str(error)})
         case DeliveryFailed():  # the bridge's own credentials: not recorded, so a retry reports
+            from jira_bridge.ci.delivery import outcome_body
+
             return _json(502, outcome_body(error.outcome))
         case DeliveryInProgress():
             return _json(409, {"message": "the same delivery is being reported right now; retry later"},

@@ -13,7 +13,7 @@ import pytest
 
 from jira_bridge import adapters
 from jira_bridge.ci.environments import environment_id
-from jira_bridge.ci.reporting import DeliveryFailed
+from jira_bridge.ci.errors import DeliveryFailed
 from jira_bridge.jira.errors import JiraUnavailable
 from jira_bridge.settings import load_settings
 from local_runtime.environment import (

@@ -3,17 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from jira_bridge.ci.approval import (
-    ApprovalGate,
-    GatedDeployment,
-    GatingQueryInvalid,
-    NotAnIssueKey,
-    NotFoundInJira,
-    ProjectNotAllowed,
-    gated_from_query,
-)
+from jira_bridge.ci.approval import ApprovalGate, GatedDeployment, gated_from_query
 from jira_bridge.ci.config import ApprovalConfig, load_ci_config
 from jira_bridge.ci.environments import environment_id
+from jira_bridge.ci.errors import GatingQueryInvalid, NotAnIssueKey, NotFoundInJira, ProjectNotAllowed
 from jira_bridge.errors import ConfigurationError
 from jira_bridge.jira.client import JiraField
 from tests.unit.ci.ci_fakes import FakePlatform, FakeSoftware, site

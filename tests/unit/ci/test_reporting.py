@@ -3,8 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from jira_bridge.ci.errors import DeliveryFailed
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline, Site
-from jira_bridge.ci.reporting import CiReporter, DeliveryFailed, ReportOutcome, issue_keys_for
+from jira_bridge.ci.reporting import CiReporter, ReportOutcome, issue_keys_for
 from jira_bridge.jira.errors import JiraAuthError, JiraRequestRefused, JiraUnavailable
 from tests.unit.ci.ci_fakes import FakeSoftware, directory, site
 

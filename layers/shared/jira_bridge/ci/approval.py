@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from jira_bridge.ci.config import ApprovalConfig, Criteria, FieldValue
 from jira_bridge.ci.environments import environment_id
+from jira_bridge.ci.errors import CriteriaInvalid, GatingQueryInvalid, NotAnIssueKey, NotFoundInJira, ProjectNotAllowed
 from jira_bridge.ci.sites import CiSite
 from jira_bridge.ci.text import stable_id
 from jira_bridge.jira.errors import JiraNotFound, JiraRequestRefused
@@ -40,18 +41,6 @@ GATING_DECISIONS: dict[str, Decision] = {
 }
 _CUSTOM_FIELD = re.compile(r"^customfield_\d+$")
 _VALUE_KEYS = ("value", "name", "key", "displayName", "emailAddress", "accountId", "id")
-
-
-class NotAnIssueKey(ValueError):
-    pass
-
-
-class GatingQueryInvalid(ValueError):
-    """The query names Jira's gating status but not all of pipeline, environment and deployment."""
-
-
-class CriteriaInvalid(ValueError):
-    """The caller's criteria cannot be evaluated (Jira refused the JQL...): answer 400 with why."""
 
 
 class Condition(BaseModel):
@@ -101,14 +90,6 @@ def parse_approval_request(body: bytes) -> ApprovalRequest:
         return ApprovalRequest.model_validate_json(body)
     except ValidationError as error:
         raise CriteriaInvalid(f"not approval criteria: {describe(error)}") from None
-
-
-class NotFoundInJira(LookupError):
-    """Jira has no such issue or deployment, or the bridge's account may not see it (answer 404)."""
-
-
-class ProjectNotAllowed(PermissionError):
-    """The caller is limited to other Jira projects (answer 403; Jira is not asked)."""
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from jira_bridge.ci.errors import DeliveryFailed
 from jira_bridge.ci.model import CiRun
 from jira_bridge.ci.redelivery import Once
-from jira_bridge.ci.reporting import CiReporter, DeliveryFailed, ReportOutcome
+from jira_bridge.ci.reporting import CiReporter, ReportOutcome
 from jira_bridge.observability import logger, metrics
 
 _STATUS_FOR = {"error": 502, "rejected": 422}

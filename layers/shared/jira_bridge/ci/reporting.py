@@ -138,20 +138,6 @@ class ReportOutcome:
         )
 
 
-class DeliveryFailed(Exception):
-    """A delivery with an ``error`` result (the bridge's own Jira credentials failed, or a connector
-    has none for builds/deployments). Raised inside the once-per-delivery work so that nothing is
-    recorded: a retry after the credentials are fixed reports normally, and an EventBridge event
-    fails its invocation (Lambda retries it, then sends it to the on-failure destination). Resending
-    the runs of the same delivery that were reported is harmless (same update sequence numbers)."""
-
-    def __init__(self, outcome: ReportOutcome) -> None:
-        self.outcome = outcome
-        errors = [r for r in outcome.results if r.status == "error"]
-        reasons = "; ".join(dict.fromkeys(r.reason for r in errors))
-        super().__init__(f"{len(errors)} of {len(outcome.results)} runs not reported: {reasons}")
-
-
 @dataclass
 class _Planned:
     """One entity for one connector; ``runs`` are the notifications it stands for."""

@@ -13,10 +13,6 @@ an event the bridge does not report raises :class:`NotReported` (answer 202: the
 
 from __future__ import annotations
 
+from jira_bridge.ci.errors import NotReported, PayloadInvalid
 
-class PayloadInvalid(ValueError):
-    """Not a payload of its source; the message says what is wrong, for the sender."""
-
-
-class NotReported(Exception):
-    """A well-formed event the bridge does not report to Jira (a push, an ``inactive`` deployment)."""
+__all__ = ["NotReported", "PayloadInvalid"]
