@@ -74,6 +74,10 @@ class RequestContext:
             if required:
                 raise JiraError(400, ["No content to map due to end-of-input"])
             return None
+        mimetype = self.request.mimetype
+        if mimetype != "application/json" and not mimetype.endswith("+json"):
+            # Jira's REST resources consume JSON only: any other Content-Type (text/plain, none) is 415.
+            raise JiraError(415, ["Unsupported Media Type"])
         try:
             return json.loads(raw)
         except ValueError as error:

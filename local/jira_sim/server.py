@@ -84,6 +84,7 @@ class JiraSimulator:
         oauth_token_ttl: float = 3600.0,
         clock: Clock = utc_now,
         fault_clock: FaultClock = time,
+        software_max_request_bytes: int | None = None,
     ) -> None:
         self.site = seed or default_site()
         self.contracts = Contracts(contracts_dir) if contracts_dir is not None else None
@@ -92,7 +93,7 @@ class JiraSimulator:
         self.faults = FaultInjector(fault_clock)
         self.request_log = RequestLog()
         self.oauth = OAuthTokenStore(oauth_token_ttl)
-        self.software = SoftwareStore(self.state, self.contracts)
+        self.software = SoftwareStore(self.state, self.contracts, software_max_request_bytes)
         parser = FieldParser(self.site, self._adf_validator)
         comment_service = CommentService(self.state, self._adf_validator, self._publish)
         self.services = Services(

@@ -32,11 +32,13 @@ LOCAL_CI_API_KEY = "local-ci-api-key-0123456789"
 LOCAL_CI_HMAC_CALLER = "local-hmac"
 LOCAL_CI_HMAC_SECRET = "local-ci-hmac-secret-0123456789"  # noqa: S105 - local only
 LOCAL_GITHUB_WEBHOOK_SECRET = "local-github-webhook-secret"  # noqa: S105 - local only
+LOCAL_GITLAB_WEBHOOK_TOKEN = "local-gitlab-webhook-token"  # noqa: S105 - local only
 
 
 def local_ci_callers() -> dict[str, Any]:
     return {
         "github_webhook_secret": LOCAL_GITHUB_WEBHOOK_SECRET,
+        "gitlab_webhook_token": LOCAL_GITLAB_WEBHOOK_TOKEN,
         "callers": {
             "local-ci": {"api_key": LOCAL_CI_API_KEY},
             LOCAL_CI_HMAC_CALLER: {"hmac_secret": LOCAL_CI_HMAC_SECRET},

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from jira_bridge.ci.approval import ApprovalGate
     from jira_bridge.ci.callers import SecretsManagerCallers
     from jira_bridge.ci.config import CiConfig
+    from jira_bridge.ci.delivery import CiDelivery
     from jira_bridge.ci.redelivery import IdempotentOnce
     from jira_bridge.ci.reporting import CiReporter
     from jira_bridge.ci.sites import CiSite
@@ -356,6 +357,14 @@ def ci_callers(settings: CiNotifySettings) -> SecretsManagerCallers:
 
 
 @cache
+def ci_delivery(settings: BaseSettings) -> CiDelivery:
+    """CI runs reported once per delivery, counted and logged."""
+    from jira_bridge.ci.delivery import CiDelivery
+
+    return CiDelivery(ci_once(settings), ci_reporter(settings))
+
+
+@cache
 def ci_once(settings: BaseSettings) -> IdempotentOnce:
     """Redelivered CI notifications are reported once (Powertools idempotency, IdempotencyTable)."""
     from jira_bridge.ci.redelivery import IdempotentOnce
@@ -379,7 +388,7 @@ def reset() -> None:
     _CLOCK[:] = _REAL_CLOCK
     for factory in (_boto3_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
                     request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler,
-                    ci_config, ci_reporter, approval_gate, ci_callers, ci_once, pagerduty_once):
+                    ci_config, ci_reporter, approval_gate, ci_callers, ci_delivery, ci_once, pagerduty_once):
         factory.cache_clear()
     _SITES.clear()
     _CI_SITES.clear()

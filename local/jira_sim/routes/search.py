@@ -26,6 +26,17 @@ from jira_sim.routes.issues import render_issue
 
 routes = RouteTable("platform")
 SEARCH = "/rest/api/3/search/jql"
+REMOVED_SEARCH = "/rest/api/3/search"
+REMOVED_MESSAGE = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+    "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+)
+
+
+@routes.route(REMOVED_SEARCH, "GET", "POST", auth="basic")
+def removed_search(ctx: RequestContext) -> Response:
+    """Cloud removed the old search (CHANGE-2046): it answers 410 Gone, not 404."""
+    raise JiraError(410, [REMOVED_MESSAGE])
 
 
 @routes.route(SEARCH, "GET", auth="basic")
