@@ -4,6 +4,7 @@ its agents (the integration account, Alice), a non-agent (Carol) and a customer 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,14 +14,16 @@ from jira_bridge.adapters import jira_client_for
 from jira_bridge.incidents.errors import SyncRefused
 from jira_bridge.incidents.events import IncidentChanged
 from jira_bridge.incidents.jira_metadata import JiraMetadata
+from jira_bridge.incidents.lint import lint_file
 from jira_bridge.incidents.runbooks import RunbookSet
 from jira_bridge.incidents.sync import IncidentSync, JiraSite
+from jira_bridge.jira.connection_test import run_connection_test
 from jira_bridge.jira.errors import JiraError
 from jira_bridge.publishing import RecordingPublisher
 from jira_bridge.webhooks.jira_changes import JiraChangeSync, JiraDelivery
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
 from jira_sim.adf import text_doc, to_plain_text
-from jira_sim.seed import ALICE_EMAIL, CUSTOMER_EMAIL, GET_HELP, HELP_DESK
+from jira_sim.seed import ALICE_EMAIL, CAROL_EMAIL, CUSTOMER_EMAIL, GET_HELP, HELP_DESK
 from local_runtime.environment import LocalEnvironment
 from tests.integration.conftest import connector_as
 from tests.integration.test_incident_sync import link_store
@@ -250,3 +253,38 @@ def test_customer_replies_are_mirrored_when_the_runbooks_ask(env: LocalEnvironme
     assert [(u.note.text, u.note.jira_visibility) for u in published.updates if u.note] == [
         ("Still broken for me!", "customer")]
 
+
+# ----- test-connection and lint ------------------------------------------------------------------------------
+
+
+def test_connection_test_names_the_missing_agent_role(env: LocalEnvironment) -> None:
+    agent = run_connection_test(jira_client_for(connector_as(env)), ["HELP", "OPS"])
+    assert agent.check("service desk agent in HELP").ok
+    assert [c.name for c in agent.checks if c.name.startswith("service desk")] == ["service desk agent in HELP"]
+
+    carol = run_connection_test(jira_client_for(connector_as(env, CAROL_EMAIL)), ["HELP"])
+    check = carol.check("service desk agent in HELP")
+    assert check.status == "fail"
+    assert "carol@example.com is not one of its agents" in check.detail
+    assert check.fix is not None
+    assert "Add carol@example.com to the 'Service Desk Team' role of HELP" in check.fix
+    assert "'jira-servicedesk-users' group" in check.fix
+    assert "fix: Add carol@example.com to the 'Service Desk Team' role" in carol.to_text()
+
+
+def test_lint_checks_request_type_names_against_jira(env: LocalEnvironment, tmp_path: Path) -> None:
+    client = jira_client_for(connector_as(env))
+    good = tmp_path / "good.yaml"
+    good.write_text(REQUEST_RUNBOOK)
+    assert [str(p) for p in lint_file(good, client)] == []
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(REQUEST_RUNBOOK.replace("Report a system problem", "Outage").replace(
+        "- name: notes", "- name: ops\n    trigger: {type: created}\n    actions:\n"
+        "      - create_issue: {project: OPS, issue_type: Task, summary: x, request_type: Get IT help}\n"
+        "  - name: notes"))
+    problems = [p.message for p in lint_file(bad, client)]
+    assert problems == [
+        "HELP has no request type 'Outage' (it has: Get IT help, Report a system problem)",
+        "OPS is a software project: request_type only applies to Jira Service Management projects",
+    ]
