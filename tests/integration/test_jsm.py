@@ -3,7 +3,7 @@ its agents (the integration account, Alice), a non-agent (Carol) and a customer 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,13 @@ from jira_bridge.jira.errors import JiraError
 from jira_bridge.publishing import RecordingPublisher
 from jira_bridge.webhooks.jira_changes import JiraChangeSync, JiraDelivery
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
+from jira_bridge.webhooks.reconcile import Reconciler
 from jira_sim.adf import text_doc, to_plain_text
 from jira_sim.seed import ALICE_EMAIL, CAROL_EMAIL, CUSTOMER_EMAIL, GET_HELP, HELP_DESK
 from local_runtime.environment import LocalEnvironment
 from tests.integration.conftest import connector_as
 from tests.integration.test_incident_sync import link_store
+from tests.integration.test_jira_changes_rules import MemoryCheckpoints
 from tests.integration.test_jira_to_incident import incident_event, settle
 
 pytestmark = pytest.mark.integration
@@ -288,3 +290,19 @@ def test_lint_checks_request_type_names_against_jira(env: LocalEnvironment, tmp_
         "HELP has no request type 'Outage' (it has: Get IT help, Report a system problem)",
         "OPS is a software project: request_type only applies to Jira Service Management projects",
     ]
+
+
+def test_reconciliation_tells_internal_notes_from_customer_replies(env: LocalEnvironment) -> None:
+    """A missed webhook is replayed from GET comments (jsdPublic, author): same kinds, same choice."""
+    key = customer_request(env)
+    sync = make_sync(env, RUNBOOKS)
+    sync.handle(event(1, jira_issue=key))
+    internal_comment(env, ALICE_EMAIL, key, "Concentrator rebooted.")
+    env.jira.as_user(CUSTOMER_EMAIL).comment(key, "Works now, thanks")
+    published = RecordingPublisher()
+    changes = JiraChangeSync(sync.runbooks, sync.links, sync.site_named, published)
+    checkpoints = MemoryCheckpoints()
+    checkpoints.set("default", datetime.now(UTC) - timedelta(minutes=10))
+    Reconciler(sync.links, sync.site_named, changes, checkpoints).run("default", ["HELP"])
+    assert [(u.note.text, u.note.jira_visibility) for u in published.updates if u.note] == [
+        ("Concentrator rebooted.", "internal")]
