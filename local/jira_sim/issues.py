@@ -227,6 +227,7 @@ class IssueService:
                 errors[field_id] = required_message(self.site, field_id)
         if errors:
             raise JiraError.field_errors(errors)
+        issue.properties.update(_properties(body))  # IssueUpdateDetails.properties: added or updated
 
         self._apply(actor, issue, values)
         return list(comment_operations) if isinstance(comment_operations, list) else [comment_operations]

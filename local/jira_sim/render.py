@@ -350,7 +350,7 @@ class Renderer:
             "updateAuthor": self.user(comment.update_author),
             "created": jira_timestamp(comment.created),
             "updated": jira_timestamp(comment.updated),
-            "jsdPublic": True,
+            "jsdPublic": not comment.internal,
         }
 
     def comments_page(self, issue: Issue, comments: list[Comment], start: int, limit: int) -> dict[str, Any]:

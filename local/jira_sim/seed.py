@@ -12,7 +12,7 @@ seed declares, never by ids seen on another site.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -37,6 +37,8 @@ PROJECT_PERMISSIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "DELETE_ALL_COMMENTS": ("36", "Delete All Comments"),
         "DELETE_OWN_COMMENTS": ("37", "Delete Own Comments"),
         "TRANSITION_ISSUES": ("46", "Transition Issues"),
+        # Jira Service Management only: the agent permission (the "Service Desk Team" role has it).
+        "SERVICEDESK_AGENT": ("44", "Service Project Agent"),
     }
 )
 ALL_PERMISSIONS: frozenset[str] = frozenset(PROJECT_PERMISSIONS)
@@ -153,6 +155,29 @@ class ProjectSeed:
 
 
 @dataclass(frozen=True)
+class RequestTypeSeed:
+    """A Jira Service Management request type: a portal form backed by one issue type."""
+
+    id: str
+    name: str
+    issue_type_id: str
+    #: The fields the form offers (``requestFieldValues`` may set only these).
+    fields: frozenset[str] = frozenset({"summary", "description"})
+
+
+@dataclass(frozen=True)
+class ServiceDeskSeed:
+    """The service desk of a ``service_desk`` project (``/rest/servicedeskapi/servicedesk``)."""
+
+    id: str
+    project_key: str
+    request_types: tuple[RequestTypeSeed, ...]
+
+    def request_type(self, request_type_id: str) -> RequestTypeSeed | None:
+        return next((t for t in self.request_types if t.id == request_type_id), None)
+
+
+@dataclass(frozen=True)
 class PrioritySeed:
     id: str
     name: str
@@ -202,6 +227,8 @@ class SiteSeed:
     #: Jira Cloud also sends the legacy ``jira:issue_updated`` / ``issue_commented`` event next to
     #: ``comment_created`` when a comment is added. Receivers must cope with both.
     legacy_comment_issue_events: bool = True
+    #: Jira Service Management: one service desk per ``service_desk`` project.
+    service_desks: tuple[ServiceDeskSeed, ...] = ()
 
     # -- lookups (linear scans: a seed holds a handful of items) --
 
@@ -252,6 +279,10 @@ class SiteSeed:
     def connect_app(self, client_key: str) -> ConnectAppSeed | None:
         return next((a for a in self.connect_apps if a.client_key == client_key), None)
 
+    def service_desk(self, id_or_project_key: str) -> ServiceDeskSeed | None:
+        wanted = id_or_project_key.upper()
+        return next((d for d in self.service_desks if d.id == id_or_project_key or d.project_key == wanted), None)
+
 
 # ---------------------------------------------------------------------------------------------
 # The default site
@@ -266,6 +297,9 @@ BOB_EMAIL = "bob@example.com"
 BOB_TOKEN = "bob-api-token"  # noqa: S105 - seeded fake credential
 CAROL_EMAIL = "carol@example.com"
 CAROL_TOKEN = "carol-api-token"  # noqa: S105 - seeded fake credential
+# A Jira Service Management customer: an unlicensed portal account (accountType "customer").
+CUSTOMER_EMAIL = "customer@example.org"
+CUSTOMER_TOKEN = "customer-api-token"  # noqa: S105 - seeded fake credential
 OAUTH_CLIENT_ID = "jira-bridge-ci"
 OAUTH_CLIENT_SECRET = "jira-bridge-ci-secret"  # noqa: S105 - seeded fake credential
 CONNECT_CLIENT_KEY = "jira-bridge-connect"
@@ -276,6 +310,11 @@ CLOUD_ID = "5d3e2a9c-7f41-4b8e-9c1a-2f6b0d4e8a17"
 TO_DO, IN_PROGRESS, IN_REVIEW, DONE = "10000", "3", "10001", "10002"
 # Issue type ids.
 TASK, INCIDENT = "10002", "10004"
+# The service desk of the HELP project and its request types.
+HELP_DESK = "1"
+REPORT_INCIDENT, GET_HELP = "10", "11"
+# What a customer may do in a service project (through the portal); agents have SERVICEDESK_AGENT.
+_CUSTOMER_PERMISSIONS = frozenset({"BROWSE_PROJECTS", "CREATE_ISSUES", "ADD_COMMENTS", "EDIT_OWN_COMMENTS"})
 # Custom field ids.
 INCIDENT_ID = "customfield_10040"
 SEVERITY = "customfield_10041"
@@ -333,6 +372,17 @@ def _users() -> tuple[UserSeed, ...]:
             display_name="Carol Readonly",
             api_token=CAROL_TOKEN,
             permissions=ALL_PERMISSIONS - {"TRANSITION_ISSUES", "RESOLVE_ISSUES", "CLOSE_ISSUES"},
+            # Carol works in the HELP service project without being an agent (not in Service Desk Team).
+            project_permissions={"HELP": ALL_PERMISSIONS - {"SERVICEDESK_AGENT"}},
+        ),
+        UserSeed(
+            account_id="qm:5f0c1a2b-customer-0001",
+            email=CUSTOMER_EMAIL,
+            display_name="Casey Customer",
+            api_token=CUSTOMER_TOKEN,
+            account_type="customer",
+            permissions=frozenset(),
+            project_permissions={"HELP": _CUSTOMER_PERMISSIONS},
         ),
     )
 
@@ -429,7 +479,23 @@ def _projects(lead: str) -> tuple[ProjectSeed, ...]:
             TASK: ScreenSeed(create=_BASE_CREATE, edit=_BASE_EDIT),
         },
     )
-    return ops, pay
+    # A Jira Service Management project, shaped like PAY (its requests' issue types and screens).
+    help_desk = replace(pay, id="10002", key="HELP", name="Help Center", project_type="service_desk")
+    return ops, pay, help_desk
+
+
+def _service_desks() -> tuple[ServiceDeskSeed, ...]:
+    return (
+        ServiceDeskSeed(
+            HELP_DESK,
+            "HELP",
+            request_types=(
+                RequestTypeSeed(REPORT_INCIDENT, "Report a system problem", INCIDENT,
+                                fields=frozenset({"summary", "description", SEVERITY})),
+                RequestTypeSeed(GET_HELP, "Get IT help", TASK),
+            ),
+        ),
+    )
 
 
 def default_site() -> SiteSeed:
@@ -477,4 +543,5 @@ def default_site() -> SiteSeed:
             ),
         ),
         connect_apps=(ConnectAppSeed(CONNECT_CLIENT_KEY, CONNECT_SHARED_SECRET),),
+        service_desks=_service_desks(),
     )

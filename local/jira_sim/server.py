@@ -33,13 +33,14 @@ from jira_sim.routes import (
     oauth,
     projects,
     search,
+    service_desk,
     sim_admin,
     software,
 )
 from jira_sim.routes import users as user_routes
 from jira_sim.seed import SiteSeed, UserSeed, default_site
 from jira_sim.software import SoftwareStore
-from jira_sim.state import Clock, Issue, SiteState, utc_now
+from jira_sim.state import Clock, CustomerEmail, Issue, SiteState, utc_now
 from jira_sim.webhook_payloads import build_payload
 from jira_sim.webhooks import DeliveryPolicy, WebhookDispatcher
 from jira_sim.workflow import WorkflowService
@@ -53,6 +54,7 @@ ROUTE_TABLES = (
     search.routes,
     software.routes,
     oauth.routes,
+    service_desk.routes,
     admin_webhooks.routes,
     sim_admin.routes,
 )
@@ -174,6 +176,11 @@ class JiraSimulator:
     def issues(self) -> list[Issue]:
         with self.state.lock:
             return [i.snapshot() for i in sorted(self.state.all(), key=lambda i: int(i.id))]
+
+    def customer_emails(self, issue_key: str | None = None) -> list[CustomerEmail]:
+        """Emails Jira Service Management would have sent customers for public comments."""
+        with self.state.lock:
+            return [e for e in self.state.customer_emails if issue_key is None or e.issue_key == issue_key]
 
     def build(self, pipeline_id: str, build_number: int) -> dict[str, Any] | None:
         stored = self.software.build(pipeline_id, build_number)

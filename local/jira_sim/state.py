@@ -71,6 +71,19 @@ class Comment:
     created: datetime
     updated: datetime
     update_author: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    #: Jira Service Management: an internal note, seen by agents only (``jsdPublic: false``).
+    internal: bool = False
+
+
+@dataclass(frozen=True)
+class CustomerEmail:
+    """An email Jira Service Management would send for a public comment on a request."""
+
+    issue_key: str
+    comment_id: str
+    recipients: tuple[str, ...]
+    """Account ids: the request's reporter and participants, never the comment's author."""
 
 
 @dataclass
@@ -97,6 +110,9 @@ class Issue:
     changelog: list[ChangeGroup] = field(default_factory=list)
     #: Keys the issue had before it was moved; they still resolve, as in Jira.
     previous_keys: list[str] = field(default_factory=list)
+    #: Jira Service Management: the request type it was raised with (None: a plain issue).
+    request_type_id: str | None = None
+    request_participants: list[str] = field(default_factory=list)
 
     @property
     def number(self) -> int:
@@ -124,6 +140,7 @@ class SiteState:
         self._issue_ids = itertools.count(10000)
         self._comment_ids = itertools.count(10000)
         self._changelog_ids = itertools.count(10000)
+        self.customer_emails: list[CustomerEmail] = []
 
     def now(self) -> datetime:
         return self.clock()

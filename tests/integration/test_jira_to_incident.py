@@ -113,7 +113,7 @@ def test_human_comments_become_notes_once_and_ours_never_do(linked: LocalEnviron
     requests_made = settle(linked)
     notes = [r["note"] for r in requests_made if r["note"]]
     assert notes == [{"text": "Customer confirms recovery.", "jira_comment_id": comment["id"],
-                      "author_name": "Alice Oncall"}]
+                      "author_name": "Alice Oncall", "jira_visibility": None}]  # OPS is not a JSM project
 
 
 def test_a_human_change_right_after_ours_still_applies(linked: LocalEnvironment) -> None:

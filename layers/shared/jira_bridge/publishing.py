@@ -123,4 +123,6 @@ def _note_text(request: IncidentUpdateRequested) -> str | None:
     if request.note is None:
         return None
     author = f" ({request.note.author_name} in {request.origin.issue_key})" if request.note.author_name else ""
-    return request.note.text + author
+    kind = {"internal": "internal note", "public": "public reply", "customer": "customer's comment"}
+    said = f" [Jira {kind[request.note.jira_visibility]}]" if request.note.jira_visibility else ""
+    return request.note.text + author + said

@@ -21,6 +21,7 @@ from jira_bridge.incidents.sync import template_context
 from jira_bridge.incidents.templating import TemplateProblem, is_template, render
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.errors import JiraError, JiraNotFound
+from jira_bridge.jira.service_desk import SERVICE_DESK_PROJECT_TYPE, ServiceDeskApi
 from jira_bridge.links.model import IssueLink
 
 TRANSITION_SCREEN_FIELDS = frozenset({"resolution", "fixVersions", "comment"})
@@ -161,6 +162,9 @@ def lint_against_jira(document: YamlDocument, runbooks: RunbookSet, client: Jira
                         problems.append(Problem(document.where((*loc, "issue_type")),
                                                 f"{spec.project} has no issue type {spec.issue_type!r} "
                                                 f"(it has: {', '.join(sorted(t.name for t in project.issue_types))})"))
+                    if spec.request_type:
+                        problems.extend(_lint_request_type(document, (*loc, "request_type"), client,
+                                                           project.key, project.project_type_key, spec.request_type))
             raw = document.data["runbooks"][r_index]["actions"][a_index][action.kind]
             for name in (raw.get("fields") or {}) if isinstance(raw, dict) else {}:
                 if CUSTOM_FIELD_ID.match(str(name)) and name not in field_ids:
@@ -172,3 +176,23 @@ def lint_against_jira(document: YamlDocument, runbooks: RunbookSet, client: Jira
                 problems.append(Problem(document.where(("mappings", table_name, key)),
                                         f"Jira has no priority {jira_priority!r}"))
     return problems
+
+
+def _lint_request_type(document: YamlDocument, loc: Location, client: JiraClient, project: str,
+                       project_type: str | None, name: str) -> list[Problem]:
+    """A JSM request type, by name, in the project's service desk (servicedeskapi)."""
+    if project_type != SERVICE_DESK_PROJECT_TYPE:
+        return [Problem(document.where(loc), f"{project} is a {project_type or 'non-service'} project: request_type "
+                                            "only applies to Jira Service Management projects")]
+    api = ServiceDeskApi(client)
+    try:
+        desk = api.service_desk_for(project)
+        types = api.request_types(desk.id) if desk is not None else []
+    except JiraError as error:
+        return [Problem(document.where(loc), f"cannot read {project}'s request types: {error}")]
+    if desk is None:
+        return [Problem(document.where(loc), f"{project} has no service desk visible to the connector")]
+    if name.strip().lower() not in {t.name.strip().lower() for t in types}:
+        return [Problem(document.where(loc), f"{project} has no request type {name!r} "
+                                            f"(it has: {', '.join(sorted(t.name for t in types)) or 'none'})")]
+    return []

@@ -110,10 +110,19 @@ class Condition(_Config):
         return not _allowed(self.not_in, value)
 
 
+# Jira Service Management projects only: who may see a comment the bridge writes. Internal by
+# default (agents only, no email to customers); `public` is a reply customers see and are emailed.
+CommentVisibility = Literal["internal", "public"]
+# Which comments on a JSM issue become incident notes: internal notes, agents' public replies, customers'.
+JsmCommentKind = Literal["internal", "public", "customer"]
+
+
 class CreateIssue(_Config):
     project: str
     issue_type: str
     summary: str
+    # JSM projects: raise a customer request of this request type (by name) instead of a plain issue.
+    request_type: str | None = None
     description: str | None = None
     priority: FieldValue = None
     assignee: FieldValue = None
@@ -130,10 +139,12 @@ class Transition(_Config):
     to: FieldValue
     comment: str | None = None
     fields: dict[str, FieldValue] = Field(default_factory=dict)
+    visibility: CommentVisibility = "internal"  # of `comment`, on JSM projects
 
 
 class AddComment(_Config):
     body: str = Field(min_length=1)
+    visibility: CommentVisibility = "internal"  # on JSM projects
 
 
 ActionKind = Literal["create_issue", "update_fields", "transition", "add_comment"]
@@ -195,6 +206,9 @@ class InboundSettings(_Config):
     # secret, for teams whose incident tool is PagerDuty. The bus always gets them.
     pagerduty: bool = False
     sync_fields: tuple[Literal["state", "priority", "owner"], ...] = ("state", "priority", "owner")
+    # On JSM projects, which comments become incident notes. Customers' replies are left out unless
+    # listed: they are often not for the responders' timeline.
+    jsm_comments: tuple[JsmCommentKind, ...] = ("internal", "public")
 
 
 class IncidentTemplate(_Config):

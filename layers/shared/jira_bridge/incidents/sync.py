@@ -26,9 +26,11 @@ from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
 from jira_bridge.incidents.events import ChangeKind, IncidentChanged, canonical_field
 from jira_bridge.incidents.field_values import FieldValueProblem, format_field
 from jira_bridge.incidents.jira_metadata import JiraMetadata
+from jira_bridge.incidents.jsm import comment_properties_for, create_request, fields_off_form
 from jira_bridge.incidents.runbooks import (
     Action,
     AddComment,
+    CommentVisibility,
     CreateIssue,
     MappedValue,
     Runbook,
@@ -39,7 +41,7 @@ from jira_bridge.incidents.runbooks import (
 )
 from jira_bridge.incidents.templating import TemplateProblem, render, render_value
 from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, same_status
-from jira_bridge.jira.client import JiraClient
+from jira_bridge.jira.client import CreatedIssue, JiraClient
 from jira_bridge.jira.errors import JiraError, JiraRequestRefused
 from jira_bridge.links.model import IssueLink, LinkState, utc_now
 from jira_bridge.links.store import ClaimOutcome, IssueAlreadyLinked, LinkStore, StaleLink
@@ -220,8 +222,8 @@ class IncidentSync:
     ) -> IssueLink:
         if link is not None and link.issue_id is not None:
             result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")
-            return link if link.settled else self._settle_new_issue(
-                self.site_named(link.connector), link, event, result, issue_type=None)
+            return link if link.settled else self._resume(self.site_named(link.connector), runbook, spec, event,
+                                                          link, result)
         context = self._context(event, None)
         try:
             project = render(spec.project, context).strip().upper()
@@ -233,7 +235,7 @@ class IncidentSync:
         link = outcome.link
         if link.issue_id is not None:
             result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")
-            return link if link.settled else self._settle_new_issue(site, link, event, result, issue_type=None)
+            return link if link.settled else self._resume(site, runbook, spec, event, link, result)
         if link.state is LinkState.PENDING:  # only early changes were kept: nobody is creating; take it
             link = self._take_pending(link, site.connector, project)
             outcome = ClaimOutcome(link=link, claimed=True)
@@ -250,13 +252,11 @@ class IncidentSync:
                 raise ClaimInProgress(f"incident {event.incident.id} was claimed at {link.claimed_at:%H:%M:%S}")
             link.claimed_at = utc_now()  # take the stale claim over; a racing taker gets StaleLink
             link = self.links.save(link)
+        marker = {MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}}
         try:
             fields = self._create_fields(site, spec, event, project)
-            created = site.client.create_issue(
-                fields,
-                properties={MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}},
-            )
-        except (JiraRequestRefused, FieldValueProblem, TemplateProblem) as error:
+            created = self._create(site, spec, project, fields, marker)
+        except (JiraRequestRefused, FieldValueProblem, TemplateProblem, SyncRefused) as error:
             if _transient(error):
                 raise
             self._refuse(link, f"{runbook.name}/create_issue", error)
@@ -268,7 +268,31 @@ class IncidentSync:
             raise
         link = self._attach(link, created.id, created.key, site.connector, written_fields=fields)
         result.actions.append(f"created {created.key}")
+        if spec.request_type:
+            return self._resume(site, runbook, spec, event, link, result)
         return self._settle_new_issue(site, link, event, result, issue_type=fields["issuetype"]["name"])
+
+    @staticmethod
+    def _create(site: JiraSite, spec: CreateIssue, project: str, fields: dict[str, Any],
+                marker: dict[str, Any]) -> CreatedIssue:
+        if spec.request_type:  # JSM: a customer request; its marker follows once linked (`_resume`)
+            return create_request(site.client, site.metadata, project, spec.request_type, fields)
+        return site.client.create_issue(fields, properties=marker)
+
+    def _resume(self, site: JiraSite, runbook: Runbook, spec: CreateIssue, event: IncidentChanged,
+                link: IssueLink, result: SyncResult) -> IssueLink:
+        """Finish a linked create: a request's marker and off-form fields (an idempotent edit), then settle."""
+        if spec.request_type:
+            marker = {MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}}
+            try:
+                fields = self._create_fields(site, spec, event, link.project_key)
+                rest = fields_off_form(site.metadata, link.project_key, spec.request_type, fields)
+                site.client.edit_issue(str(link.issue_id), fields=rest or None, properties=marker)
+            except (JiraRequestRefused, FieldValueProblem, TemplateProblem, SyncRefused) as error:
+                if _transient(error):
+                    raise
+                self._refuse(link, f"{runbook.name}/create_issue (request fields)", error)
+        return self._settle_new_issue(site, link, event, result, issue_type=None)
 
     def _take_pending(self, link: IssueLink, connector: str, project: str) -> IssueLink:
         def take(current: IssueLink) -> None:
@@ -390,9 +414,9 @@ class IncidentSync:
     ) -> IssueLink:
         note_id = event.change.note.id if event.change.note else None
         body = render(spec.body, self._context(event, link))
-        comment = site.client.add_comment(
-            str(link.issue_id), body, properties={MARKER_PROPERTY: {"incidentId": link.incident_id, "noteId": note_id}}
-        )
+        properties = {MARKER_PROPERTY: {"incidentId": link.incident_id, "noteId": note_id},
+                      **comment_properties_for(site.metadata, link.project_key, spec.visibility)}
+        comment = site.client.add_comment(str(link.issue_id), body, properties=properties)
 
         def record(current: IssueLink) -> None:
             current.written.comment_ids = [*current.written.comment_ids, comment.id]
@@ -439,7 +463,8 @@ class IncidentSync:
                 raise NoPathToStatus(start, target, workflow.reachable(start, terminal))
             hop = path[0]
             final = not is_exploring and len(path) == 1
-            self._take(site, link, hop, extra_fields if final else {}, comment if final else None)
+            self._take(site, link, hop, extra_fields if final else {}, comment if final else None,
+                       spec.visibility if spec else "internal")
             current = hop.to_status
             entered.append(current)
             if final:
@@ -456,7 +481,8 @@ class IncidentSync:
         return self._save(link, record)
 
     def _take(
-        self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any], comment: str | None
+        self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any], comment: str | None,
+        visibility: CommentVisibility = "internal",
     ) -> None:
         missing = [name for name in hop.required_fields if name not in fields]
         if missing:
@@ -465,7 +491,13 @@ class IncidentSync:
                 "add them under the runbook's transition fields"
             )
         on_screen = {name: value for name, value in fields.items() if name in hop.screen_fields}
-        site.client.transition_issue(str(link.issue_id), hop.id, fields=on_screen or None, comment=comment)
+        jsm = comment_properties_for(site.metadata, link.project_key, visibility) if comment else {}
+        # A comment inside a transition cannot carry the JSM property: on JSM projects it follows as
+        # its own comment, so it is never public (and never emailed to customers) by accident.
+        site.client.transition_issue(str(link.issue_id), hop.id, fields=on_screen or None,
+                                     comment=None if jsm else comment)
+        if jsm and comment:
+            site.client.add_comment(str(link.issue_id), comment, properties=jsm)
 
     # ----- link bookkeeping ------------------------------------------------------------------------
 

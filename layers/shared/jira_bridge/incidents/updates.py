@@ -8,6 +8,7 @@ applies them through PagerDuty's own APIs for users of that tool.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +38,10 @@ class RequestedNote(_Model):
     text: str
     jira_comment_id: str = Field(description="the note's identity: never mirrored back to Jira")
     author_name: str | None = None
+    jira_visibility: Literal["internal", "public", "customer"] | None = Field(
+        default=None,
+        description="Jira Service Management projects: an agents-only internal note, an agent's public "
+                    "reply, or a customer's comment; absent for other projects")
 
 
 class IncidentUpdateRequested(_Model):

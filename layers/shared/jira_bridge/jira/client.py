@@ -183,6 +183,9 @@ class Comment:
     updated: str | None
     properties: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    jsd_public: bool | None = None
+    """Jira Service Management: false for an internal (agent-only) comment; None when Jira did not say."""
+    author_account_type: str | None = None
 
     @property
     def text(self) -> str:
@@ -205,6 +208,8 @@ class Comment:
             updated=_str_or_none(data.get("updated")),
             properties=props,
             raw=data,
+            jsd_public=data["jsdPublic"] if isinstance(data.get("jsdPublic"), bool) else None,
+            author_account_type=_str_or_none(_dict(data.get("author")).get("accountType")),
         )
 
 

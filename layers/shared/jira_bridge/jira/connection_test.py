@@ -24,6 +24,7 @@ from jira_bridge.jira.errors import (
     JiraRateLimited,
     JiraUnavailable,
 )
+from jira_bridge.jira.service_desk import AGENT_GROUP_DC, AGENT_PERMISSION, AGENT_ROLE, SERVICE_DESK_PROJECT_TYPE
 from jira_bridge.jira.software import JiraSoftwareClient
 
 __test__ = False  # not a pytest module, whatever its file name suggests
@@ -204,6 +205,8 @@ def _project_checks(client: JiraClient, key: str, identity: str, site: str) -> l
         results.append(CheckResult(project_name, "fail", f"unexpected {type(exc).__name__}: {exc}", None))
     else:
         results.append(CheckResult(project_name, "pass", f"{project.key} ({project.name}) exists"))
+        if project.project_type_key == SERVICE_DESK_PROJECT_TYPE:
+            results.append(_agent_check(client, key, identity, site))
 
     permissions_name = f"permissions in {key}"
     try:
@@ -228,6 +231,28 @@ def _project_checks(client: JiraClient, key: str, identity: str, site: str) -> l
             names = ", ".join(REQUIRED_PERMISSIONS.values())
             results.append(CheckResult(permissions_name, "pass", f"{identity} has {names}"))
     return results
+
+
+def _agent_check(client: JiraClient, key: str, identity: str, site: str) -> CheckResult:
+    """JSM projects: without an agent seat comments and transitions fail with bare permission errors."""
+    name = f"service desk agent in {key}"
+    try:
+        granted = client.my_permissions([AGENT_PERMISSION], project_key=key)
+    except JiraError as exc:
+        return _generic_failure(name, exc, site)
+    except Exception as exc:  # noqa: BLE001
+        return CheckResult(name, "fail", f"unexpected {type(exc).__name__}: {exc}", None)
+    if granted[AGENT_PERMISSION].have:
+        return CheckResult(name, "pass", f"{identity} is an agent of the {key} service project")
+    return CheckResult(
+        name,
+        "fail",
+        f"{key} is a Jira Service Management project and {identity} is not one of its agents "
+        f"(no 'Service Project Agent' permission): comments, internal notes and transitions will be refused",
+        f"Add {identity} to the '{AGENT_ROLE}' role of {key} (Project settings > People > Add people, "
+        f"role {AGENT_ROLE}); the account needs a Jira Service Management agent licence (Cloud: product access "
+        f"in admin.atlassian.com; Data Center: the '{AGENT_GROUP_DC}' group)",
+    )
 
 
 def _software_check(software_client: JiraSoftwareClient, site: str) -> CheckResult:

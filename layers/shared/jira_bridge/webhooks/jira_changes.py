@@ -24,14 +24,17 @@ from jira_bridge.incidents.sync import JiraSite
 from jira_bridge.incidents.updates import IncidentUpdateRequested, JiraOrigin, RequestedNote
 from jira_bridge.jira.adf import adf_to_text
 from jira_bridge.jira.errors import JiraNotFound
+from jira_bridge.jira.service_desk import CommentKind, classify_comment
 from jira_bridge.links.model import IssueLink
 from jira_bridge.links.store import LinkStore, StaleLink
-from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
+from jira_bridge.webhooks.jira_payload import JiraWebhookPayload, WebhookComment
 
 ISSUE_FIELDS = ("status", "priority", "assignee", "summary", "labels", "updated")
 # Which incident field each tracked Jira field feeds, and the changelog ids that announce it.
 TRACKED = {"status": "state", "priority": "priority", "assignee": "owner"}
 MAX_SAVE_ATTEMPTS = 5
+_KIND_NAMES = {"internal": "JSM internal note", "public": "JSM agent's public reply",
+               "customer": "JSM customer's comment"}
 
 
 class UpdatePublisher(Protocol):
@@ -86,7 +89,7 @@ class JiraChangeSync:
             announced = None if payload.changelog is None else {item.key for item in payload.changelog.items}
             changes = self._field_changes(site, link, payload.issue.id, outcome, announced)
         elif event == "comment_created":
-            note = self._note(link, payload, outcome)
+            note = self._note(site, link, payload, outcome)
         elif event == "jira:issue_deleted":
             note = RequestedNote(text=f"Jira issue {payload.issue.key} was deleted.",
                                  jira_comment_id=f"deleted-{payload.issue.id}",
@@ -210,7 +213,8 @@ class JiraChangeSync:
 
     # ----- comments --------------------------------------------------------------------------------
 
-    def _note(self, link: IssueLink, payload: JiraWebhookPayload, outcome: ChangeOutcome) -> RequestedNote | None:
+    def _note(self, site: JiraSite, link: IssueLink, payload: JiraWebhookPayload,
+              outcome: ChangeOutcome) -> RequestedNote | None:
         comment = payload.comment
         if comment is None or not self.runbooks.inbound.mirror_comments:
             return None
@@ -221,10 +225,26 @@ class JiraChangeSync:
         if comment.id in link.written.mirrored_comments:
             outcome.reasons.append(f"comment {comment.id} was already sent to the incident")
             return None
+        kind = self._jsm_kind(site, link, comment)
+        if kind is not None and kind not in self.runbooks.inbound.jsm_comments:
+            outcome.reasons.append(f"comment {comment.id} is a {_KIND_NAMES[kind]}; inbound.jsm_comments "
+                                   f"({', '.join(self.runbooks.inbound.jsm_comments) or 'empty'}) leaves it out")
+            return None
         body = comment.body
         text = adf_to_text(body) if isinstance(body, dict) else str(body or "")
         author = comment.author.display_name if comment.author else None
-        return RequestedNote(text=text, jira_comment_id=comment.id, author_name=author)
+        return RequestedNote(text=text, jira_comment_id=comment.id, author_name=author, jira_visibility=kind)
+
+    @staticmethod
+    def _jsm_kind(site: JiraSite, link: IssueLink, comment: WebhookComment) -> CommentKind | None:
+        """On a JSM project: internal note, agent's public reply or customer's comment (else None)."""
+        if not link.project_key or not site.metadata.is_service_desk(link.project_key):
+            return None
+        author = comment.author
+        account_type = author.account_type if author else None
+        if account_type is None and author is not None and author.account_id and comment.jsd_public is not False:
+            account_type = site.metadata.account_type(author.account_id)
+        return classify_comment(comment.jsd_public, account_type)
 
     # ----- bookkeeping -----------------------------------------------------------------------------
 

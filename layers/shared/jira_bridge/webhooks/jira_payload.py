@@ -20,6 +20,7 @@ class JiraUser(_Lenient):
     email: str | None = Field(default=None, alias="emailAddress")
     display_name: str | None = Field(default=None, alias="displayName")
     name: str | None = None  # Server/Data Center only
+    account_type: str | None = Field(default=None, alias="accountType")  # Cloud: atlassian, app, customer
 
 
 class ChangelogItem(_Lenient):
@@ -53,6 +54,7 @@ class WebhookComment(_Lenient):
     body: Any = None
     author: JiraUser | None = None
     update_author: JiraUser | None = Field(default=None, alias="updateAuthor")
+    jsd_public: bool | None = Field(default=None, alias="jsdPublic")  # JSM: false for an internal note
 
 
 class JiraWebhookPayload(_Lenient):

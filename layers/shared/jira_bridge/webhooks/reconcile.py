@@ -101,8 +101,9 @@ class Reconciler:
             payload = JiraWebhookPayload.model_validate({
                 "webhookEvent": "comment_created",
                 "issue": {"id": str(issue["id"]), "key": issue["key"]},
-                "comment": {"id": comment.id, "body": comment.body,
+                "comment": {"id": comment.id, "body": comment.body, "jsdPublic": comment.jsd_public,
                             "author": {"accountId": comment.author_account_id,
+                                       "accountType": comment.author_account_type,
                                        "displayName": (comment.raw.get("author") or {}).get("displayName")}},
             })
             outcome = self.changes.apply(JiraDelivery(connector=connector, payload=payload))
