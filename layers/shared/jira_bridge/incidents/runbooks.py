@@ -197,6 +197,33 @@ class InboundSettings(_Config):
     sync_fields: tuple[Literal["state", "priority", "owner"], ...] = ("state", "priority", "owner")
 
 
+class IncidentSide(_Config):
+    """Who the bridge is on the incident side, so its own requests coming back are never sent to Jira.
+
+    `integration_users` lists, per event `source` (custom, pagerduty, ...), the emails or names the
+    incident tool shows as the author when it applies a request the bridge published. Events authored
+    by them never run runbooks (every runbook action writes to Jira). The correlation id the incident
+    side echoes (`correlation_id`) is checked first; this identity is the fallback for tools that
+    cannot echo it.
+    """
+
+    integration_users: dict[str, list[str]] = Field(default_factory=dict)
+
+    def is_integration_user(self, source: str, *people: Any) -> str | None:
+        """The configured identity one of `people` (Person-like: name, email) matches, if any."""
+        known = {value.strip().lower() for value in self.integration_users.get(source.strip().lower(), [])}
+        for person in people:
+            for value in (getattr(person, "email", None), getattr(person, "name", None)):
+                if value and value.strip().lower() in known:
+                    return str(value)
+        return None
+
+    @field_validator("integration_users")
+    @classmethod
+    def _lower_sources(cls, users: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {source.strip().lower(): names for source, names in users.items()}
+
+
 class IncidentTemplate(_Config):
     """The incident a Jira rule asks for; templates see `issue.key`, `issue.fields.*`, `rule.name`."""
 
@@ -223,6 +250,7 @@ class RunbookSet(_Config):
     mappings: Mappings = Field(default_factory=Mappings)
     runbooks: list[Runbook] = Field(default_factory=list)
     inbound: InboundSettings = Field(default_factory=InboundSettings)
+    incident_side: IncidentSide = Field(default_factory=IncidentSide)
     jira_rules: list[JiraRule] = Field(default_factory=list)
     # Jira statuses the incident may not be moved *through* on the way to another status.
     terminal_statuses: list[str] = Field(default_factory=list)

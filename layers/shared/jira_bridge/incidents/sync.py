@@ -103,6 +103,9 @@ class IncidentSync:
         matching = self.runbooks.matching(event)
         result.runbooks = [runbook.name for runbook in matching]
         link = self.links.get_by_incident(event.incident.id)
+        echo = self._echo_of_our_request(event, link)
+        if echo is not None:
+            return self._ignore_echo(event, link, echo, result)
         needs_issue = event.change.kind is not ChangeKind.CREATED and self.runbooks.create_action() is not None
         if link is None and needs_issue:
             # A change overtook its incident's "created" (producers publish concurrently, EventBridge
@@ -118,8 +121,44 @@ class IncidentSync:
             for action in runbook.actions:
                 link = self._run(runbook, action, event, link, result)
         if link is not None:
-            self._remember_event(link, event)
+            link = self._remember_event(link, event)
         return link
+
+    # ----- echoes: the incident side applying what the bridge asked of it -------------------------
+
+    def _echo_of_our_request(self, event: IncidentChanged, link: IssueLink | None) -> str | None:
+        """Why this change is the incident side applying a request of ours, or None.
+
+        By id first (the request's id echoed as `correlation_id`), by the incident side's integration
+        user second; never by text. A `created` event is never an echo: it links or creates the issue.
+        """
+        if event.change.kind is ChangeKind.CREATED:
+            return None
+        if event.correlation_id and link is not None and event.correlation_id in link.written.requests:
+            return f"correlation id {event.correlation_id} is a request the bridge published"
+        author = event.change.note.author if event.change.note else None
+        who = self.runbooks.incident_side.is_integration_user(event.source, event.actor, author)
+        if who is not None:
+            return f"made by {who}, the bridge's integration user in {event.source}"
+        return None
+
+    def _ignore_echo(
+        self, event: IncidentChanged, link: IssueLink | None, reason: str, result: SyncResult,
+    ) -> IssueLink | None:
+        """Run no runbook (each writes to Jira), but remember the change: it is the incident's state now."""
+        what = f"note {event.change.note.id}" if event.change.note else (
+            f"{event.change.field}={event.change.new_value}" if event.change.field else event.change.kind.value)
+        result.runbooks = []
+        result.skipped.append(f"event {event.event_id} ({what}) is an echo: {reason}")
+        if link is None:
+            return None
+
+        def note(current: IssueLink) -> None:
+            if event.change.note is not None and event.change.note.id not in current.written.mirrored_notes:
+                current.written.mirrored_notes = [*current.written.mirrored_notes, event.change.note.id]
+            current.record("incident_to_jira", "echo", f"{what}: {reason}; not written to Jira")
+
+        return self._remember_event(self._save(link, note), event)
 
     # ----- events that wait for the issue ----------------------------------------------------------
 
@@ -172,7 +211,7 @@ class IncidentSync:
         seen = link.field_sequences.get(field_name)
         return seen is not None and event.sequence <= seen
 
-    def _remember_event(self, link: IssueLink, event: IncidentChanged) -> None:
+    def _remember_event(self, link: IssueLink, event: IncidentChanged) -> IssueLink:
         def update(current: IssueLink) -> None:
             if event.sequence >= (current.last_sequence or 0):
                 incident = event.incident
@@ -186,7 +225,7 @@ class IncidentSync:
                 current.field_sequences = {**current.field_sequences,
                                            name: max(current.field_sequences.get(name, 0), event.sequence)}
 
-        self._save(link, update)
+        return self._save(link, update)
 
     # ----- actions ---------------------------------------------------------------------------------
 

@@ -43,7 +43,8 @@ class IncidentUpdateRequested(_Model):
     """Set these on the incident; a field left None is not to be touched."""
 
     schema_version: str = "1.0"
-    request_id: str = Field(description="stable per Jira change: consumers deduplicate on it")
+    request_id: str = Field(description="stable per Jira change: consumers deduplicate on it, and echo it as "
+                                        "`correlation_id` on the Incident Changed events it causes")
     incident_id: str
     requested_at: datetime
     state: str | None = None
@@ -61,7 +62,7 @@ class IncidentCreateRequested(_Model):
     """A Jira issue matched a rule: open an incident for it (once per issue, ever)."""
 
     schema_version: str = "1.0"
-    request_id: str
+    request_id: str = Field(description="echo it as `correlation_id` on the Incident Changed events it causes")
     dedup_key: str = Field(description="one incident per issue: use as the incident tool's dedup key")
     rule: str
     requested_at: datetime

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_ACTIONS_KEPT = 20
+MAX_REQUESTS_KEPT = 100
 
 
 def utc_now() -> datetime:
@@ -50,6 +51,9 @@ class WrittenValues(BaseModel):
     changelog_ids: list[str] = Field(default_factory=list)
     mirrored_notes: list[str] = Field(default_factory=list)  # incident note ids already posted as comments
     mirrored_comments: list[str] = Field(default_factory=list)  # Jira comment ids already sent to the incident
+    # request_ids of the "Incident Update Requested" events published for this incident: an incident
+    # event carrying one as its correlation_id is the incident side applying our request (an echo).
+    requests: list[str] = Field(default_factory=list)
 
 
 class IssueLink(BaseModel):

@@ -24,7 +24,7 @@ from jira_bridge.incidents.sync import JiraSite
 from jira_bridge.incidents.updates import IncidentUpdateRequested, JiraOrigin, RequestedNote
 from jira_bridge.jira.adf import adf_to_text
 from jira_bridge.jira.errors import JiraNotFound
-from jira_bridge.links.model import IssueLink
+from jira_bridge.links.model import MAX_REQUESTS_KEPT, IssueLink
 from jira_bridge.links.store import LinkStore, StaleLink
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
 
@@ -116,6 +116,9 @@ class JiraChangeSync:
                 delivery_id=delivery.delivery_id,
             ),
         )
+        # The request id goes on the link before the request leaves: the incident side may echo it
+        # (correlation_id) faster than this invocation finishes. The rest is recorded once published.
+        link = self._note_request(link, request.request_id)
         self.publisher.publish_update(request)
         self._remember(link, changes, note, outcome.jira_now)
         outcome.disposition = "applied"
@@ -143,7 +146,9 @@ class JiraChangeSync:
             "priority": (fields.get("priority") or {}).get("name"),
             "assignee": (fields.get("assignee") or {}).get("accountId"),
         }
-        outcome.jira_now = now
+        # Only what this delivery announces becomes the new baseline: a later edit already visible in
+        # this read has its own delivery coming, which must still see it as a change.
+        outcome.jira_now = now if announced is None else {k: v for k, v in now.items() if k in announced}
         outcome.jira_version = str(fields.get("updated") or "")
         baseline = link.jira_baseline()
         moved = {name for name, value in now.items() if not _same(value, baseline.get(name))}
@@ -227,6 +232,21 @@ class JiraChangeSync:
         return RequestedNote(text=text, jira_comment_id=comment.id, author_name=author)
 
     # ----- bookkeeping -----------------------------------------------------------------------------
+
+    def _note_request(self, link: IssueLink, request_id: str) -> IssueLink:
+        current = link
+        for _ in range(MAX_SAVE_ATTEMPTS):
+            if request_id in current.written.requests:
+                return current
+            current.written.requests = [*current.written.requests, request_id][-MAX_REQUESTS_KEPT:]
+            try:
+                return self.links.save(current)
+            except StaleLink:
+                reread = self.links.get_by_incident(link.incident_id)
+                if reread is None:
+                    raise
+                current = reread
+        raise StaleLink(link.incident_id)
 
     def _remember(self, link: IssueLink, changes: dict[str, str], note: RequestedNote | None,
                   jira_now: dict[str, str | None]) -> None:

@@ -1,0 +1,170 @@
+"""Sync semantics through the whole local stack, both directions (issue 10).
+
+The incident side is played by the test: it receives what the bridge publishes ("Incident Update
+Requested", captured by `env.incident_requests()`), applies it, and reports the result as an ordinary
+"Incident Changed" on the bus, as a real incident tool does. Jira is the simulator with the OPS
+workflow (no direct move to Done, a required Resolution on the last hop); the config is
+`config/runbooks.yaml`, as shipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jira_bridge.links.model import IssueLink
+from jira_bridge.links.store import DynamoLinkStore
+from jira_bridge_cli.main import render_status
+from jira_sim.adf import to_plain_text
+from jira_sim.seed import ALICE_EMAIL
+from local_runtime.environment import LocalEnvironment
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+INTEGRATION_USER = {"name": "Jira Bridge", "email": "jira-bridge@example.com"}  # config/runbooks.yaml
+
+
+class IncidentTool:
+    """The incident side: publishes Incident Changed for INC-1042, keeping its snapshot current."""
+
+    def __init__(self, env: LocalEnvironment) -> None:
+        self.env = env
+        sample = json.loads((ROOT / "events" / "incident-created.eventbridge.json").read_text())
+        self.source, self.detail_type = sample["source"], sample["detail-type"]
+        self.incident: dict[str, Any] = sample["detail"]["incident"]
+        self.sequence = 0
+
+    def publish(self, change: dict[str, Any], *, actor: dict[str, Any] | None = None,
+                correlation_id: str | None = None, **snapshot: Any) -> None:
+        self.sequence += 1
+        self.incident.update(snapshot)
+        detail = {"event_id": f"evt-{self.sequence}", "sequence": self.sequence,
+                  "occurred_at": "2026-12-04T10:00:00Z", "source": "custom",
+                  "actor": actor or {"name": "Dana Responder", "email": "dana@example.com"},
+                  "incident": self.incident, "change": change}
+        if correlation_id is not None:
+            detail["correlation_id"] = correlation_id
+        self.env.put_events([{"Source": self.source, "DetailType": self.detail_type, "Detail": detail,
+                              "EventBusName": "jira-bridge-incidents"}])
+
+    def add_note(self, note_id: str, text: str, **kwargs: Any) -> None:
+        author = kwargs.get("actor") or {"name": "Dana Responder", "email": "dana@example.com"}
+        self.publish({"kind": "note_added", "note": {"id": note_id, "text": text, "author": author}}, **kwargs)
+
+    def set_field(self, name: str, value: Any, **kwargs: Any) -> None:
+        old = self.incident.get(name)
+        self.publish({"kind": "field_changed", "field": name, "old_value": old, "new_value": value},
+                     **{name: value}, **kwargs)
+
+
+def settle(env: LocalEnvironment) -> list[dict[str, Any]]:
+    """Let Jira deliver its webhooks, run every queue, and return what the incident tool received."""
+    for _ in range(3):
+        env.jira.webhooks.wait_idle(timeout=5)
+        env.drain()
+    return [r["detail"] for r in env.incident_requests()]
+
+
+def link(env: LocalEnvironment, incident_id: str = "INC-1042") -> IssueLink:
+    store = DynamoLinkStore(env.stack.physical_name("LinkTable"), lambda: env.aws.client("dynamodb"))
+    found = store.get_by_incident(incident_id)
+    assert found is not None
+    return found
+
+
+def comments(env: LocalEnvironment, key: str) -> list[str]:
+    answer = env.jira.as_user(ALICE_EMAIL).call("GET", f"/rest/api/3/issue/{key}/comment")
+    return [to_plain_text(c["body"]) for c in answer["comments"]]
+
+
+def jira_writes(env: LocalEnvironment) -> list[str]:
+    return [f"{r.method} {r.path}" for r in env.jira.requests if r.method in {"POST", "PUT", "DELETE"}]
+
+
+@pytest.fixture
+def tool(env: LocalEnvironment) -> IncidentTool:
+    """INC-1042 is open and acknowledged, and OPS-1 follows it (all made by the bridge)."""
+    tool = IncidentTool(env)
+    tool.publish({"kind": "created"}, state="triggered")
+    tool.set_field("state", "acknowledged")
+    settle(env)
+    assert link(env).issue_key == "OPS-1"
+    return tool
+
+
+# ----- 1. echo through the incident side ---------------------------------------------------------------
+
+
+def test_a_jira_comment_made_a_note_is_not_posted_back_when_the_tool_echoes_the_request_id(
+    env: LocalEnvironment, tool: IncidentTool
+) -> None:
+    env.jira.as_user(ALICE_EMAIL).comment("OPS-1", "Customer confirms recovery.")
+    [request] = settle(env)
+    assert request["note"]["text"] == "Customer confirms recovery."
+    before = comments(env, "OPS-1")
+    env.jira.reset_log()
+    # The tool adds the note and reports it, authored by someone the bridge was not told about, but
+    # with the request's id echoed: recognised by id.
+    tool.add_note("tool-note-1", "Customer confirms recovery. (Alice Oncall in OPS-1)",
+                  actor={"name": "Some Bot", "email": "bot@tool.example"}, correlation_id=request["request_id"])
+    assert settle(env) == []
+    assert comments(env, "OPS-1") == before  # one comment in Jira, not two
+    assert jira_writes(env) == []
+    shown = render_status(link(env))
+    assert "echo" in shown
+    assert request["request_id"] in shown
+
+
+def test_a_state_change_the_bridge_requested_is_not_written_back(env: LocalEnvironment, tool: IncidentTool) -> None:
+    alice = env.jira.as_user(ALICE_EMAIL)
+    alice.move_to("OPS-1", "Done")
+    alice.edit("OPS-1", {"priority": {"name": "Low"}})
+    requested = settle(env)
+    assert sorted((r["state"] or "-", r["priority"] or "-") for r in requested) == [("-", "P4"), ("resolved", "-")]
+    alice.move_to("OPS-1", "To Do")  # Alice reopens it before the incident tool catches up
+    settle(env)
+    env.jira.reset_log()
+    for request in requested:  # the tool applies both requests and reports them, echoing their ids
+        for name in ("state", "priority"):
+            if request[name]:
+                tool.set_field(name, request[name], correlation_id=request["request_id"],
+                               actor={"name": "Some Bot", "email": "bot@tool.example"})
+    assert settle(env) == []
+    assert jira_writes(env) == []  # no move back to Done, no edit, no "Incident is now ..." comment
+    issue = alice.call("GET", "/rest/api/3/issue/OPS-1")
+    assert issue["fields"]["status"]["name"] == "To Do"
+    assert issue["fields"]["priority"]["name"] == "Low"
+    assert "state=resolved: correlation id" in render_status(link(env))
+
+
+def test_without_a_correlation_id_the_integration_user_is_recognised(env: LocalEnvironment, tool: IncidentTool) -> None:
+    env.jira.as_user(ALICE_EMAIL).comment("OPS-1", "Rolled back.")
+    settle(env)
+    before = comments(env, "OPS-1")
+    tool.add_note("tool-note-2", "Rolled back. (Alice Oncall in OPS-1)", actor=INTEGRATION_USER)
+    assert settle(env) == []
+    assert comments(env, "OPS-1") == before
+    assert "integration user" in render_status(link(env))
+
+
+def test_the_same_text_from_a_person_is_posted_echoes_are_never_judged_by_text(
+    env: LocalEnvironment, tool: IncidentTool
+) -> None:
+    env.jira.as_user(ALICE_EMAIL).comment("OPS-1", "Rolled back.")
+    settle(env)
+    tool.add_note("tool-note-3", "Rolled back.")  # Dana typed the same words: a new note
+    settle(env)
+    assert comments(env, "OPS-1")[-1].startswith("Rolled back.")
+    assert len([c for c in comments(env, "OPS-1") if c.startswith("Rolled back.")]) == 2
+
+
+def test_an_unknown_correlation_id_from_a_person_still_applies(env: LocalEnvironment, tool: IncidentTool) -> None:
+    env.jira.reset_log()
+    tool.set_field("state", "resolved", correlation_id="not-one-of-ours")
+    settle(env)
+    issue = env.jira.as_user(ALICE_EMAIL).call("GET", "/rest/api/3/issue/OPS-1")
+    assert issue["fields"]["status"]["name"] == "Done"
