@@ -10,6 +10,8 @@ workflow (no direct move to Done, a required Resolution on the last hop); the co
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +170,87 @@ def test_an_unknown_correlation_id_from_a_person_still_applies(env: LocalEnviron
     settle(env)
     issue = env.jira.as_user(ALICE_EMAIL).call("GET", "/rest/api/3/issue/OPS-1")
     assert issue["fields"]["status"]["name"] == "Done"
+
+
+# ----- 2. workflow knowledge before moving --------------------------------------------------------------
+
+
+@pytest.fixture
+def config(env: LocalEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
+        Callable[[Callable[[str], str]], None]]:
+    """Run the stack on an edited copy of the shipped config (what a team changes in its own repo)."""
+    from jira_bridge import adapters
+    from jira_bridge.settings import load_settings
+
+    def use(edit: Callable[[str], str]) -> None:
+        for source in (ROOT / "config").iterdir():
+            shutil.copy(source, tmp_path / source.name)
+        shipped = (ROOT / "config" / "runbooks.yaml").read_text()
+        edited = edit(shipped)
+        assert edited != shipped, "the edit changed nothing"
+        (tmp_path / "runbooks.yaml").write_text(edited)
+        parameters = {**env.runner.env_overrides.get("Parameters", {}), "CONFIG_DIR": str(tmp_path)}
+        monkeypatch.setitem(env.runner.env_overrides, "Parameters", parameters)
+        load_settings.cache_clear()  # a new container: settings and adapters read again
+        adapters.reset()
+
+    yield use
+    monkeypatch.undo()
+    load_settings.cache_clear()
+    adapters.reset()
+
+
+def without_workflows(text: str) -> str:
+    return text[:text.index("workflows:")] + text[text.index("runbooks:"):]
+
+
+def bridge_transitions(env: LocalEnvironment) -> list[str]:
+    return [str((r.body or {}).get("transition", {}).get("id")) for r in env.jira.requests
+            if r.method == "POST" and r.path.endswith("/transitions")]
+
+
+def test_resolving_walks_the_planned_path_filling_the_resolution(env: LocalEnvironment, tool: IncidentTool) -> None:
+    env.jira.reset_log()
+    tool.set_field("state", "resolved")
+    settle(env)
+    assert bridge_transitions(env) == ["21", "31"]  # Request Review, Done; never the global Won't Do
+    issue = env.jira.as_user(ALICE_EMAIL).call("GET", "/rest/api/3/issue/OPS-1")
+    assert issue["fields"]["status"]["name"] == "Done"
+    assert issue["fields"]["resolution"]["name"] == "Done"
+    assert sum("is now resolved" in c for c in comments(env, "OPS-1")) == 1
+    assert "In Progress -> In Review -> Done" in render_status(link(env))
+
+
+def test_an_unknown_workflow_is_never_explored_by_moving_the_issue(
+    env: LocalEnvironment, config: Callable[[Callable[[str], str]], None]
+) -> None:
+    config(without_workflows)
+    tool = IncidentTool(env)
+    tool.publish({"kind": "created"}, state="triggered")
+    tool.set_field("state", "acknowledged")  # To Do -> In Progress: offered from To Do, so known
+    settle(env)
+    env.jira.reset_log()
+    tool.set_field("state", "resolved")  # In Progress -> ? -> Done: In Review's transitions are unknown
+    settle(env)
+    assert bridge_transitions(env) == []
+    issue = env.jira.as_user(ALICE_EMAIL).call("GET", "/rest/api/3/issue/OPS-1")
+    assert issue["fields"]["status"]["name"] == "In Progress"
+    shown = render_status(link(env))
+    assert "The transitions leaving In Review are not known" in shown
+    assert "the issue was not moved" in shown
+
+
+def test_no_path_out_of_a_terminal_status_changes_nothing_and_says_so(
+    env: LocalEnvironment, tool: IncidentTool
+) -> None:
+    env.jira.as_user(ALICE_EMAIL).move_to("OPS-1", "Won't Do")
+    settle(env)
+    env.jira.reset_log()
+    tool.set_field("state", "resolved")  # Done is not reachable from Won't Do
+    settle(env)
+    assert bridge_transitions(env) == []
+    issue = env.jira.as_user(ALICE_EMAIL).call("GET", "/rest/api/3/issue/OPS-1")
+    assert issue["fields"]["status"]["name"] == "Won't Do"
+    shown = render_status(link(env))
+    assert "no workflow path from \"Won't Do\" to 'Done'" in shown
+    assert "the issue was not moved" in shown

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from jira_bridge.config_files import parse_document, read_yaml
 from jira_bridge.incidents.events import ChangeKind, IncidentChanged, canonical_field
 from jira_bridge.incidents.mappings import Mappings
+from jira_bridge.incidents.workflow import WorkflowSnapshot
 
 # A field value in an action: a literal or template, or one of the structured forms below.
 FieldValue = str | int | float | bool | list[Any] | dict[str, Any] | None
@@ -254,6 +255,8 @@ class RunbookSet(_Config):
     jira_rules: list[JiraRule] = Field(default_factory=list)
     # Jira statuses the incident may not be moved *through* on the way to another status.
     terminal_statuses: list[str] = Field(default_factory=list)
+    # Whole workflows, keyed "PROJECT/Issue type" or "PROJECT": how a move is planned before it starts.
+    workflows: dict[str, WorkflowSnapshot] = Field(default_factory=dict)
 
     @field_validator("runbooks")
     @classmethod
@@ -282,6 +285,11 @@ class RunbookSet(_Config):
                 if action.transition is not None:
                     fields.update(action.transition.fields)
         return fields
+
+    def workflow_snapshot(self, project: str, issue_type: str) -> WorkflowSnapshot | None:
+        """The configured workflow of `project`'s `issue_type` ("OPS/Incident" before "OPS")."""
+        by_key = {key.strip().lower(): snapshot for key, snapshot in self.workflows.items()}
+        return by_key.get(f"{project}/{issue_type}".lower()) or by_key.get(project.lower())
 
     def create_action(self) -> CreateIssue | None:
         """The issue a created incident gets (the first create_issue action of any runbook)."""

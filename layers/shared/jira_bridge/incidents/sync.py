@@ -48,7 +48,6 @@ MARKER_PROPERTY = "jira-bridge"
 # An incident opened from a Jira issue ("Incident Create Requested") names it here, so it is linked.
 JIRA_ISSUE_KEY_FIELD = "jira_issue_key"
 CLAIM_LEASE = timedelta(seconds=90)
-MAX_HOPS = 8
 MAX_SAVE_ATTEMPTS = 5
 # Kept events live on the link item (twice: one item per direction), and DynamoDB items stop at 400 KB.
 MAX_DEFERRED_BYTES = 120_000
@@ -458,33 +457,40 @@ class IncidentSync:
             current = str(issue["fields"]["status"]["name"])
             issue_type = str(issue["fields"]["issuetype"]["name"])
         workflow = site.metadata.workflow(link.project_key, issue_type)
+        if not workflow.seeded:
+            workflow.seed(self.runbooks.workflow_snapshot(link.project_key, issue_type))
         if learn_initial:
             workflow.initial_status = current
         if same_status(current, target):
             result.skipped.append(f"{link.issue_key} is already in {target}")
             return link
         terminal = {s.lower() for s in self.runbooks.terminal_statuses}
-        comment = render(spec.comment, self._context(event, link)) if spec and spec.comment else None
-        extra_fields = self._format_fields(site, dict(spec.fields), event, link) if spec else {}
-        entered: list[str] = []
         start = current
-        for _ in range(MAX_HOPS):
-            site.metadata.transitions_from(str(link.issue_id), current, workflow)
-            path = workflow.shortest_path(current, target, terminal)
-            is_exploring = path is None
-            if path is None:
-                path = workflow.path_to_unexplored(current, terminal)
-            if path is None:
-                raise NoPathToStatus(start, target, workflow.reachable(start, terminal))
-            hop = path[0]
-            final = not is_exploring and len(path) == 1
-            self._take(site, link, hop, extra_fields if final else {}, comment if final else None)
-            current = hop.to_status
-            entered.append(current)
-            if final:
-                break
-        else:
-            raise NoPathToStatus(start, target, workflow.reachable(start, terminal))
+        site.metadata.transitions_from(str(link.issue_id), current, workflow)  # a read, never a move
+        path = workflow.shortest_path(current, target, terminal)
+        if path is None:
+            raise NoPathToStatus(start, target, workflow.reachable(start, terminal),
+                                 workflow.unknown_on_the_way(start, terminal))
+        extra_fields = self._format_fields(site, dict(spec.fields), event, link) if spec else {}
+        for hop in path:  # every hop's screen is satisfied before the first POST
+            missing = [name for name in hop.required_fields if name not in extra_fields]
+            if missing:
+                raise SyncRefused(
+                    f"transition {hop.name!r} to {hop.to_status} requires {', '.join(missing)}; add them under "
+                    "the runbook's transition fields (the issue was not moved)")
+        comment = render(spec.comment, self._context(event, link)) if spec and spec.comment else None
+        entered: list[str] = []
+        try:
+            for number, hop in enumerate(path, start=1):
+                final = number == len(path)
+                self._take(site, link, hop, extra_fields, comment if final else None)
+                entered.append(hop.to_status)
+        except JiraError:
+            if entered:  # Jira refused a later hop: what the bridge did is still its own (no echo)
+                self._save(link, lambda current: setattr(
+                    current, "written", current.written.model_copy(
+                        update={"statuses": [*current.written.statuses, *entered][-50:]})))
+            raise
 
         def record(current_link: IssueLink) -> None:
             current_link.written.statuses = [*current_link.written.statuses, *entered][-50:]
@@ -497,12 +503,6 @@ class IncidentSync:
     def _take(
         self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any], comment: str | None
     ) -> None:
-        missing = [name for name in hop.required_fields if name not in fields]
-        if missing:
-            raise SyncRefused(
-                f"transition {hop.name!r} to {hop.to_status} requires {', '.join(missing)}; "
-                "add them under the runbook's transition fields"
-            )
         on_screen = {name: value for name, value in fields.items() if name in hop.screen_fields}
         site.client.transition_issue(str(link.issue_id), hop.id, fields=on_screen or None, comment=comment)
 
