@@ -87,6 +87,12 @@ def jira_writes(env: LocalEnvironment) -> list[str]:
     return [f"{r.method} {r.path}" for r in env.jira.requests if r.method in {"POST", "PUT", "DELETE"}]
 
 
+def parked(env: LocalEnvironment) -> int:
+    attributes = env.sqs.get_queue_attributes(QueueUrl=env.stack.queue_urls["IncidentEventsDLQ"],
+                                              AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
 @pytest.fixture
 def tool(env: LocalEnvironment) -> IncidentTool:
     """INC-1042 is open and acknowledged, and OPS-1 follows it (all made by the bridge)."""
@@ -254,3 +260,60 @@ def test_no_path_out_of_a_terminal_status_changes_nothing_and_says_so(
     shown = render_status(link(env))
     assert "no workflow path from \"Won't Do\" to 'Done'" in shown
     assert "the issue was not moved" in shown
+
+
+# ----- 4. moved and deleted issues ----------------------------------------------------------------------
+
+
+def test_a_moved_issue_keeps_its_link_under_the_new_key(env: LocalEnvironment, tool: IncidentTool) -> None:
+    new_key = env.jira.move_issue("OPS-1", "PAY", by=ALICE_EMAIL)
+    assert new_key == "PAY-1"
+    settle(env)
+    assert link(env).issue_key == "PAY-1"
+    assert "OPS-1 -> PAY-1" in render_status(link(env))
+    tool.add_note("n-after-move", "Mitigation deployed.")
+    settle(env)
+    assert comments(env, "PAY-1")[-1].startswith("Mitigation deployed.")
+    env.jira.as_user(ALICE_EMAIL).comment("PAY-1", "Confirmed on PAY.")
+    [request] = settle(env)
+    assert request["origin"]["issue_key"] == "PAY-1"
+
+
+def test_a_deleted_issue_ends_the_link_as_history_and_the_next_create_makes_a_new_one(
+    env: LocalEnvironment, tool: IncidentTool
+) -> None:
+    env.jira.as_user(ALICE_EMAIL).call("DELETE", "/rest/api/3/issue/OPS-1")
+    [request] = settle(env)
+    assert request["note"]["text"] == "Jira issue OPS-1 was deleted."
+    ended = link(env)
+    assert (ended.state.value, ended.issue_key) == ("ended", None)
+    assert "earlier    OPS-1" in render_status(ended)
+    tool.add_note("n-after-delete", "Still investigating.")  # nothing to write to: said, not parked
+    settle(env)
+    assert parked(env) == 0
+    assert link(env).state.value == "ended"
+    tool.publish({"kind": "created"})  # the incident tool opens it again (or a reopen asks for a new issue)
+    settle(env)
+    current = link(env)
+    assert current.issue_key == "OPS-2"
+    assert [p.issue_key for p in current.history] == ["OPS-1"]
+    assert "OPS-2" in render_status(current)
+
+
+def test_a_404_on_update_ends_the_link_instead_of_parking_every_later_event(
+    env: LocalEnvironment, tool: IncidentTool
+) -> None:
+    for webhook in list(env.jira.webhooks.registrations()):  # the deletion is never announced
+        env.jira.webhooks.unregister(webhook.id)
+    env.jira.as_user(ALICE_EMAIL).call("DELETE", "/rest/api/3/issue/OPS-1")
+    tool.set_field("state", "resolved")
+    tool.add_note("n-1", "Resolved by rollback.")
+    settle(env)
+    assert parked(env) == 0
+    ended = link(env)
+    assert ended.state.value == "ended"
+    assert "Jira answered 404 for OPS-1" in render_status(ended)
+    tool.publish({"kind": "created"})
+    settle(env)
+    assert link(env).issue_key == "OPS-2"
+

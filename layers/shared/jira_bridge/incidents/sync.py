@@ -40,7 +40,7 @@ from jira_bridge.incidents.runbooks import (
 from jira_bridge.incidents.templating import TemplateProblem, render, render_value
 from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, same_status
 from jira_bridge.jira.client import JiraClient
-from jira_bridge.jira.errors import JiraError, JiraRequestRefused
+from jira_bridge.jira.errors import JiraError, JiraNotFound, JiraRequestRefused
 from jira_bridge.links.model import IssueLink, LinkState, utc_now
 from jira_bridge.links.store import ClaimOutcome, IssueAlreadyLinked, LinkStore, StaleLink
 
@@ -114,6 +114,12 @@ class IncidentSync:
         if link is not None and self._already_applied(link, event):
             result.skipped.append(f"event {event.event_id} is older than what the issue already shows")
             return link
+        if link is not None and link.state is LinkState.ENDED and needs_issue:
+            past = link.history[-1] if link.history else None
+            reason = (f"the incident's issue {past.issue_key} ended ({past.reason}); its next create makes a new one"
+                      if past else "the incident's issue ended")
+            result.skipped.append(f"event {event.event_id}: {reason}")
+            return self._remember_event(link, event)
         if link is not None and link.issue_id is None and needs_issue:
             return self._defer(link, event, result)
         for runbook in matching:
@@ -246,11 +252,21 @@ class IncidentSync:
                 return self._move(site, link, str(target), spec, event, result)
             if isinstance(spec, AddComment):
                 return self._comment(site, spec, event, link, result)
+        except JiraNotFound:
+            return self._issue_gone(link, f"{runbook.name}/{action.kind}", result)
         except (JiraRequestRefused, FieldValueProblem, TemplateProblem, NoPathToStatus, SyncRefused) as error:
             if _transient(error):
                 raise  # e.g. 409: a concurrent edit; the SQS retry will get through
             self._refuse(link, f"{runbook.name}/{action.kind}", error)
         return link
+
+    def _issue_gone(self, link: IssueLink, action: str, result: SyncResult) -> IssueLink:
+        """Jira answers 404 for the linked issue: it was deleted (or hidden from the bridge). End the link,
+        keep it as history; nothing is parked, and the incident's next create makes a new issue."""
+        reason = (f"Jira answered 404 for {link.issue_key} (id {link.issue_id}) on {action}: deleted, or no longer "
+                  "visible to the bridge's account")
+        result.skipped.append(reason)
+        return self._save(link, lambda current: current.end_issue(reason))
 
     def _ensure_issue(
         self, runbook: Runbook, spec: CreateIssue, event: IncidentChanged, link: IssueLink | None,
@@ -272,14 +288,15 @@ class IncidentSync:
         if link.issue_id is not None:
             result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")
             return link if link.settled else self._settle_new_issue(site, link, event, result, issue_type=None)
-        if link.state is LinkState.PENDING:  # only early changes were kept: nobody is creating; take it
+        if link.state in {LinkState.PENDING, LinkState.ENDED}:  # nobody is creating; take it
             link = self._take_pending(link, site.connector, project)
             outcome = ClaimOutcome(link=link, claimed=True)
         existing_key = event.incident.custom_fields.get(JIRA_ISSUE_KEY_FIELD)
         if existing_key:  # an incident opened from a Jira issue: link it, never create a second one
             return self._link_existing(site, link, str(existing_key), f"{runbook.name}/link_existing", result)
         if not outcome.claimed:
-            found = self._find_marked_issue(site, project, event.incident.id)
+            found = self._find_marked_issue(site, project, event.incident.id,
+                                            skip={p.issue_id for p in link.history})
             if found is not None:
                 link = self._attach(link, found["id"], found["key"], site.connector, note="recovered by marker")
                 result.actions.append(f"found existing {found['key']}")
@@ -548,12 +565,14 @@ class IncidentSync:
             return saved
         raise StaleLink(link.incident_id)
 
-    def _find_marked_issue(self, site: JiraSite, project: str, incident_id: str) -> dict[str, Any] | None:
+    def _find_marked_issue(self, site: JiraSite, project: str, incident_id: str,
+                           skip: set[str] | None = None) -> dict[str, Any] | None:
+        """The incident's issue by its marker; `skip`: earlier issues of the incident (history)."""
         jql = f'project = "{project}" AND labels = "{marker_label(incident_id)}"'
         page = site.client.search_jql(jql, fields=["summary"], max_results=10, properties=[MARKER_PROPERTY])
         for issue in page.issues:
             marker = (issue.get("properties") or {}).get(MARKER_PROPERTY) or {}
-            if marker.get("incidentId") == incident_id:
+            if marker.get("incidentId") == incident_id and str(issue.get("id")) not in (skip or set()):
                 return issue
         return None
 

@@ -72,6 +72,12 @@ class JiraChangeSync:
         link = self.links.get_by_issue(delivery.connector, payload.issue.id)
         if link is None:
             return ChangeOutcome("ignored", [f"issue {payload.issue.key} is not linked to an incident"])
+        past = link.was_linked_to(delivery.connector, payload.issue.id)
+        if link.issue_id != payload.issue.id and past is not None:
+            return ChangeOutcome("ignored", [f"issue {payload.issue.key} no longer follows incident {link.incident_id} "
+                                             f"({past.reason}); kept as history"], incident_id=link.incident_id)
+        if payload.issue.key and link.issue_key and payload.issue.key != link.issue_key:
+            link = self._follow_move(link, payload.issue.key)
         site = self.site_named(delivery.connector)
         outcome = ChangeOutcome("unchanged", incident_id=link.incident_id)
         if payload.actor_account_id and payload.actor_account_id == site.metadata.integration_account_id():
@@ -121,6 +127,9 @@ class JiraChangeSync:
         link = self._note_request(link, request.request_id)
         self.publisher.publish_update(request)
         self._remember(link, changes, note, outcome.jira_now)
+        if event == "jira:issue_deleted":
+            self._end(link.incident_id, f"deleted in Jira by {(payload.user.display_name if payload.user else None)
+                                                                or 'someone'}")
         outcome.disposition = "applied"
         outcome.request = request
         return outcome
@@ -233,6 +242,27 @@ class JiraChangeSync:
 
     # ----- bookkeeping -----------------------------------------------------------------------------
 
+    # ----- the issue's identity: links follow the issue id -------------------------------------------
+
+    def _follow_move(self, link: IssueLink, new_key: str) -> IssueLink:
+        """The issue moved (new key, same id): the link takes the new key and project."""
+        return self._update(link.incident_id, lambda current: _moved(current, new_key))
+
+    def _end(self, incident_id: str, reason: str) -> None:
+        self._update(incident_id, lambda current: current.end_issue(reason))
+
+    def _update(self, incident_id: str, change: Callable[[IssueLink], None]) -> IssueLink:
+        for _ in range(MAX_SAVE_ATTEMPTS):
+            current = self.links.get_by_incident(incident_id)
+            if current is None:
+                raise StaleLink(incident_id)
+            change(current)
+            try:
+                return self.links.save(current)
+            except StaleLink:
+                continue
+        raise StaleLink(incident_id)
+
     def _note_request(self, link: IssueLink, request_id: str) -> IssueLink:
         current = link
         for _ in range(MAX_SAVE_ATTEMPTS):
@@ -268,6 +298,13 @@ class JiraChangeSync:
                     raise
                 current = reread
         raise StaleLink(link.incident_id)
+
+
+def _moved(link: IssueLink, new_key: str) -> None:
+    if link.issue_key == new_key:
+        return
+    link.record("issue_moved", "ok", f"{link.issue_key} -> {new_key} (same issue id {link.issue_id})")
+    link.issue_key, link.project_key = new_key, new_key.rsplit("-", 1)[0]
 
 
 def _same(left: str | None, right: str | None) -> bool:
