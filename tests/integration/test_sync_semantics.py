@@ -317,3 +317,53 @@ def test_a_404_on_update_ends_the_link_instead_of_parking_every_later_event(
     settle(env)
     assert link(env).issue_key == "OPS-2"
 
+
+# ----- 3. reopen as configuration --------------------------------------------------------------------------
+
+
+def with_reopen(setting: str) -> Callable[[str], str]:
+    return lambda text: text.replace("\nrunbooks:\n", f"\nreopen: {setting}\n\nrunbooks:\n", 1)
+
+
+def resolved_then_retriggered(env: LocalEnvironment) -> IncidentTool:
+    tool = IncidentTool(env)
+    tool.publish({"kind": "created"}, state="triggered")
+    tool.set_field("state", "resolved")
+    settle(env)
+    assert env.jira.as_user(ALICE_EMAIL).call("GET", "/rest/api/3/issue/OPS-1")["fields"]["status"]["name"] == "Done"
+    tool.set_field("state", "triggered")  # it fires again
+    settle(env)
+    return tool
+
+
+def test_reopen_by_transition_moves_the_closed_issue_to_the_configured_status(
+    env: LocalEnvironment, config: Callable[[Callable[[str], str]], None]
+) -> None:
+    config(with_reopen('{mode: transition, status: "In Progress"}'))
+    resolved_then_retriggered(env)
+    issue = env.jira.as_user(ALICE_EMAIL).call("GET", "/rest/api/3/issue/OPS-1")
+    assert issue["fields"]["status"]["name"] == "In Progress"
+    assert len(env.jira.issues()) == 1
+    shown = render_status(link(env))
+    assert "reopen.mode transition, moving it to In Progress" in shown
+    assert "Done -> To Do -> In Progress" in shown
+
+
+def test_reopen_as_new_issue_keeps_the_closed_one_as_history(
+    env: LocalEnvironment, config: Callable[[Callable[[str], str]], None]
+) -> None:
+    config(with_reopen("{mode: new_issue}"))
+    tool = resolved_then_retriggered(env)
+    alice = env.jira.as_user(ALICE_EMAIL)
+    assert alice.call("GET", "/rest/api/3/issue/OPS-1")["fields"]["status"]["name"] == "Done"
+    assert alice.call("GET", "/rest/api/3/issue/OPS-2")["fields"]["status"]["name"] == "To Do"
+    current = link(env)
+    assert current.issue_key == "OPS-2"
+    assert [p.issue_key for p in current.history] == ["OPS-1"]
+    assert "reopen.mode new_issue, OPS-2 opened, OPS-1 kept as history" in render_status(current)
+    # the old issue no longer speaks for the incident; the new one does
+    alice.comment("OPS-1", "Post-mortem notes.")
+    assert settle(env) == []
+    tool.add_note("n-new", "Paging database team.")
+    settle(env)
+    assert comments(env, "OPS-2")[-1].startswith("Paging database team.")

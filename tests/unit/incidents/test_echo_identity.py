@@ -22,3 +22,14 @@ def test_other_sources_and_other_people_are_not_the_bridge() -> None:
     assert side().is_integration_user("pagerduty", Person(email="dana@example.com", name="Dana")) is None
     assert side().is_integration_user("pagerduty") is None
     assert IncidentSide().is_integration_user("pagerduty", Person(email="jira-bridge@example.com")) is None
+
+
+def test_reopen_status_only_applies_to_transitions() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    assert RunbookSet.model_validate({"reopen": {"mode": "transition", "status": "In Progress"}}).reopen is not None
+    with pytest.raises(ValidationError, match="mode: transition only"):
+        RunbookSet.model_validate({"reopen": {"mode": "new_issue", "status": "To Do"}})
+    with pytest.raises(ValidationError):
+        RunbookSet.model_validate({"reopen": {"mode": "reopen-please"}})

@@ -225,6 +225,25 @@ class IncidentSide(_Config):
         return {source.strip().lower(): names for source, names in users.items()}
 
 
+class ReopenSettings(_Config):
+    """What an issue closed in a done status gets when its incident becomes active again.
+
+    `transition`: move it (a planned path, e.g. Done -> To Do -> In Progress) to `status`, or to the
+    status the incident's state maps to when `status` is not given. `new_issue`: leave it closed as
+    history and open a new issue for the incident (the create_issue runbook, with the newest snapshot).
+    """
+
+    mode: Literal["transition", "new_issue"]
+    status: str | None = None
+
+    @model_validator(mode="after")
+    def _status_for_transitions(self) -> ReopenSettings:
+        if self.mode == "new_issue" and self.status is not None:
+            raise ValueError("reopen.status applies to mode: transition only (a new issue starts where the "
+                             "incident's state maps)")
+        return self
+
+
 class IncidentTemplate(_Config):
     """The incident a Jira rule asks for; templates see `issue.key`, `issue.fields.*`, `rule.name`."""
 
@@ -252,6 +271,7 @@ class RunbookSet(_Config):
     runbooks: list[Runbook] = Field(default_factory=list)
     inbound: InboundSettings = Field(default_factory=InboundSettings)
     incident_side: IncidentSide = Field(default_factory=IncidentSide)
+    reopen: ReopenSettings | None = None  # unset: a closed issue follows the state mapping like any move
     jira_rules: list[JiraRule] = Field(default_factory=list)
     # Jira statuses the incident may not be moved *through* on the way to another status.
     terminal_statuses: list[str] = Field(default_factory=list)
@@ -290,6 +310,13 @@ class RunbookSet(_Config):
         """The configured workflow of `project`'s `issue_type` ("OPS/Incident" before "OPS")."""
         by_key = {key.strip().lower(): snapshot for key, snapshot in self.workflows.items()}
         return by_key.get(f"{project}/{issue_type}".lower()) or by_key.get(project.lower())
+
+    def create_runbook(self) -> tuple[Runbook, CreateIssue] | None:
+        for runbook in self.runbooks:
+            for action in runbook.actions:
+                if action.create_issue is not None:
+                    return runbook, action.create_issue
+        return None
 
     def create_action(self) -> CreateIssue | None:
         """The issue a created incident gets (the first create_issue action of any runbook)."""

@@ -248,8 +248,12 @@ class IncidentSync:
             if isinstance(spec, UpdateFields):
                 return self._update_fields(site, spec, event, link, result)
             if isinstance(spec, Transition):
-                target = self._value(spec.to, event, link)
-                return self._move(site, link, str(target), spec, event, result)
+                target = str(self._value(spec.to, event, link))
+                issue = site.client.get_issue(str(link.issue_id), fields=["status", "issuetype"])
+                known = (str(issue["fields"]["status"]["name"]), str(issue["fields"]["issuetype"]["name"]))
+                if self.runbooks.reopen is not None and self._closed_and_wanted_open(site, link, known, target):
+                    return self._reopen(site, runbook, link, known, target, spec, event, result)
+                return self._move(site, link, target, spec, event, result, known=known)
             if isinstance(spec, AddComment):
                 return self._comment(site, spec, event, link, result)
         except JiraNotFound:
@@ -516,6 +520,38 @@ class IncidentSync:
 
         result.actions.append(f"moved {link.issue_key}: {' -> '.join([start, *entered])}")
         return self._save(link, record)
+
+    # ----- reopen: a closed issue whose incident is active again ---------------------------------------
+
+    def _closed_and_wanted_open(self, site: JiraSite, link: IssueLink, known: tuple[str, str], target: str) -> bool:
+        workflow = site.metadata.workflow(link.project_key, known[1])
+        if not workflow.seeded:
+            workflow.seed(self.runbooks.workflow_snapshot(link.project_key, known[1]))
+        terminal = {s.lower() for s in self.runbooks.terminal_statuses}
+        return workflow.is_terminal(known[0], terminal) and not workflow.is_terminal(target, terminal)
+
+    def _reopen(
+        self, site: JiraSite, runbook: Runbook, link: IssueLink, known: tuple[str, str], target: str,
+        spec: Transition, event: IncidentChanged, result: SyncResult,
+    ) -> IssueLink | None:
+        reopen = self.runbooks.reopen
+        assert reopen is not None
+        why = f"incident {link.incident_id} is {event.incident.state} again while {link.issue_key} is {known[0]}"
+        if reopen.mode == "transition":
+            status = reopen.status or target
+            link = self._save(link, lambda current: current.record(
+                "reopen", "ok", f"{why}: reopen.mode transition, moving it to {status}"))
+            result.actions.append(f"reopened {link.issue_key} by transition to {status}")
+            return self._move(site, link, status, spec, event, result, known=known)
+        create = self.runbooks.create_runbook()
+        if create is None:
+            raise SyncRefused("reopen.mode new_issue needs a runbook with a create_issue action")
+        old_key = link.issue_key
+        link = self._save(link, lambda current: current.end_issue(f"{why}: reopen.mode new_issue"))
+        link = self._ensure_issue(create[0], create[1], event, link, result)
+        result.actions.append(f"reopened as {link.issue_key}; {old_key} kept as history")
+        return self._save(link, lambda current: current.record(
+            "reopen", "ok", f"{why}: reopen.mode new_issue, {link.issue_key} opened, {old_key} kept as history"))
 
     def _take(
         self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any], comment: str | None
