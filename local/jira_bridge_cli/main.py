@@ -214,10 +214,12 @@ def _lint(args: argparse.Namespace) -> int:
         problems, checked = lint_file(args.file), ""
     for problem in problems:
         print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s) in {args.file}", file=sys.stderr)
+    errors = [p for p in problems if not getattr(p, "warning", False)]
+    if errors:
+        print(f"{len(errors)} problem(s) in {args.file}", file=sys.stderr)
         return 1
-    print(f"{args.file}: ok{checked}")
+    warned = f", {len(problems)} warning(s)" if problems else ""
+    print(f"{args.file}: ok{checked}{warned}")
     return 0
 
 

@@ -367,3 +367,51 @@ def test_reopen_as_new_issue_keeps_the_closed_one_as_history(
     tool.add_note("n-new", "Paging database team.")
     settle(env)
     assert comments(env, "OPS-2")[-1].startswith("Paging database team.")
+
+
+# ----- 5. templates ------------------------------------------------------------------------------------------
+
+
+def adf_types(node: Any) -> list[str]:
+    found = [node.get("type")] if isinstance(node, dict) else []
+    for child in (node.get("content") or []) if isinstance(node, dict) else []:
+        found.extend(adf_types(child))
+    return [str(t) for t in found]
+
+
+def test_templates_render_unknown_names_empty_one_line_summaries_and_markdown_as_adf(
+    env: LocalEnvironment, config: Callable[[Callable[[str], str]], None], tmp_path: Path
+) -> None:
+    from jira_bridge.incidents.lint import lint_file
+
+    config(lambda text: text.replace('summary: "[[incident.severity]] {{ incident.title }}"',
+                                     'summary: "[[incident.severity]] {{ incident.title }}{{ incident.regoin }}"'))
+    problems = lint_file(tmp_path / "runbooks.yaml")
+    assert [(p.warning, "regoin" in p.message, "runbooks.yaml:" in p.where) for p in problems] == [(True, True, True)]
+    tool = IncidentTool(env)
+    tool.publish({"kind": "created"}, state="triggered",
+                 title="Checkout down\non eu-west-1 {{ 7*7 }} " + "x" * 300,
+                 description="Impact:\n- checkout\n- payments\n\n1. roll back\n2. page DBA\n\n```\nHTTP 502\n```\n"
+                             "See [runbook](https://wiki.example.com/rb) and `kubectl get pods`.")
+    tool.add_note("n-md", "Steps taken:\n- restarted **api**\n- drained node-3")
+    settle(env)
+    issue = env.jira.as_user(ALICE_EMAIL).call("GET", "/rest/api/3/issue/OPS-1")
+    summary = issue["fields"]["summary"]
+    assert summary.startswith("[SEV1] Checkout down on eu-west-1 {{ 7*7 }} xxx")  # data is never a template
+    assert "\n" not in summary
+    assert len(summary) == 255
+    description = issue["fields"]["description"]
+    assert {"bulletList", "orderedList", "codeBlock"} <= set(adf_types(description))
+    marks = [m["type"] for n in _texts(description) for m in n.get("marks", [])]
+    assert {"link", "code"} <= set(marks)
+    note = env.jira.as_user(ALICE_EMAIL).call("GET", "/rest/api/3/issue/OPS-1/comment")["comments"][-1]["body"]
+    assert "bulletList" in adf_types(note)
+
+
+def _texts(node: Any) -> list[dict[str, Any]]:
+    if not isinstance(node, dict):
+        return []
+    found = [node] if node.get("type") == "text" else []
+    for child in node.get("content") or []:
+        found.extend(_texts(child))
+    return found

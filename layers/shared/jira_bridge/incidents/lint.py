@@ -18,7 +18,7 @@ from jira_bridge.incidents.events import Change, ChangeKind, Incident, IncidentC
 from jira_bridge.incidents.field_values import CUSTOM_FIELD_ID, SYSTEM_FIELDS, FieldValueProblem, check_label
 from jira_bridge.incidents.runbooks import RunbookSet
 from jira_bridge.incidents.sync import template_context
-from jira_bridge.incidents.templating import TemplateProblem, is_template, render
+from jira_bridge.incidents.templating import TemplateProblem, UnknownName, is_template, render
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.errors import JiraError, JiraNotFound
 from jira_bridge.links.model import IssueLink
@@ -30,9 +30,10 @@ TRANSITION_SCREEN_FIELDS = frozenset({"resolution", "fixVersions", "comment"})
 class Problem:
     where: str
     message: str
+    warning: bool = False  # reported, but the file is usable (e.g. a name that renders empty)
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        return f"{self.where}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 def sample_event() -> IncidentChanged:
@@ -90,9 +91,12 @@ def _lint_templates(document: YamlDocument, loc: Location, raw: Any, context: di
         if not isinstance(value, str) or not is_template(value):
             continue
         try:
-            rendered = render(value, context)
+            rendered = render(value, context, strict=True)
         except TemplateProblem as error:
-            problems.append(Problem(document.where(where), f"{error} (fix the name, or see README for variables)"))
+            undefined = isinstance(error, UnknownName)
+            hint = ("; it renders empty at run time" if undefined else "") + \
+                " (fix the name, or see README for variables)"
+            problems.append(Problem(document.where(where), f"{error}{hint}", warning=undefined))
             continue
         if "labels" in where and not isinstance(where[-1], str):
             try:

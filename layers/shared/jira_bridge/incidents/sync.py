@@ -37,8 +37,9 @@ from jira_bridge.incidents.runbooks import (
     UpdateFields,
     UserValue,
 )
-from jira_bridge.incidents.templating import TemplateProblem, render, render_value
+from jira_bridge.incidents.templating import TemplateProblem, one_line, render, render_value
 from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, same_status
+from jira_bridge.jira.adf import AdfNode, from_markdown
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.errors import JiraError, JiraNotFound, JiraRequestRefused
 from jira_bridge.links.model import IssueLink, LinkState, utc_now
@@ -384,6 +385,8 @@ class IncidentSync:
             **spec.fields,
         }
         fields = self._format_fields(site, values, event, None)
+        if "summary" in fields:
+            fields["summary"] = one_line(str(fields["summary"]))
         fields["project"] = {"key": project}
         fields["issuetype"] = {"name": render(spec.issue_type, self._context(event, None))}
         return fields
@@ -432,6 +435,8 @@ class IncidentSync:
         self, site: JiraSite, spec: UpdateFields, event: IncidentChanged, link: IssueLink, result: SyncResult
     ) -> IssueLink:
         fields = self._format_fields(site, dict(spec.fields), event, link)
+        if "summary" in fields:
+            fields["summary"] = one_line(str(fields["summary"]))
         if not fields:
             result.skipped.append("update_fields: nothing to write")
             return link
@@ -450,7 +455,8 @@ class IncidentSync:
         note_id = event.change.note.id if event.change.note else None
         body = render(spec.body, self._context(event, link))
         comment = site.client.add_comment(
-            str(link.issue_id), body, properties={MARKER_PROPERTY: {"incidentId": link.incident_id, "noteId": note_id}}
+            str(link.issue_id), from_markdown(body),
+            properties={MARKER_PROPERTY: {"incidentId": link.incident_id, "noteId": note_id}},
         )
 
         def record(current: IssueLink) -> None:
@@ -499,7 +505,7 @@ class IncidentSync:
                 raise SyncRefused(
                     f"transition {hop.name!r} to {hop.to_status} requires {', '.join(missing)}; add them under "
                     "the runbook's transition fields (the issue was not moved)")
-        comment = render(spec.comment, self._context(event, link)) if spec and spec.comment else None
+        comment = from_markdown(render(spec.comment, self._context(event, link))) if spec and spec.comment else None
         entered: list[str] = []
         try:
             for number, hop in enumerate(path, start=1):
@@ -554,7 +560,7 @@ class IncidentSync:
             "reopen", "ok", f"{why}: reopen.mode new_issue, {link.issue_key} opened, {old_key} kept as history"))
 
     def _take(
-        self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any], comment: str | None
+        self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any], comment: AdfNode | None
     ) -> None:
         on_screen = {name: value for name, value in fields.items() if name in hop.screen_fields}
         site.client.transition_issue(str(link.issue_id), hop.id, fields=on_screen or None, comment=comment)
