@@ -415,3 +415,29 @@ def _texts(node: Any) -> list[dict[str, Any]]:
     for child in node.get("content") or []:
         found.extend(_texts(child))
     return found
+
+
+# ----- 6. newest snapshot wins on create ---------------------------------------------------------------------
+
+
+def test_a_change_that_overtakes_created_shapes_the_new_issue(env: LocalEnvironment) -> None:
+    tool = IncidentTool(env)
+    created = {**tool.incident, "severity": "SEV2", "title": "Checkout slow"}
+    newer = {**created, "severity": "SEV1", "title": "Checkout down"}
+    entries = []
+    for sequence, snapshot, change in (
+        (2, newer, {"kind": "field_changed", "field": "severity", "old_value": "SEV2", "new_value": "SEV1"}),
+        (1, created, {"kind": "created"}),  # published concurrently: the change is delivered first
+    ):
+        entries.append({"Source": tool.source, "DetailType": tool.detail_type, "EventBusName": "jira-bridge-incidents",
+                        "Detail": {"event_id": f"evt-{sequence}", "sequence": sequence, "source": "custom",
+                                   "occurred_at": "2026-12-04T10:00:00Z", "incident": snapshot, "change": change}})
+    env.put_events(entries[:1])
+    env.put_events(entries[1:])
+    settle(env)
+    issue = env.jira.as_user(ALICE_EMAIL).call("GET", "/rest/api/3/issue/OPS-1")
+    assert issue["fields"]["summary"] == "[SEV1] Checkout down"
+    assert issue["fields"]["priority"]["name"] == "Highest"
+    assert issue["fields"]["customfield_10041"]["value"] == "SEV1"
+    assert len(env.jira.issues()) == 1
+    assert link(env).deferred_events == []

@@ -311,7 +311,7 @@ class IncidentSync:
             link.claimed_at = utc_now()  # take the stale claim over; a racing taker gets StaleLink
             link = self.links.save(link)
         try:
-            fields = self._create_fields(site, spec, event, project)
+            fields = self._create_fields(site, spec, self._newest_snapshot(event, link), project)
             created = site.client.create_issue(
                 fields,
                 properties={MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}},
@@ -329,6 +329,16 @@ class IncidentSync:
         link = self._attach(link, created.id, created.key, site.connector, written_fields=fields)
         result.actions.append(f"created {created.key}")
         return self._settle_new_issue(site, link, event, result, issue_type=fields["issuetype"]["name"])
+
+    @staticmethod
+    def _newest_snapshot(event: IncidentChanged, link: IssueLink) -> IncidentChanged:
+        """`event` seeing the newest incident snapshot the bridge holds: a change that overtook its
+        "created" (kept on the link until the issue exists) shapes the new issue, not the older snapshot."""
+        newer = [e for e in link.deferred_events if int(e.get("sequence", -1)) > event.sequence]
+        if not newer:
+            return event
+        latest = IncidentChanged.model_validate(max(newer, key=lambda e: int(e["sequence"])))
+        return event.model_copy(update={"incident": latest.incident})
 
     def _take_pending(self, link: IssueLink, connector: str, project: str) -> IssueLink:
         def take(current: IssueLink) -> None:
