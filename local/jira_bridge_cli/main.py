@@ -21,6 +21,7 @@ SCHEMAS = {
     "incident-changed": "jira_bridge.incidents.events:IncidentChanged",
     "incident-update-requested": "jira_bridge.incidents.updates:IncidentUpdateRequested",
     "incident-create-requested": "jira_bridge.incidents.updates:IncidentCreateRequested",
+    "incident-note-requested": "jira_bridge.incidents.updates:IncidentNoteRequested",
     "ci-notification": "jira_bridge.ci.sources.generic:CiNotificationBody",
 }
 

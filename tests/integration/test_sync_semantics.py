@@ -441,3 +441,49 @@ def test_a_change_that_overtakes_created_shapes_the_new_issue(env: LocalEnvironm
     assert issue["fields"]["customfield_10041"]["value"] == "SEV1"
     assert len(env.jira.issues()) == 1
     assert link(env).deferred_events == []
+
+
+# ----- 7. timeline feedback ------------------------------------------------------------------------------------
+
+
+def timeline(env: LocalEnvironment) -> list[str]:
+    return [n["detail"]["text"] for n in env.incident_notes() if n["detail-type"] == "Incident Note Requested"]
+
+
+def test_a_refusal_reaches_the_incident_timeline_once_and_status_shows_it(
+    env: LocalEnvironment, tool: IncidentTool
+) -> None:
+    env.incident_notes()
+    env.jira.as_user(ALICE_EMAIL).move_to("OPS-1", "Won't Do")
+    settle(env)
+    assert timeline(env) == [
+        "From Jira: Jira status \"Won't Do\" has no mapping back to the incident (mappings.status)."]
+    tool.set_field("state", "resolved")  # no path from Won't Do: refused, parked
+    settle(env)
+    [note] = timeline(env)
+    assert "no workflow path from \"Won't Do\" to 'Done'" in note
+    assert "the issue was not moved" in note
+    assert "timeline" in render_status(link(env))
+    tool.set_field("state", "resolved")  # the same cause again (a replay, a duplicate): not told twice
+    settle(env)
+    assert timeline(env) == []
+
+
+def test_jira_changes_that_cannot_reach_the_incident_are_told_once(env: LocalEnvironment, tool: IncidentTool) -> None:
+    env.incident_notes()
+    alice = env.jira.as_user(ALICE_EMAIL)
+    alice.move_to("OPS-1", "In Review")  # In Review has no incident state
+    settle(env)
+    alice.move_to("OPS-1", "In Progress")
+    alice.move_to("OPS-1", "In Review")
+    settle(env)
+    notes = timeline(env)
+    assert notes == ["From Jira: Jira status 'In Review' has no mapping back to the incident (mappings.status)."]
+
+
+def test_an_owner_without_a_jira_account_is_told(env: LocalEnvironment, tool: IncidentTool) -> None:
+    env.incident_notes()
+    tool.set_field("owner", {"name": "Zed", "email": "zed@nowhere.example"})
+    settle(env)
+    [note] = timeline(env)
+    assert "zed@nowhere.example has no Jira account" in note

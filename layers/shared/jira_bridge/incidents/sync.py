@@ -44,6 +44,7 @@ from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.errors import JiraError, JiraNotFound, JiraRequestRefused
 from jira_bridge.links.model import IssueLink, LinkState, utc_now
 from jira_bridge.links.store import ClaimOutcome, IssueAlreadyLinked, LinkStore, StaleLink
+from jira_bridge.timeline import NotePublisher, cause_key, note_for, remember_told
 
 MARKER_PROPERTY = "jira-bridge"
 # An incident opened from a Jira issue ("Incident Create Requested") names it here, so it is linked.
@@ -87,17 +88,35 @@ class IncidentSync:
     site_for_project: Callable[[str], JiraSite]
     site_named: Callable[[str], JiraSite]
     clock: Callable[[], float] = time.time
+    # Where timeline feedback goes ("Incident Note Requested"); None: only the link and the logs.
+    notes: NotePublisher | None = None
+    _unknown_users: list[str] = field(default_factory=list, init=False)
 
     # ----- entry point ---------------------------------------------------------------------------
 
     def handle(self, event: IncidentChanged) -> SyncResult:
         result = SyncResult(incident_id=event.incident.id)
+        self._unknown_users.clear()
         link = self._apply(event, result)
         if link is not None and link.issue_id is not None and link.settled and link.deferred_events:
             link = self._apply_deferred(link, result)
         if link is not None:
+            for email in dict.fromkeys(self._unknown_users):
+                link = self._tell(link, "unknown-user", f"{email} has no Jira account the bridge can find (or it is "
+                                  "hidden): the issue was left unassigned. Add it under mappings.users.accounts.",
+                                  detail=email)
             result.issue_key = link.issue_key
         return result
+
+    def _tell(self, link: IssueLink, kind: str, text: str, detail: str | None = None) -> IssueLink:
+        """Timeline feedback, once per cause and incident (see jira_bridge/timeline.py)."""
+        if self.notes is None:
+            return link
+        note = note_for(link, cause_key(kind, detail if detail is not None else text), text)
+        if note is None:
+            return link
+        self.notes.publish_note(note)
+        return self._save(link, lambda current: remember_told(current, note))
 
     def _apply(self, event: IncidentChanged, result: SyncResult) -> IssueLink | None:
         matching = self.runbooks.matching(event)
@@ -120,6 +139,8 @@ class IncidentSync:
             reason = (f"the incident's issue {past.issue_key} ended ({past.reason}); its next create makes a new one"
                       if past else "the incident's issue ended")
             result.skipped.append(f"event {event.event_id}: {reason}")
+            link = self._tell(link, "issue-ended", f"A change was not sent to Jira: {reason}.",
+                              detail=past.issue_id if past else "")
             return self._remember_event(link, event)
         if link is not None and link.issue_id is None and needs_issue:
             return self._defer(link, event, result)
@@ -271,7 +292,10 @@ class IncidentSync:
         reason = (f"Jira answered 404 for {link.issue_key} (id {link.issue_id}) on {action}: deleted, or no longer "
                   "visible to the bridge's account")
         result.skipped.append(reason)
-        return self._save(link, lambda current: current.end_issue(reason))
+        gone = link.issue_key
+        link = self._save(link, lambda current: current.end_issue(reason))
+        return self._tell(link, "issue-ended", f"{reason}. The link to {gone} ended (kept as history); the "
+                          "incident's next create makes a new issue.", detail=str(gone))
 
     def _ensure_issue(
         self, runbook: Runbook, spec: CreateIssue, event: IncidentChanged, link: IssueLink | None,
@@ -435,6 +459,8 @@ class IncidentSync:
     def _account(self, site: JiraSite, email: str) -> str | None:
         users = self.runbooks.mappings.users
         account = users.account_for(email) or site.metadata.account_for_email(email)
+        if account is None and email.strip():
+            self._unknown_users.append(email.strip().lower())  # told on the incident's timeline
         if account is None and users.fallback:
             fallback = users.fallback
             account = (fallback.removeprefix("accountId:") if fallback.startswith("accountId:")
@@ -557,6 +583,8 @@ class IncidentSync:
             status = reopen.status or target
             link = self._save(link, lambda current: current.record(
                 "reopen", "ok", f"{why}: reopen.mode transition, moving it to {status}"))
+            link = self._tell(link, "reopen", f"Reopened {link.issue_key} ({why}): reopen.mode is transition, "
+                              f"so it moves to {status}.", detail=f"{event.event_id}")
             result.actions.append(f"reopened {link.issue_key} by transition to {status}")
             return self._move(site, link, status, spec, event, result, known=known)
         create = self.runbooks.create_runbook()
@@ -566,8 +594,10 @@ class IncidentSync:
         link = self._save(link, lambda current: current.end_issue(f"{why}: reopen.mode new_issue"))
         link = self._ensure_issue(create[0], create[1], event, link, result)
         result.actions.append(f"reopened as {link.issue_key}; {old_key} kept as history")
-        return self._save(link, lambda current: current.record(
+        link = self._save(link, lambda current: current.record(
             "reopen", "ok", f"{why}: reopen.mode new_issue, {link.issue_key} opened, {old_key} kept as history"))
+        return self._tell(link, "reopen", f"{why}: reopen.mode is new_issue, so {link.issue_key} was opened; "
+                          f"{old_key} stays closed, as history.", detail=f"{event.event_id}")
 
     def _take(
         self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any], comment: AdfNode | None
@@ -598,7 +628,9 @@ class IncidentSync:
     def _refuse(self, link: IssueLink, action: str, error: Exception) -> NoReturn:
         message = (f"{error.details} ({error.method} {error.path}, HTTP {error.status})"
                    if isinstance(error, JiraRequestRefused) else str(error))
-        self._save(link, lambda current: current.fail(action, message))
+        link = self._save(link, lambda current: current.fail(action, message))
+        self._tell(link, f"refused:{action}", f"Not applied to {link.issue_key or 'Jira'} ({action}): {message}",
+                   detail=message)
         raise SyncRefused(f"{action}: {message}") from error
 
     def _save(self, link: IssueLink, update: Callable[[IssueLink], Any]) -> IssueLink:

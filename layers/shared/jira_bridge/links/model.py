@@ -58,6 +58,7 @@ class WrittenValues(BaseModel):
     # request_ids of the "Incident Update Requested" events published for this incident: an incident
     # event carrying one as its correlation_id is the incident side applying our request (an echo).
     requests: list[str] = Field(default_factory=list)
+    told: list[str] = Field(default_factory=list)  # timeline causes already published for this incident
 
 
 class PastIssue(BaseModel):

@@ -16,16 +16,18 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from jira_bridge.incidents.mappings import Mappings
 from jira_bridge.incidents.runbooks import RunbookSet
 from jira_bridge.incidents.sync import JiraSite
-from jira_bridge.incidents.updates import IncidentUpdateRequested, JiraOrigin, RequestedNote
+from jira_bridge.incidents.updates import IncidentNoteRequested, IncidentUpdateRequested, JiraOrigin, RequestedNote
 from jira_bridge.jira.adf import adf_to_text
 from jira_bridge.jira.errors import JiraNotFound
 from jira_bridge.links.model import MAX_REQUESTS_KEPT, IssueLink
 from jira_bridge.links.store import LinkStore, StaleLink
+from jira_bridge.timeline import cause_key, note_for, remember_told
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
 
 ISSUE_FIELDS = ("status", "priority", "assignee", "summary", "labels", "updated")
@@ -36,6 +38,7 @@ MAX_SAVE_ATTEMPTS = 5
 
 class UpdatePublisher(Protocol):
     def publish_update(self, request: IncidentUpdateRequested) -> None: ...
+    def publish_note(self, request: IncidentNoteRequested) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class ChangeOutcome:
     incident_id: str | None = None
     jira_now: dict[str, str | None] = field(default_factory=dict)  # what the issue shows now
     jira_version: str = ""  # the issue's `updated` time: part of the request's identity
+    # (cause kind, text) a person on the incident should see: unmapped/backward status, unknown user
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -102,6 +107,8 @@ class JiraChangeSync:
             outcome.reasons.append(f"{event} does not change the incident")
             return outcome
 
+        if outcome.warnings:
+            link = self._tell(link, outcome.warnings)
         if not changes and note is None:
             if outcome.jira_now and outcome.jira_now != {k: link.jira_baseline().get(k) for k in outcome.jira_now}:
                 self._remember(link, {}, None, outcome.jira_now)  # a new baseline, nothing to ask for
@@ -191,9 +198,10 @@ class JiraChangeSync:
         if current in order and order.index(state.lower()) < order.index(current) and not (
             self.runbooks.inbound.allow_reopen
         ):
-            outcome.reasons.append(
-                f"Jira status {jira_status!r} would move the incident back from {current} to {state}; "
-                "set inbound.allow_reopen to allow it")
+            reason = (f"Jira status {jira_status!r} would move the incident back from {current} to {state}; "
+                      "set inbound.allow_reopen to allow it")
+            outcome.reasons.append(reason)
+            outcome.warnings.append(("backward-status", reason))
             return None
         return state
 
@@ -204,9 +212,11 @@ class JiraChangeSync:
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
-            outcome.reasons.append(f"Jira {table} {jira_value!r} is ambiguous: it maps back to {', '.join(candidates)}")
+            reason = f"Jira {table} {jira_value!r} is ambiguous: it maps back to {', '.join(candidates)}"
         else:
-            outcome.reasons.append(f"Jira {table} {jira_value!r} has no mapping back to the incident")
+            reason = f"Jira {table} {jira_value!r} has no mapping back to the incident (mappings.{table})"
+        outcome.reasons.append(reason)
+        outcome.warnings.append((f"unmapped-{table}", reason))
         return None
 
     def _owner_for(self, assignee: Any, outcome: ChangeOutcome) -> str | None:
@@ -217,8 +227,10 @@ class JiraChangeSync:
         account = str(assignee.get("accountId") or "")
         email = email or self.runbooks.mappings.users.email_for(account)
         if not email:
-            outcome.reasons.append(f"assignee {assignee.get('displayName') or account} has no visible email and "
-                                   "no entry in mappings.users.accounts; owner left unchanged")
+            reason = (f"Jira assignee {assignee.get('displayName') or account} has no visible email and no entry in "
+                      "mappings.users.accounts; the incident's owner was left unchanged")
+            outcome.reasons.append(reason)
+            outcome.warnings.append(("unknown-user", reason))
             return None
         return str(email).lower()
 
@@ -241,6 +253,15 @@ class JiraChangeSync:
         return RequestedNote(text=text, jira_comment_id=comment.id, author_name=author)
 
     # ----- bookkeeping -----------------------------------------------------------------------------
+
+    def _tell(self, link: IssueLink, warnings: list[tuple[str, str]]) -> IssueLink:
+        """Timeline feedback for what was not sent to the incident, once per cause (jira_bridge/timeline.py)."""
+        for kind, text in warnings:
+            note = note_for(link, cause_key(kind, text), f"From Jira: {text}.")
+            if note is not None:
+                self.publisher.publish_note(note)
+                link = self._update(link.incident_id, partial(remember_told, note=note))
+        return link
 
     # ----- the issue's identity: links follow the issue id -------------------------------------------
 
