@@ -487,3 +487,21 @@ def test_an_owner_without_a_jira_account_is_told(env: LocalEnvironment, tool: In
     settle(env)
     [note] = timeline(env)
     assert "zed@nowhere.example has no Jira account" in note
+
+
+def test_unassigning_works_both_ways(env: LocalEnvironment, tool: IncidentTool) -> None:
+    alice = env.jira.as_user(ALICE_EMAIL)
+    assert alice.call("GET", "/rest/api/3/issue/OPS-1")["fields"]["assignee"]["emailAddress"] == ALICE_EMAIL
+    alice.edit("OPS-1", {"assignee": None})  # Jira -> incident: the incident loses its owner too
+    [request] = settle(env)
+    assert (request["owner_email"], request["owner_cleared"]) == (None, True)
+    tool.set_field("owner", None, correlation_id=request["request_id"])  # the tool applies it: an echo
+    assert settle(env) == []
+    alice.edit("OPS-1", {"assignee": {"accountId": env.jira.user(ALICE_EMAIL).account_id}})
+    [request] = settle(env)
+    assert request["owner_email"] == ALICE_EMAIL
+    tool.set_field("owner", {"name": "Alice Oncall", "email": ALICE_EMAIL}, correlation_id=request["request_id"])
+    settle(env)
+    tool.set_field("owner", None)  # incident -> Jira: Dana removes the owner, the issue is unassigned
+    settle(env)
+    assert alice.call("GET", "/rest/api/3/issue/OPS-1")["fields"]["assignee"] is None

@@ -426,14 +426,20 @@ class IncidentSync:
         return fields
 
     def _format_fields(
-        self, site: JiraSite, values: dict[str, Any], event: IncidentChanged, link: IssueLink | None
+        self, site: JiraSite, values: dict[str, Any], event: IncidentChanged, link: IssueLink | None,
+        *, clear_users: bool = False,
     ) -> dict[str, Any]:
+        """Jira JSON for the runbook's fields. `clear_users` (edits): a user field whose template renders
+        empty (the incident's owner was removed) is cleared, i.e. the issue is unassigned."""
         context = self._context(event, link)
         out: dict[str, Any] = {}
         for field_id, raw in values.items():
             if raw is None:
                 continue
             value = self._value(raw, event, link, context)
+            if clear_users and isinstance(raw, dict) and "user" in raw and not str(value).strip():
+                out[field_id] = None
+                continue
             schema = site.metadata.schema(field_id) if field_id.startswith("customfield_") else None
             formatted = format_field(field_id, value, schema, lambda email: self._account(site, email))
             if formatted is not None:
@@ -470,7 +476,7 @@ class IncidentSync:
     def _update_fields(
         self, site: JiraSite, spec: UpdateFields, event: IncidentChanged, link: IssueLink, result: SyncResult
     ) -> IssueLink:
-        fields = self._format_fields(site, dict(spec.fields), event, link)
+        fields = self._format_fields(site, dict(spec.fields), event, link, clear_users=True)
         if "summary" in fields:
             fields["summary"] = one_line(str(fields["summary"]))
         if not fields:

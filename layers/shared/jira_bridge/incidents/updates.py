@@ -52,12 +52,14 @@ class IncidentUpdateRequested(_Model):
     state: str | None = None
     priority: str | None = None
     owner_email: str | None = None
+    owner_cleared: bool = Field(default=False, description="the issue was unassigned: remove the incident's owner")
     note: RequestedNote | None = None
     origin: JiraOrigin
 
     @property
     def is_empty(self) -> bool:
-        return self.state is None and self.priority is None and self.owner_email is None and self.note is None
+        return (self.state is None and self.priority is None and self.owner_email is None and not self.owner_cleared
+                and self.note is None)
 
 
 class IncidentCreateRequested(_Model):

@@ -119,7 +119,8 @@ class JiraChangeSync:
             requested_at=self.clock(),
             state=changes.get("state"),
             priority=changes.get("priority"),
-            owner_email=changes.get("owner"),
+            owner_email=changes.get("owner") or None,
+            owner_cleared=changes.get("owner") == "",
             note=note,
             origin=JiraOrigin(
                 connector=delivery.connector, issue_id=payload.issue.id, issue_key=payload.issue.key,
@@ -183,7 +184,7 @@ class JiraChangeSync:
         if "assignee" in moved and "owner" in wanted:
             owner = self._owner_for(fields.get("assignee"), outcome)
             if owner is not None:
-                changes["owner"] = owner
+                changes["owner"] = owner  # "" : unassigned in Jira, so the incident has no owner either
         unchanged = [name for name, value in changes.items() if _same(link.incident_values.get(name), value)]
         for name in unchanged:
             del changes[name]
@@ -220,7 +221,10 @@ class JiraChangeSync:
         return None
 
     def _owner_for(self, assignee: Any, outcome: ChangeOutcome) -> str | None:
-        """An email for the incident side; unknown users leave the owner unchanged (never cleared)."""
+        """An email for the incident side ("" when the issue was unassigned); an unknown user leaves the
+        owner unchanged (never cleared) and is told on the incident's timeline."""
+        if assignee is None:
+            return ""
         if not isinstance(assignee, dict):
             return None
         email = assignee.get("emailAddress")
