@@ -505,3 +505,26 @@ def test_unassigning_works_both_ways(env: LocalEnvironment, tool: IncidentTool) 
     tool.set_field("owner", None)  # incident -> Jira: Dana removes the owner, the issue is unassigned
     settle(env)
     assert alice.call("GET", "/rest/api/3/issue/OPS-1")["fields"]["assignee"] is None
+
+
+def test_runbook_labels_are_added_and_removed_never_replaced(
+    env: LocalEnvironment, config: Callable[[Callable[[str], str]], None]
+) -> None:
+    config(lambda text: text.replace(
+        "            priority: {map: severity, from: severity}\n            customfield_10041:",
+        "            priority: {map: severity, from: severity}\n"
+        "            labels: {add: [\"sev-[incident.severity]\"], remove: [\"sev-{{ change.old_value }}\"]}\n"
+        "            customfield_10041:", 1))
+    tool = IncidentTool(env)
+    tool.publish({"kind": "created"}, state="triggered", severity="SEV2")
+    settle(env)
+    env.jira.as_user(ALICE_EMAIL).edit("OPS-1", update={"labels": [{"add": "customer-visible"}]})
+    settle(env)
+    tool.set_field("severity", "SEV1")
+    tool.set_field("severity", "SEV3")
+    settle(env)
+    labels = env.jira.as_user(ALICE_EMAIL).call("GET", "/rest/api/3/issue/OPS-1")["fields"]["labels"]
+    assert "jira-bridge-INC-1042" in labels  # the marker the bridge finds its issues by
+    assert "customer-visible" in labels  # a person's label
+    assert "sev-SEV3" in labels
+    assert "sev-SEV1" not in labels

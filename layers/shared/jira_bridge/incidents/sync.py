@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
 from jira_bridge.incidents.events import ChangeKind, IncidentChanged, canonical_field
-from jira_bridge.incidents.field_values import FieldValueProblem, format_field
+from jira_bridge.incidents.field_values import FieldValueProblem, check_label, format_field
 from jira_bridge.incidents.jira_metadata import JiraMetadata
 from jira_bridge.incidents.runbooks import (
     Action,
@@ -476,20 +476,37 @@ class IncidentSync:
     def _update_fields(
         self, site: JiraSite, spec: UpdateFields, event: IncidentChanged, link: IssueLink, result: SyncResult
     ) -> IssueLink:
-        fields = self._format_fields(site, dict(spec.fields), event, link, clear_users=True)
+        values = dict(spec.fields)
+        update = self._label_verbs(link, values.pop("labels"), event) if values.get("labels") else None
+        fields = self._format_fields(site, values, event, link, clear_users=True)
         if "summary" in fields:
             fields["summary"] = one_line(str(fields["summary"]))
-        if not fields:
+        if not fields and not (update and update["labels"]):
             result.skipped.append("update_fields: nothing to write")
             return link
-        site.client.edit_issue(str(link.issue_id), fields=fields)
+        site.client.edit_issue(str(link.issue_id), fields=fields or None, update=update)
+        written = sorted([*fields, *(["labels (add/remove)"] if update else [])])
 
         def record(current: IssueLink) -> None:
             _remember_fields(current, fields)
-            current.succeed("update_fields", ", ".join(sorted(fields)))
+            current.succeed("update_fields", ", ".join(written))
 
-        result.actions.append(f"updated {', '.join(sorted(fields))} on {link.issue_key}")
+        result.actions.append(f"updated {', '.join(written)} on {link.issue_key}")
         return self._save(link, record)
+
+    def _label_verbs(self, link: IssueLink, raw: Any, event: IncidentChanged) -> dict[str, list[dict[str, str]]]:
+        """Labels as Jira's add/remove verbs, never a replacement, so labels people added and the bridge's
+        marker stay: a list adds; `{add: [...], remove: [...]}` says both (the marker is never removed)."""
+        context = self._context(event, link)
+        spec = raw if isinstance(raw, dict) else {"add": raw}
+        marker = marker_label(link.incident_id)
+
+        def labels(key: str) -> list[str]:
+            values = render_value(spec.get(key) or [], context)
+            return [check_label(str(v)) for v in (values if isinstance(values, list) else [values]) if str(v).strip()]
+
+        return {"labels": [{"add": label} for label in labels("add")]
+                + [{"remove": label} for label in labels("remove") if label != marker]}
 
     def _comment(
         self, site: JiraSite, spec: AddComment, event: IncidentChanged, link: IssueLink, result: SyncResult
