@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -185,6 +186,12 @@ class JiraSimulator:
     def development_info(self, issue_key: str) -> dict[str, list[dict[str, Any]]]:
         """Builds and deployments linked to an issue, newest first."""
         return self.software.for_issue(issue_key)
+
+    def search_index_lag(self, seconds: float) -> None:
+        """From now on, JQL search misses issues created less than `seconds` ago unless the search
+        names them in ``reconcileIssues`` (Jira's index is eventually consistent)."""
+        with self.state.lock:
+            self.state.search_index_lag = timedelta(seconds=seconds)
 
     def move_issue(self, key: str, project_key: str, by: str | None = None) -> str:
         """Move an issue to another project (Jira's "Move"): new key, same id, old key still resolves;

@@ -528,3 +528,21 @@ def test_runbook_labels_are_added_and_removed_never_replaced(
     assert "customer-visible" in labels  # a person's label
     assert "sev-SEV3" in labels
     assert "sev-SEV1" not in labels
+
+
+def test_a_jql_rule_never_misses_an_issue_the_search_index_has_not_caught_up_with(
+    env: LocalEnvironment, config: Callable[[Callable[[str], str]], None]
+) -> None:
+    config(lambda text: text + (
+        "\njira_rules:\n  - name: customer-outage\n    jql: 'project = PAY AND priority = Highest'\n"
+        "    incident: {title: \"[jira] {{ issue.fields.summary }}\", priority: P1}\n"))
+    env.jira.search_index_lag(3600)  # nothing created in the last hour is searchable without reconcileIssues
+    key = env.jira.as_user(ALICE_EMAIL).create_issue("PAY", "Card payments failing", "Task",
+                                                     priority={"name": "Highest"})
+    assert env.jira.as_user(ALICE_EMAIL).call("POST", "/rest/api/3/search/jql",
+                                              json={"jql": f"key = {key}"})["issues"] == []
+    [request] = settle(env)
+    assert (request["rule"], request["title"], request["origin"]["issue_key"]) == (
+        "customer-outage", "[jira] Card payments failing", key)
+    env.jira.as_user(ALICE_EMAIL).edit(key, {"summary": "Card payments failing (EU)"})
+    assert settle(env) == []  # still exactly one incident per issue
