@@ -123,3 +123,12 @@ def test_ending_a_link_without_an_issue_changes_nothing(store: LinkStore) -> Non
     link = store.claim(new_link()).link
     link.end_issue("whatever")
     assert (link.state, link.history) == (LinkState.CLAIMED, [])
+
+
+def test_a_lost_version_race_on_a_linked_issue_is_stale_not_already_linked(store: LinkStore) -> None:
+    link = linked(store)
+    racing = link.model_copy(deep=True)
+    store.save(link)
+    racing.last_error = "racing writer"
+    with pytest.raises(StaleLink):  # re-read and retried by the caller, never reported as a conflict
+        store.save(racing)
