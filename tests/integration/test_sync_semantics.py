@@ -546,3 +546,28 @@ def test_a_jql_rule_never_misses_an_issue_the_search_index_has_not_caught_up_wit
         "customer-outage", "[jira] Card payments failing", key)
     env.jira.as_user(ALICE_EMAIL).edit(key, {"summary": "Card payments failing (EU)"})
     assert settle(env) == []  # still exactly one incident per issue
+
+
+def test_an_edited_comment_reaches_the_incident_once_marked_as_edited(
+    env: LocalEnvironment, tool: IncidentTool
+) -> None:
+    alice = env.jira.as_user(ALICE_EMAIL)
+    comment = alice.comment("OPS-1", "Root cause: DNS.")
+    [first] = settle(env)
+    assert first["note"]["text"] == "Root cause: DNS."
+    alice.call("PUT", f"/rest/api/3/issue/OPS-1/comment/{comment['id']}",
+               json={"body": {"type": "doc", "version": 1, "content": [
+                   {"type": "paragraph", "content": [{"type": "text", "text": "Root cause: expired certificate."}]}]}})
+    [edited] = settle(env)
+    assert edited["note"]["text"] == "(edited) Root cause: expired certificate."
+    assert edited["note"]["jira_comment_id"].startswith(f"{comment['id']}@")
+    delivery = next(d for d in reversed(env.jira.webhooks.deliveries) if d.event == "comment_updated")
+    assert post_again(env, delivery) == 202
+    assert settle(env) == []  # the same edit, redelivered under a new id: not sent twice
+
+
+def post_again(env: LocalEnvironment, delivery: Any) -> int:
+    import requests
+
+    headers = {**delivery.headers, "X-Atlassian-Webhook-Identifier": "redelivered-edit"}
+    return requests.post(env.api.url("/webhooks/jira"), data=delivery.body, headers=headers, timeout=10).status_code

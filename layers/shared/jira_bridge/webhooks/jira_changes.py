@@ -98,6 +98,8 @@ class JiraChangeSync:
             changes = self._field_changes(site, link, payload.issue.id, outcome, announced)
         elif event == "comment_created":
             note = self._note(link, payload, outcome)
+        elif event == "comment_updated":
+            note = self._edited_note(link, payload, outcome)
         elif event == "jira:issue_deleted":
             note = RequestedNote(text=f"Jira issue {payload.issue.key} was deleted.",
                                  jira_comment_id=f"deleted-{payload.issue.id}",
@@ -240,7 +242,8 @@ class JiraChangeSync:
 
     # ----- comments --------------------------------------------------------------------------------
 
-    def _note(self, link: IssueLink, payload: JiraWebhookPayload, outcome: ChangeOutcome) -> RequestedNote | None:
+    def _note(self, link: IssueLink, payload: JiraWebhookPayload, outcome: ChangeOutcome,
+              edited: bool = False) -> RequestedNote | None:
         comment = payload.comment
         if comment is None or not self.runbooks.inbound.mirror_comments:
             return None
@@ -248,13 +251,29 @@ class JiraChangeSync:
             outcome.disposition = "echo"
             outcome.reasons.append(f"comment {comment.id} was written by the bridge")
             return None
-        if comment.id in link.written.mirrored_comments:
+        if comment.id in link.written.mirrored_comments and not edited:
             outcome.reasons.append(f"comment {comment.id} was already sent to the incident")
             return None
         body = comment.body
         text = adf_to_text(body) if isinstance(body, dict) else str(body or "")
         author = comment.author.display_name if comment.author else None
         return RequestedNote(text=text, jira_comment_id=comment.id, author_name=author)
+
+    def _edited_note(self, link: IssueLink, payload: JiraWebhookPayload,
+                     outcome: ChangeOutcome) -> RequestedNote | None:
+        """An edited comment becomes a new note marked as edited (incident tools rarely let a note be
+        changed); once per version of the comment. Deleted comments are ignored by design: the
+        incident's timeline keeps what was said."""
+        note = self._note(link, payload, outcome, edited=True)
+        if note is None or payload.comment is None:
+            return None
+        version = payload.comment.updated or hashlib.sha256(note.text.encode()).hexdigest()[:12]
+        edit_id = f"{payload.comment.id}@{version}"
+        if edit_id in link.written.mirrored_comments:
+            outcome.reasons.append(f"edit {edit_id} was already sent to the incident")
+            return None
+        editor = payload.comment.update_author.display_name if payload.comment.update_author else note.author_name
+        return RequestedNote(text=f"(edited) {note.text}", jira_comment_id=edit_id, author_name=editor)
 
     # ----- bookkeeping -----------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ class WebhookComment(_Lenient):
     body: Any = None
     author: JiraUser | None = None
     update_author: JiraUser | None = Field(default=None, alias="updateAuthor")
+    updated: str | None = None
 
 
 class JiraWebhookPayload(_Lenient):
