@@ -104,3 +104,27 @@ def test_a_runbook_applies_only_when_every_condition_holds() -> None:
     assert runbooks.matching(event(severity="SEV1", owner="bot@x")) == []
     assert runbooks.matching(event(severity="SEV4", owner="a@x")) == []
     assert runbooks.matching(event("note_added", severity="SEV1")) == []
+
+
+def test_safe_defaults_a_user_relies_on() -> None:
+    runbooks = RunbookSet.model_validate({"jira_rules": [{"name": "r", "jql": "project = OPS"}]})
+    assert runbooks.inbound.pagerduty is False  # PagerDuty is written to only when asked
+    assert runbooks.inbound.allow_reopen is False
+    assert runbooks.inbound.mirror_comments is True
+    rule = runbooks.jira_rules[0]
+    assert (rule.on_update, rule.max_per_hour) == (False, 10)
+    assert runbooks.reopen is None
+
+
+def test_field_from_and_to_belong_to_field_changed_triggers_only() -> None:
+    for extra in ({"field": "state"}, {"from": ["a"]}, {"to": ["b"]}):
+        with pytest.raises(ValidationError, match="only apply to field_changed"):
+            trigger(type="created", **extra)
+    with pytest.raises(ValidationError, match="names its field"):
+        trigger(type="field_changed")
+
+
+def test_an_action_names_the_kinds_it_was_given_when_it_has_several() -> None:
+    with pytest.raises(ValidationError, match=r"\(got update_fields, add_comment\)"):
+        RunbookSet.model_validate({"runbooks": [{"name": "x", "trigger": {"type": "created"}, "actions": [
+            {"update_fields": {"fields": {"labels": ["a"]}}, "add_comment": {"body": "b"}}]}]})
