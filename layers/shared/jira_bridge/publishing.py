@@ -142,5 +142,6 @@ def _note_text(request: IncidentUpdateRequested) -> str | None:
         author = f" ({request.note.author_name} in {request.origin.issue_key})" if request.note.author_name else ""
         parts.append(request.note.text + author)
     if request.owner_cleared:  # the PagerDuty sink never removes assignees: say so instead of dropping it
-        parts.append(f"{request.origin.issue_key} was unassigned in Jira; the bridge does not remove PagerDuty assignees.")
+        parts.append(f"{request.origin.issue_key} was unassigned in Jira; "
+                     "the bridge does not remove PagerDuty assignees.")
     return "\n\n".join(parts) or None
