@@ -718,6 +718,8 @@ def scale_config() -> Path:
         for action in runbook["actions"]:
             if "create_issue" in action:
                 action["create_issue"]["project"] = "{{ incident.custom_fields.project }}"
+    # every site's project runs the OPS workflow: the bridge plans moves from its snapshot
+    runbooks["workflows"] = dict.fromkeys(SITE_PROJECTS, runbooks["workflows"]["OPS"])
     (folder / "runbooks.yaml").write_text(yaml.safe_dump(runbooks, sort_keys=False))
     routing = yaml.safe_load((REPO / "config" / "connectors.yaml").read_text()) or {}
     routing["projects"] = {"SRE": "sre-site", "SEC": "sec-site"}

@@ -21,6 +21,7 @@ SCHEMAS = {
     "incident-changed": "jira_bridge.incidents.events:IncidentChanged",
     "incident-update-requested": "jira_bridge.incidents.updates:IncidentUpdateRequested",
     "incident-create-requested": "jira_bridge.incidents.updates:IncidentCreateRequested",
+    "incident-note-requested": "jira_bridge.incidents.updates:IncidentNoteRequested",
     "ci-notification": "jira_bridge.ci.sources.generic:CiNotificationBody",
 }
 
@@ -214,10 +215,12 @@ def _lint(args: argparse.Namespace) -> int:
         problems, checked = lint_file(args.file), ""
     for problem in problems:
         print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s) in {args.file}", file=sys.stderr)
+    errors = [p for p in problems if not getattr(p, "warning", False)]
+    if errors:
+        print(f"{len(errors)} problem(s) in {args.file}", file=sys.stderr)
         return 1
-    print(f"{args.file}: ok{checked}")
+    warned = f", {len(problems)} warning(s)" if problems else ""
+    print(f"{args.file}: ok{checked}{warned}")
     return 0
 
 
@@ -247,6 +250,9 @@ def render_status(link: Any) -> str:
     ]
     if link.last_error:
         lines.append(f"last error {link.last_error}")
+    for past in getattr(link, "history", []):
+        lines.append(f"earlier    {past.issue_key or '-'}  id={past.issue_id}  ended {past.ended_at:%Y-%m-%d %H:%M}Z: "
+                     f"{past.reason}")
     lines.append("actions:")
     lines.extend(f"  {a.at:%H:%M:%S} {a.action:<28} {a.outcome:<7} {a.detail}" for a in link.actions[-10:])
     return "\n".join(lines)

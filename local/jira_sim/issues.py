@@ -262,6 +262,20 @@ class IssueService:
             kind = "issue_assigned" if only_assignee else "issue_updated"
             self.emit(IssueEvent("jira:issue_updated", kind, issue.snapshot(), actor, group))
 
+    # -- move --
+
+    def move(self, actor: UserSeed, issue: Issue, project: ProjectSeed) -> None:
+        """Jira's "Move": a new key in the other project, the same id; announced as an update whose
+        changelog names the Key and the project (event type ``issue_moved``)."""
+        old_key, old_project = issue.key, self.site.project_by_id(issue.project_id)
+        self.state.move(issue, project)
+        items = [
+            ChangeItem("Key", "jira", "issuekey", None, old_key, None, issue.key),
+            ChangeItem("project", "jira", "project", old_project.id, old_project.name, project.id, project.name),
+        ]
+        group = self.state.record_change(issue, actor.account_id, items)
+        self.emit(IssueEvent("jira:issue_updated", "issue_moved", issue.snapshot(), actor, group))
+
     # -- delete --
 
     def delete(self, actor: UserSeed, issue: Issue) -> None:

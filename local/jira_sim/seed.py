@@ -307,7 +307,7 @@ CONNECT_SHARED_SECRET = "jira-bridge-connect-shared-secret"  # noqa: S105 - seed
 CLOUD_ID = "5d3e2a9c-7f41-4b8e-9c1a-2f6b0d4e8a17"
 
 # Status ids (the same statuses serve both workflows, as Jira shares statuses between workflows).
-TO_DO, IN_PROGRESS, IN_REVIEW, DONE = "10000", "3", "10001", "10002"
+TO_DO, IN_PROGRESS, IN_REVIEW, DONE, WONT_DO = "10000", "3", "10001", "10002", "10003"
 # Issue type ids.
 TASK, INCIDENT = "10002", "10004"
 # The service desk of the HELP project and its request types.
@@ -405,6 +405,14 @@ def _workflows() -> tuple[WorkflowSeed, ...]:
             TransitionSeed("41", "Stop Progress", TO_DO, from_statuses=(IN_PROGRESS,)),
             TransitionSeed("51", "Back to In Progress", IN_PROGRESS, from_statuses=(IN_REVIEW,)),
             TransitionSeed("61", "Reopen", TO_DO, from_statuses=(DONE,)),
+            # Global (from every status): a strict workflow's "close without doing it", done category.
+            TransitionSeed(
+                "91",
+                "Won't Do",
+                WONT_DO,
+                screen_fields=("resolution",),
+                required_fields=("resolution",),
+            ),
         ),
     )
     simple = WorkflowSeed(
@@ -509,6 +517,7 @@ def default_site() -> SiteSeed:
             StatusSeed(IN_PROGRESS, "In Progress", "indeterminate", "This issue is being actively worked on."),
             StatusSeed(IN_REVIEW, "In Review", "indeterminate"),
             StatusSeed(DONE, "Done", "done"),
+            StatusSeed(WONT_DO, "Won't Do", "done"),
         ),
         workflows=_workflows(),
         issue_types=(

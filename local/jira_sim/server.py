@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -194,8 +195,16 @@ class JiraSimulator:
         """Builds and deployments linked to an issue, newest first."""
         return self.software.for_issue(issue_key)
 
-    def move_issue(self, key: str, project_key: str) -> str:
-        """Move an issue to another project (Jira's "Move"): new key, same id, old key still resolves."""
+    def search_index_lag(self, seconds: float) -> None:
+        """From now on, JQL search misses issues created less than `seconds` ago unless the search
+        names them in ``reconcileIssues`` (Jira's index is eventually consistent)."""
+        with self.state.lock:
+            self.state.search_index_lag = timedelta(seconds=seconds)
+
+    def move_issue(self, key: str, project_key: str, by: str | None = None) -> str:
+        """Move an issue to another project (Jira's "Move"): new key, same id, old key still resolves;
+        webhooks get ``jira:issue_updated`` with the Key and project in the changelog. ``by``: who
+        moves it (email or account id; default the project lead)."""
         project = self.site.project(project_key)
         if project is None:
             raise KeyError(f"no project {project_key}")
@@ -203,7 +212,8 @@ class JiraSimulator:
             issue = self.state.find(key)
             if issue is None:
                 raise KeyError(f"no issue {key}")
-            self.state.move(issue, project)
+            actor = self.site.user(by or self.site.project_by_id(issue.project_id).lead_account_id)
+            self.services.issues.move(actor, issue, project)
             return issue.key
 
     # -- request log --

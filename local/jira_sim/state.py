@@ -13,7 +13,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jira_sim.seed import ProjectSeed, SiteSeed
@@ -141,6 +141,12 @@ class SiteState:
         self._comment_ids = itertools.count(10000)
         self._changelog_ids = itertools.count(10000)
         self.customer_emails: list[CustomerEmail] = []
+        # Jira's search index is eventually consistent: an issue created less than this long ago is not
+        # found by JQL search yet, unless the search names its id in `reconcileIssues` (read-after-write).
+        self.search_index_lag = timedelta(0)
+
+    def indexed(self, issue: Issue, reconciled: frozenset[str] = frozenset()) -> bool:
+        return issue.id in reconciled or self.now() - issue.created >= self.search_index_lag
 
     def now(self) -> datetime:
         return self.clock()

@@ -126,7 +126,8 @@ def run_demo() -> int:
                                headers={"X-Hub-Signature": sign(b"{}", "not-the-secret")}, timeout=5)
         timeline.say("bridge", f"a forged webhook (wrong signature) was refused with HTTP {forged.status_code}")
 
-        _ci_story(timeline, env, key)  # 6. A CI build whose commit says [OPS-1], then a deployment
+        # 6. A CI build whose commit says [OPS-1], then a deployment; 6b. it fires again; 6c. the issue moves
+        key = _reopen_and_move_story(timeline, env, key, publish)
 
         _final_state(timeline, env, key)
     _outage_story(timeline)  # 7. Jira down for two hours, then a refusal parked, fixed and replayed
@@ -256,6 +257,34 @@ def _ci_story(timeline: Timeline, env: LocalEnvironment, key: str) -> None:
     gate = requests.get(env.api.url(f"/ci/approval/{key}"), headers={"X-Api-Key": LOCAL_CI_API_KEY}, timeout=10)
     answer = gate.json()
     timeline.say("bridge", f"approval gate for {key}: {answer['decision']} ({answer['reason']})")
+
+
+def _reopen_and_move_story(timeline: Timeline, env: LocalEnvironment, key: str,
+                           publish: Callable[[dict[str, Any]], None]) -> str:
+    _ci_story(timeline, env, key)
+    timeline.heading("6b. The incident fires again after it was resolved")
+    publish(incident_event(4, "resolved", {"kind": "field_changed", "field": "state",
+                                           "old_value": "acknowledged", "new_value": "resolved"}))
+    publish(incident_event(5, "triggered", {"kind": "field_changed", "field": "state",
+                                            "old_value": "resolved", "new_value": "triggered"}))
+    link = _link(env)
+    moved = next((a.detail for a in reversed(link.actions) if a.action == "transition"), "-") if link else "-"
+    timeline.say("jira", f"{key} is {_status(_view(env, key))} again, along a path planned before the first "
+                         f"move ({moved}); `reopen: {{mode: new_issue}}` in runbooks.yaml would open a new "
+                         "issue instead and keep this one as history")
+
+    timeline.heading("6c. Someone moves the issue to another project")
+    new_key = env.jira.move_issue(key, "PAY", by=ALICE_EMAIL)
+    env.jira.webhooks.wait_idle(timeout=5)
+    env.drain()
+    env.incident_requests()
+    link = _link(env)
+    timeline.say("jira", f"{key} is now {new_key} (same issue id); the link follows: "
+                         f"{link.issue_key if link else '-'}")
+    note = {"id": "note-2", "text": "Customer comms sent.", "author": {"name": "Alice Oncall"}}
+    publish(incident_event(6, "triggered", {"kind": "note_added", "note": note}, notes=[note]))
+    timeline.say("jira", f"a new incident note lands on {new_key}: {_comments(env, new_key)} comments")
+    return new_key
 
 
 def _final_state(timeline: Timeline, env: LocalEnvironment, key: str) -> None:

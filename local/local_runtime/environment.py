@@ -152,19 +152,33 @@ class LocalEnvironment:
             {"detail-type": ["Incident Update Requested", "Incident Create Requested"]}))
         events.put_targets(Rule="local-incident-tool", EventBusName=bus, Targets=[{"Id": "tool", "Arn": arn}])
         self._incident_tool_queue = url
+        # The incident's timeline: "Incident Note Requested" (what a person on the incident should know).
+        url = sqs.create_queue(QueueName="local-incident-timeline")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="local-incident-timeline", EventBusName=bus, State="ENABLED", EventPattern=json.dumps(
+            {"detail-type": ["Incident Note Requested"]}))
+        events.put_targets(Rule="local-incident-timeline", EventBusName=bus, Targets=[{"Id": "timeline", "Arn": arn}])
+        self._incident_timeline_queue = url
 
     def incident_requests(self) -> list[dict[str, Any]]:
         """Every request the bridge has published for the incident tool since the last call."""
+        return self._receive_all(self._incident_tool_queue)
+
+    def incident_notes(self) -> list[dict[str, Any]]:
+        """Every timeline note ("Incident Note Requested") the bridge has published since the last call."""
+        return self._receive_all(self._incident_timeline_queue)
+
+    def _receive_all(self, queue_url: str) -> list[dict[str, Any]]:
         sqs = self.aws.client("sqs")
         received: list[dict[str, Any]] = []
         while True:
-            answer = sqs.receive_message(QueueUrl=self._incident_tool_queue, MaxNumberOfMessages=10)
+            answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
             messages = answer.get("Messages", [])
             if not messages:
                 return received
             for message in messages:
                 received.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self._incident_tool_queue, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def reset(self) -> None:
         """A clean stack and site between tests: AWS re-provisioned, Jira re-seeded, caches dropped."""

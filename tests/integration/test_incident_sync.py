@@ -29,6 +29,18 @@ MAPPINGS = """
 mappings:
   status: {triggered: To Do, acknowledged: In Progress, resolved: Done, mitigated: Blocked}
   severity: {SEV1: Highest, SEV2: High, SEV3: Medium}
+workflows:
+  OPS:
+    initial: To Do
+    statuses: {To Do: new, In Progress: indeterminate, In Review: indeterminate, Done: done, "Won't Do": done}
+    transitions:
+      - {id: "11", name: Start Progress, from: [To Do], to: In Progress}
+      - {id: "21", name: Request Review, from: [In Progress], to: In Review}
+      - {id: "31", name: Done, from: [In Review], to: Done, required: [resolution]}
+      - {id: "41", name: Stop Progress, from: [In Progress], to: To Do}
+      - {id: "51", name: Back to In Progress, from: [In Review], to: In Progress}
+      - {id: "61", name: Reopen, from: [Done], to: To Do}
+      - {id: "91", name: "Won't Do", to: "Won't Do", required: [resolution]}
 """
 CREATE = MAPPINGS + """
 runbooks:

@@ -112,7 +112,9 @@ def test_unknown_user_leaves_the_owner_unchanged(bridge: Bridge) -> None:
     bridge.env.jira.as_user(ALICE_EMAIL).edit("OPS-1", {"assignee": {"accountId": bob.account_id}})
     result = bridge.deliver("jira:issue_updated", "OPS-1")
     assert bridge.published.updates == []
-    assert any("owner left unchanged" in r for r in result.reasons)
+    assert any("owner was left unchanged" in r for r in result.reasons)
+    [note] = bridge.published.notes  # and the incident's timeline says so
+    assert "Bob Private has no visible email" in note.text
 
 
 # ----- incidents from Jira ------------------------------------------------------------------------

@@ -226,7 +226,7 @@ def test_moved_issue_keeps_its_id_and_old_key(jira_sim: JiraSimulator, api: Api)
 def test_direct_move_to_done_is_refused(api: Api) -> None:
     key = create(api)
     available = api("GET", f"/rest/api/3/issue/{key}/transitions").json()["transitions"]
-    assert [(t["id"], t["to"]["name"]) for t in available] == [("11", "In Progress")]
+    assert [(t["id"], t["to"]["name"]) for t in available] == [("11", "In Progress"), ("91", "Won't Do")]
     response = api("POST", f"/rest/api/3/issue/{key}/transitions", json={"transition": {"id": "31"}})
     assert response.status_code == 400
     assert "not valid for the current state of this issue (OPS-1)" in response.json()["errorMessages"][0]

@@ -89,3 +89,10 @@ def test_fan_out_publishes_to_the_bus_first_and_stops_on_failure() -> None:
     with pytest.raises(PublishFailed):
         FanOutPublisher(bus, Failing()).publish_update(update(state="resolved"))
     assert len(bus.updates) == 1
+
+
+def test_an_unassigned_issue_is_said_on_pagerduty_not_dropped() -> None:
+    rest = Recorder()
+    PagerDutyPublisher(rest, Recorder(), None).publish_update(update(owner_cleared=True))
+    assert rest.calls[0][2]["assignee_email"] is None
+    assert rest.calls[0][2]["note"] == "OPS-1 was unassigned in Jira; the bridge does not remove PagerDuty assignees."

@@ -212,7 +212,17 @@ def incident_sync(settings: BaseSettings) -> IncidentSync:
         links=link_store(settings),
         site_for_project=lambda project: jira_site(settings, registry.routing.connector_for(project)),
         site_named=lambda name: jira_site(settings, name),
+        notes=timeline_publisher(settings),
     )
+
+
+def timeline_publisher(settings: BaseSettings) -> UpdatePublisher:
+    """Timeline feedback: the bus, and PagerDuty when it is on and this function may read its secret."""
+    if runbooks(settings).inbound.pagerduty and not getattr(settings, "pagerduty_secret_name", None):
+        from jira_bridge.publishing import EventBridgePublisher
+
+        return EventBridgePublisher(settings.event_bus_name, lambda: aws_client("events"))
+    return publisher(settings)
 
 
 @cache
@@ -257,6 +267,9 @@ class PagerDutyFromSecret:
 
     def publish_create(self, request: Any) -> None:
         self._current().publish_create(request)
+
+    def publish_note(self, request: Any) -> None:
+        self._current().publish_note(request)
 
 
 @cache

@@ -55,6 +55,7 @@ class WebhookComment(_Lenient):
     author: JiraUser | None = None
     update_author: JiraUser | None = Field(default=None, alias="updateAuthor")
     jsd_public: bool | None = Field(default=None, alias="jsdPublic")  # JSM: false for an internal note
+    updated: str | None = None
 
 
 class JiraWebhookPayload(_Lenient):
