@@ -143,15 +143,30 @@ def request_counter() -> RequestCounter:
 
 def jira_client_for(connector: Connector, counter: RequestCounter | None = None,
                     budget: RequestBudget | None = None) -> JiraClient:
-    """A REST v3 client acting as the connector's account (basic auth: email + API token)."""
-    from jira_bridge.jira.auth import BasicAuth
-    from jira_bridge.jira.client import JiraClient
-    from jira_bridge.jira.transport import JiraTransport
+    """The client acting as the connector's account, in its site kind's dialect.
 
-    credentials = connector.credentials
-    auth = BasicAuth(credentials.email, credentials.api_token.get_secret_value())
-    return JiraClient(JiraTransport(credentials.site, auth, counter=counter, budget=budget,
-                                    clock=_CLOCK[0], sleep=_CLOCK[1]))
+    ``cloud``: REST v3 with basic auth (email + API token). ``datacenter``: REST v2 with a personal
+    access token (``Authorization: Bearer``) or basic auth (username + password). The only place that
+    looks at the kind: everything after it talks to the :class:`JiraClient` interface.
+    """
+    from jira_bridge.jira.auth import BasicAuth, BasicLogin, BearerToken
+    from jira_bridge.jira.client import JiraClient
+    from jira_bridge.jira.datacenter import DataCenterClient
+    from jira_bridge.jira.transport import Authenticator, JiraTransport
+
+    c = connector.credentials
+    auth: Authenticator
+    if c.kind == "datacenter":
+        if c.personal_access_token is not None:
+            auth = BearerToken(c.personal_access_token.get_secret_value(),
+                               label=c.username or f"the personal access token of connector {connector.name}")
+        else:
+            # the secret's validator ensures username + password here (BasicLogin refuses empty ones)
+            auth = BasicLogin(c.username or "", c.password.get_secret_value() if c.password else "")
+    else:
+        auth = BasicAuth(c.email or "", c.api_token.get_secret_value() if c.api_token else "")
+    transport = JiraTransport(c.site, auth, counter=counter, budget=budget, clock=_CLOCK[0], sleep=_CLOCK[1])
+    return DataCenterClient(transport) if c.kind == "datacenter" else JiraClient(transport)
 
 
 def software_client_for(connector: Connector, like: JiraClient) -> JiraSoftwareClient | None:

@@ -41,6 +41,7 @@ from jira_bridge.incidents.templating import TemplateProblem, render, render_val
 from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, same_status
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.errors import JiraError, JiraRequestRefused
+from jira_bridge.jira.users import user_id
 from jira_bridge.links.model import IssueLink, LinkState, utc_now
 from jira_bridge.links.store import ClaimOutcome, IssueAlreadyLinked, LinkStore, StaleLink
 
@@ -557,7 +558,7 @@ def _remember_fields(link: IssueLink, fields: dict[str, Any]) -> None:
     if isinstance(fields.get("priority"), dict):
         seen["priority"] = fields["priority"].get("name")
     if "assignee" in fields:
-        seen["assignee"] = (fields["assignee"] or {}).get("accountId")
+        seen["assignee"] = user_id(fields["assignee"])
     link.jira_values = seen
 
 

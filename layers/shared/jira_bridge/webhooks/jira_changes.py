@@ -24,6 +24,7 @@ from jira_bridge.incidents.sync import JiraSite
 from jira_bridge.incidents.updates import IncidentUpdateRequested, JiraOrigin, RequestedNote
 from jira_bridge.jira.adf import adf_to_text
 from jira_bridge.jira.errors import JiraNotFound
+from jira_bridge.jira.users import user_id
 from jira_bridge.links.model import IssueLink
 from jira_bridge.links.store import LinkStore, StaleLink
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
@@ -141,7 +142,7 @@ class JiraChangeSync:
         now = {
             "status": (fields.get("status") or {}).get("name"),
             "priority": (fields.get("priority") or {}).get("name"),
-            "assignee": (fields.get("assignee") or {}).get("accountId"),
+            "assignee": user_id(fields.get("assignee")),
         }
         outcome.jira_now = now
         outcome.jira_version = str(fields.get("updated") or "")
@@ -200,7 +201,7 @@ class JiraChangeSync:
         if not isinstance(assignee, dict):
             return None
         email = assignee.get("emailAddress")
-        account = str(assignee.get("accountId") or "")
+        account = user_id(assignee) or ""
         email = email or self.runbooks.mappings.users.email_for(account)
         if not email:
             outcome.reasons.append(f"assignee {assignee.get('displayName') or account} has no visible email and "

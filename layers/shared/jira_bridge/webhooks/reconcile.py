@@ -102,8 +102,7 @@ class Reconciler:
                 "webhookEvent": "comment_created",
                 "issue": {"id": str(issue["id"]), "key": issue["key"]},
                 "comment": {"id": comment.id, "body": comment.body,
-                            "author": {"accountId": comment.author_account_id,
-                                       "displayName": (comment.raw.get("author") or {}).get("displayName")}},
+                            "author": comment.raw.get("author") or {}},
             })
             outcome = self.changes.apply(JiraDelivery(connector=connector, payload=payload))
             sent += 1 if outcome.request is not None else 0

@@ -1,0 +1,152 @@
+"""The Jira Data Center dialect of :class:`jira_bridge.jira.client.JiraClient` (self-hosted Jira, formerly Server).
+
+What differs from Cloud, all of it here and nowhere in the domain (contract:
+``shared/contracts/jira-datacenter/``, Atlassian's DC 10.3 OpenAPI and README):
+
+* REST v2 (``/rest/api/2``); there is no ``/rest/api/3`` and no ``/search/jql`` on Data Center.
+* Rich text is wiki markup, rendered from the same ADF document the Cloud dialect sends
+  (:func:`jira_bridge.jira.wiki.to_wiki`).
+* Users are named by ``name`` (username); there is no ``accountId``. A domain value
+  ``{"accountId": id}`` is sent as ``{"name": id}``, and :class:`JiraUser` ``account_id`` holds the
+  username, so the same mapping tables work on both kinds.
+* Search is ``POST /rest/api/2/search`` with offset paging (``startAt``/``total``). The server clamps
+  ``maxResults`` to its limit (1,000 by default) without saying so, so the next page starts after the
+  issues actually returned, never after the size asked for. Search cannot return issue properties;
+  when they are asked for, each hit's properties are read from the issue (searches that ask are small).
+* ``mypermissions`` takes no ``permissions`` parameter (it answers every key).
+* ``user/search?username=`` matches username, display name or e-mail; ``user?username=``.
+* ``priority`` is a plain array (no ``priority/search``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from jira_bridge.jira.client import (
+    JiraClient,
+    JiraUser,
+    Permission,
+    Priority,
+    SearchPage,
+    _dict,
+)
+from jira_bridge.jira.wiki import to_wiki
+
+API_V2: Final = "/rest/api/2"
+SEARCH_LIMIT: Final = 1000
+"""Data Center's default server-side cap on ``maxResults`` (admin-configurable, silently applied)."""
+
+
+class DataCenterClient(JiraClient):
+    """Jira Data Center: REST v2, wiki markup, users by username."""
+
+    api = API_V2
+    kind = "datacenter"
+
+    # dialect hooks -------------------------------------------------------------------------
+
+    def rich_text(self, value: str | Mapping[str, Any]) -> Any:
+        return to_wiki(value)
+
+    def user_ref(self, user_id: str) -> dict[str, str]:
+        return {"name": user_id}
+
+    def _field_value(self, value: Any) -> Any:
+        if isinstance(value, Mapping) and set(value) == {"accountId"}:
+            return self.user_ref(str(value["accountId"]))
+        if isinstance(value, list):
+            return [self._field_value(item) for item in value]
+        return value
+
+    # users and permissions -----------------------------------------------------------------
+
+    def my_permissions(
+        self, permissions: Iterable[str], project_key: str | None = None
+    ) -> dict[str, Permission]:
+        """``GET /rest/api/2/mypermissions`` (every key answered; the ones asked for are kept)."""
+        keys = list(dict.fromkeys(permissions))
+        if not keys:
+            raise ValueError("name at least one permission key, e.g. CREATE_ISSUES")
+        params = {"projectKey": project_key} if project_key else None
+        granted = _dict(_dict(self.transport.get(f"{self.api}/mypermissions", params=params).body).get("permissions"))
+        result: dict[str, Permission] = {}
+        for key in keys:
+            entry = _dict(granted.get(key))
+            result[key] = Permission(
+                key=key, name=str(entry.get("name") or key), have=bool(entry.get("havePermission", False))
+            )
+        return result
+
+    def find_user_by_email(self, email: str) -> JiraUser | None:
+        """``GET /rest/api/2/user/search?username=`` keeping only an exact (case-insensitive) e-mail."""
+        wanted = email.strip().casefold()
+        if not wanted:
+            return None
+        body = self.transport.get(
+            f"{self.api}/user/search", params={"username": email.strip(), "maxResults": 100}
+        ).body
+        matches = [
+            JiraUser.from_json(item)
+            for item in (body if isinstance(body, list) else [])
+            if isinstance(item, dict) and str(item.get("emailAddress") or "").casefold() == wanted
+        ]
+        if not matches:
+            return None
+        matches.sort(key=lambda user: not user.active)
+        return matches[0]
+
+    def get_user(self, account_id: str) -> JiraUser:
+        """``GET /rest/api/2/user?username=`` (``account_id`` is the username on Data Center)."""
+        return JiraUser.from_json(self.transport.get(f"{self.api}/user", params={"username": account_id}).body)
+
+    # metadata ------------------------------------------------------------------------------
+
+    def priorities(self) -> list[Priority]:
+        """``GET /rest/api/2/priority``: a plain array."""
+        body = self.transport.get(f"{self.api}/priority").body
+        return [
+            Priority(id=str(v.get("id", "")), name=str(v.get("name", "")), is_default=bool(v.get("isDefault")))
+            for v in (body if isinstance(body, list) else [])
+            if isinstance(v, dict)
+        ]
+
+    # search ----------------------------------------------------------------------------------
+
+    def search_jql(
+        self,
+        jql: str,
+        fields: Sequence[str] | None = None,
+        max_results: int = 50,
+        next_page_token: str | None = None,
+        *,
+        properties: Sequence[str] | None = None,
+        expand: str | None = None,
+        reconcile_issues: Sequence[int] | None = None,
+    ) -> SearchPage:
+        """``POST /rest/api/2/search`` (one page). ``next_page_token`` is the next ``startAt``.
+
+        ``reconcile_issues`` has no Data Center counterpart (its index is updated synchronously).
+        """
+        try:
+            start = int(next_page_token) if next_page_token else 0
+        except ValueError:
+            raise ValueError(f"not a Data Center page token (a startAt offset): {next_page_token!r}") from None
+        body: dict[str, Any] = {"jql": jql, "startAt": start, "maxResults": min(max_results, SEARCH_LIMIT)}
+        if fields is not None:
+            body["fields"] = list(fields)
+        if expand:
+            body["expand"] = [part for part in expand.split(",") if part]
+        response = self.transport.post(f"{self.api}/search", json=body, idempotent=True)
+        data = _dict(response.body)
+        issues = [i for i in data.get("issues") or [] if isinstance(i, dict)]
+        if properties:
+            issues = [self._with_properties(issue, properties) for issue in issues]
+        following = start + len(issues)
+        total = int(data.get("total", following))
+        is_last = not issues or following >= total
+        return SearchPage(issues=issues, next_page_token=None if is_last else str(following), is_last=is_last)
+
+    def _with_properties(self, issue: dict[str, Any], properties: Sequence[str]) -> dict[str, Any]:
+        read = self.get_issue(str(issue.get("id") or issue.get("key")), fields=["id"], properties=properties)
+        return {**issue, "properties": _dict(read.get("properties"))}
