@@ -67,7 +67,7 @@ class ChangeGroup:
 class Comment:
     id: str
     author: str
-    body: dict[str, Any]
+    body: dict[str, Any] | str
     created: datetime
     updated: datetime
     update_author: str
@@ -97,6 +97,8 @@ class Issue:
     changelog: list[ChangeGroup] = field(default_factory=list)
     #: Keys the issue had before it was moved; they still resolve, as in Jira.
     previous_keys: list[str] = field(default_factory=list)
+    #: Remote issue links by link id, in creation order (``globalId`` is unique per issue).
+    remote_links: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def number(self) -> int:
@@ -124,6 +126,7 @@ class SiteState:
         self._issue_ids = itertools.count(10000)
         self._comment_ids = itertools.count(10000)
         self._changelog_ids = itertools.count(10000)
+        self._remote_link_ids = itertools.count(10000)
 
     def now(self) -> datetime:
         return self.clock()
@@ -133,6 +136,9 @@ class SiteState:
     def next_issue_key(self, project: ProjectSeed) -> tuple[str, str]:
         numbers = self._issue_numbers.setdefault(project.key, itertools.count(1))
         return str(next(self._issue_ids)), f"{project.key}-{next(numbers)}"
+
+    def next_remote_link_id(self) -> str:
+        return str(next(self._remote_link_ids))
 
     def next_comment_id(self) -> str:
         return str(next(self._comment_ids))

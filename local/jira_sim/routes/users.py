@@ -70,7 +70,7 @@ def my_permissions(ctx: RequestContext) -> Response:
     unknown = [p for p in wanted if p not in PROJECT_PERMISSIONS]
     if unknown:
         raise JiraError(400, [f"Invalid permission key(s): {', '.join(unknown)}."])
-    project_keys = _context_projects(ctx)
+    project_keys = context_projects(ctx)
     permissions = {}
     for key in wanted:
         permission_id, name = PROJECT_PERMISSIONS[key]
@@ -86,7 +86,7 @@ def my_permissions(ctx: RequestContext) -> Response:
     return json_response({"permissions": permissions})
 
 
-def _context_projects(ctx: RequestContext) -> list[str]:
+def context_projects(ctx: RequestContext) -> list[str]:
     """The project(s) the question is about; without context, a permission held anywhere counts."""
     args = ctx.request.args
     project_ref = args.get("projectKey") or args.get("projectId")

@@ -728,11 +728,12 @@ class JiraClient:
 
     def _rich_fields(self, fields: Mapping[str, Any], extra: Iterable[str]) -> dict[str, Any]:
         names = set(DEFAULT_ADF_FIELDS) | set(extra)
-        out = {name: self._field_value(value) for name, value in fields.items()}
-        for name in names:
-            value = out.get(name)
-            if isinstance(value, str) or (isinstance(value, Mapping) and "type" in value):
+        out: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name in names and (isinstance(value, str) or (isinstance(value, Mapping) and "type" in value)):
                 out[name] = self.rich_text(value)
+            else:
+                out[name] = self._field_value(value)
         return out
 
     def _rich_update(self, update: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from jira_bridge.jira.adf import is_doc
 from jira_bridge.jira.client import (
     JiraClient,
     JiraUser,
@@ -53,6 +54,9 @@ class DataCenterClient(JiraClient):
         return {"name": user_id}
 
     def _field_value(self, value: Any) -> Any:
+        """Users by name; any document (a textarea custom field's value) as wiki markup."""
+        if is_doc(value):
+            return self.rich_text(value)
         if isinstance(value, Mapping) and set(value) == {"accountId"}:
             return self.user_ref(str(value["accountId"]))
         if isinstance(value, list):
