@@ -176,15 +176,16 @@ class LocalEnvironment:
                 received.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=self._incident_tool_queue, ReceiptHandle=message["ReceiptHandle"])
 
-    def reset(self, site: Literal["cloud", "datacenter"] | None = None) -> None:
+    def reset(self, site: Literal["cloud", "datacenter"] | None = None,
+              dc_version: tuple[int, int, int] = (10, 3, 19)) -> None:
         """A clean stack and site between tests: AWS re-provisioned, Jira re-seeded (as a Cloud or a
-        Data Center site when ``site`` says), caches dropped."""
+        Data Center site of ``dc_version`` when ``site`` says), caches dropped."""
         from jira_bridge import adapters
 
         self.jira.reset()  # first: it waits for in-flight webhook deliveries to finish
         if site is not None:
             self.site = site
-            self.jira.configure_site(site)
+            self.jira.configure_site(site, dc_version)
         self.aws.reset()
         self.runner.invocations.clear()
         adapters.reset()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from jira_bridge.errors import ConfigurationError
-from jira_bridge.settings import BaseSettings, CiNotifySettings, IncidentEventsSettings
+from jira_bridge.settings import BaseSettings, CiNotifySettings, IncidentEventsSettings, JiraChangesSettings
 
 # Adapters and their dependencies (requests, boto3, YAML) load on first use, not at cold import.
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from jira_bridge.jira.transport import RequestCounter
     from jira_bridge.links.store import DynamoLinkStore
     from jira_bridge.publishing import UpdatePublisher
+    from jira_bridge.webhooks.hints import HintGate
     from jira_bridge.webhooks.jira_changes import JiraChangeSync
     from jira_bridge.webhooks.jira_rules import JiraRuleEngine
     from jira_bridge.webhooks.reconcile import Reconciler
@@ -299,6 +300,15 @@ def jira_rule_engine(settings: BaseSettings) -> JiraRuleEngine:
 
 
 @cache
+def hint_gate(settings: JiraChangesSettings) -> HintGate:
+    """Rate limit of unsigned Data Center webhook hints, per issue (state in the link table)."""
+    from jira_bridge.webhooks.hints import DynamoHintState, HintGate
+
+    state = DynamoHintState(settings.link_table_name, lambda: aws_client("dynamodb"))
+    return HintGate(state, min_interval=settings.hint_min_interval_seconds)
+
+
+@cache
 def reconciler(settings: BaseSettings) -> Reconciler:
     from jira_bridge.webhooks.reconcile import DynamoCheckpoints, Reconciler
 
@@ -393,7 +403,7 @@ def reset() -> None:
     _CLIENT_OVERRIDES.clear()
     _CLOCK[:] = _REAL_CLOCK
     for factory in (_boto3_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
-                    request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler,
+                    request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler, hint_gate,
                     ci_config, ci_reporter, approval_gate, ci_callers, ci_once, pagerduty_once):
         factory.cache_clear()
     _SITES.clear()

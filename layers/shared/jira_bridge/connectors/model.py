@@ -44,6 +44,10 @@ class ConnectorSecret(BaseModel):
     password: SecretStr | None = Field(default=None, min_length=1)
     personal_access_token: SecretStr | None = Field(default=None, min_length=1)
     webhook_secret: SecretStr | None = None
+    # How deliveries to /webhooks/jira?connector=<name> are authenticated: "signature" (X-Hub-Signature
+    # HMAC with webhook_secret: Jira Cloud, Data Center 10+) or, for a Data Center that cannot sign
+    # (9.x), "hint": the body is never trusted, only the issue it names is re-read from Jira.
+    webhook_auth: Literal["signature", "hint"] = "signature"
     oauth_client_id: str | None = None
     oauth_client_secret: SecretStr | None = None
     connect_app_key: str | None = None
@@ -65,6 +69,8 @@ class ConnectorSecret(BaseModel):
     @model_validator(mode="after")
     def _credentials_for_kind(self) -> ConnectorSecret:
         if self.kind == "cloud":
+            if self.webhook_auth == "hint":
+                raise ValueError("webhook_auth hint is for Jira Data Center 9.x; Jira Cloud signs its webhooks")
             if not self.email or self.api_token is None:
                 raise ValueError(
                     "a Jira Cloud connector needs email and api_token (or set kind to datacenter for a "
