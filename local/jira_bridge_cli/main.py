@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     test_connection.add_argument("--secret-prefix", help="connector secret prefix, e.g. jira-bridge/STACK/connectors/")
     test_connection.add_argument("--config-dir", type=Path, default=Path("config"))
     test_connection.add_argument("--local", action="store_true", help="run against the local simulator")
+    test_connection.add_argument("--site", choices=["cloud", "datacenter"], default="cloud",
+                                 help="with --local: the simulator's kind of Jira")
+    test_connection.add_argument("--dc-version", default="10.3.19", help="with --local --site datacenter")
+    test_connection.add_argument("--webhook-url", help="also check the site's admin webhook to this URL "
+                                                       "(stack output JiraWebhookUrl), as `webhooks check` does")
     test_connection.set_defaults(run=_test_connection)
 
     lint = commands.add_parser("lint", help="validate runbooks and mappings (offline, or against Jira)")
@@ -80,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     from jira_bridge_cli.dlq_commands import add_dlq_commands
 
     add_dlq_commands(commands)
+
+    from jira_bridge_cli.webhook_commands import add_webhook_commands
+
+    add_webhook_commands(commands)
     return parser
 
 
@@ -195,6 +204,9 @@ def _test_connection(args: argparse.Namespace) -> int:
         secret_prefix=args.secret_prefix,
         config_dir=args.config_dir,
         local=args.local,
+        site=args.site,
+        dc_version=args.dc_version,
+        webhook_url=args.webhook_url,
     )
 
 

@@ -31,6 +31,7 @@ from jira_sim.routes import (
     catalogue,
     comments,
     datacenter,
+    datacenter_webhooks,
     issues,
     oauth,
     projects,
@@ -49,6 +50,7 @@ from jira_sim.workflow import WorkflowService
 
 ROUTE_TABLES = (
     datacenter.routes,
+    datacenter_webhooks.routes,
     remote_links.routes,
     user_routes.routes,
     projects.routes,
