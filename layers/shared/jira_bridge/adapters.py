@@ -341,9 +341,11 @@ def build_ci_site(connector: Connector, counter: RequestCounter | None = None) -
     from jira_bridge.ci.sites import CiSite
 
     platform = jira_client_for(connector, counter)
+    datacenter = connector.credentials.kind == "datacenter"  # Jira Software DC has no builds/deployments API
     return CiSite(
         connector=connector.name, site_url=connector.credentials.site, platform=platform,
-        software=software_client_for(connector, platform), configured_cloud_id=connector.credentials.cloud_id,
+        software=None if datacenter else software_client_for(connector, platform),
+        configured_cloud_id=connector.credentials.cloud_id, remote_links=datacenter,
     )
 
 

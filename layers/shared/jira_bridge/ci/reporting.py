@@ -29,11 +29,13 @@ from jira_bridge.ci.payloads import (
     deployment_data,
     entity_identity,
 )
+from jira_bridge.ci.remote_links import is_newer, remote_link
 from jira_bridge.ci.sites import SiteDirectory
 from jira_bridge.ci.states import JiraState, Kind, jira_state
-from jira_bridge.jira.errors import JiraAuthError, JiraPermissionError, JiraRequestRefused
+from jira_bridge.jira.errors import JiraAuthError, JiraNotFound, JiraPermissionError, JiraRequestRefused
 
 if TYPE_CHECKING:
+    from jira_bridge.jira.client import JiraClient
     from jira_bridge.jira.software import SubmissionResult
 
 MAX_ENTITIES_PER_REQUEST = 100
@@ -240,7 +242,7 @@ class CiReporter:
         problem = site.mismatch(run.site)
         if problem:
             return problem, None
-        if site.software is None:
+        if site.software is None and not site.remote_links:
             return (
                 f"connector {connector!r} has no builds/deployments credentials: add oauth_client_id and "
                 "oauth_client_secret (or connect_app_key and connect_shared_secret) to its secret"
@@ -256,7 +258,11 @@ class CiReporter:
             batches.setdefault((plan.connector, plan.kind), []).append(plan)
         requests: list[Request] = []
         for (connector, kind), planned in batches.items():
-            client = self.sites.site(connector).software
+            site = self.sites.site(connector)
+            if site.remote_links:
+                requests.append(_link(site.platform, connector, kind, planned, partials))
+                continue
+            client = site.software
             assert client is not None  # checked when planning
             for start in range(0, len(planned), MAX_ENTITIES_PER_REQUEST):
                 chunk = planned[start : start + MAX_ENTITIES_PER_REQUEST]
@@ -273,6 +279,39 @@ class CiReporter:
                     continue
                 requests.append(_read_answer(connector, kind, chunk, answer, partials))
         return requests
+
+
+def _link(platform: JiraClient, connector: str, kind: Kind, planned: list[_Planned],
+          partials: dict[int, _Partial]) -> Request:
+    """Each entity as a remote link on each of its issues (one read and at most one write per issue)."""
+    accepted = rejected = unknown_total = 0
+    for plan in planned:
+        body = remote_link(kind, plan.entity, plan.product)
+        unknown: list[str] = []
+        failures: list[str] = []
+        for key in plan.keys:
+            try:
+                existing = platform.remote_links(key, body["globalId"])
+                if is_newer(body, existing[0] if existing else None):
+                    platform.upsert_remote_link(key, body)
+            except JiraNotFound:
+                unknown.append(key)
+            except (JiraAuthError, JiraPermissionError) as refusal:
+                failures.append(str(refusal))
+        known = len(plan.keys) - len(unknown)
+        unknown_total += len(unknown)
+        if failures:
+            rejected += 1
+            outcome: tuple[Status, str, list[str], list[str]] = ("error", failures[0], unknown, failures)
+        elif not known:
+            outcome = ("unknown_keys", f"Jira knows none of the issue keys on {connector!r}", unknown, [])
+        else:
+            accepted += 1
+            outcome = ("reported", f"{kind} linked on {connector!r} (remote issue link)", unknown, [])
+        for index in plan.runs:
+            partials[index].parts.append(outcome)
+    return Request(connector=connector, kind=kind, entities=len(planned), accepted=accepted, rejected=rejected,
+                   unknown_issue_keys=unknown_total, debug=any(p.debug for p in planned))
 
 
 def _read_answer(
