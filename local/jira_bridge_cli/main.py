@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     start.set_defaults(run=_local_start)
 
     demo = local_commands.add_parser("demo", help="tell the whole story end to end, in under a minute")
+    demo.add_argument("--site", choices=["cloud", "datacenter"], default="cloud",
+                      help="the kind of Jira the simulator plays (default: cloud)")
     demo.set_defaults(run=_local_demo)
 
     test_connection = commands.add_parser(
@@ -189,7 +191,7 @@ def _bus_id(env: Any) -> str:
 def _local_demo(args: argparse.Namespace) -> int:
     from local_runtime.demo import run_demo
 
-    return run_demo()
+    return run_demo(args.site)
 
 
 # ----- connection test ---------------------------------------------------------------------------
