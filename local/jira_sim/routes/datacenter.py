@@ -18,7 +18,6 @@ What differs, per Atlassian's DC 10.3 OpenAPI (``shared/contracts/jira-datacente
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from werkzeug.wrappers import Response
 
@@ -29,7 +28,7 @@ from jira_sim.jql_eval import JqlCompiler
 from jira_sim.render import FieldSelection, jira_timestamp
 from jira_sim.routes import RouteTable, json_response
 from jira_sim.routes.issues import render_issue
-from jira_sim.routes.users import USER_NOT_FOUND, context_projects
+from jira_sim.routes.users import USER_NOT_FOUND, context_projects, permission_json
 from jira_sim.seed import PROJECT_PERMISSIONS, UserSeed
 
 routes = RouteTable("platform")
@@ -155,14 +154,5 @@ def _matches(user: UserSeed, wanted: str) -> bool:
 @routes.route(f"{V2}/mypermissions", "GET", auth="basic")
 def my_permissions(ctx: RequestContext) -> Response:
     project_keys = context_projects(ctx)
-    permissions: dict[str, Any] = {}
-    for key, (permission_id, name) in PROJECT_PERMISSIONS.items():
-        permissions[key] = {
-            "id": permission_id,
-            "key": key,
-            "name": name,
-            "type": "PROJECT",
-            "description": f"Ability to {name.lower()}.",
-            "havePermission": any(key in ctx.user.permissions_in(p) for p in project_keys),
-        }
-    return json_response({"permissions": permissions})
+    return json_response({"permissions": {key: permission_json(ctx, key, project_keys)
+                                          for key in PROJECT_PERMISSIONS}})

@@ -256,6 +256,11 @@ class Priority:
     name: str
     is_default: bool = False
 
+    @classmethod
+    def from_json(cls, body: Any) -> Priority:
+        data = _dict(body)
+        return cls(id=str(data.get("id", "")), name=str(data.get("name", "")), is_default=bool(data.get("isDefault")))
+
 
 @dataclass(frozen=True)
 class JiraField:
@@ -330,7 +335,7 @@ class JiraClient:
         keys = list(dict.fromkeys(permissions))
         if not keys:
             raise ValueError("name at least one permission key, e.g. CREATE_ISSUES")
-        params: dict[str, str] = {"permissions": ",".join(keys)}
+        params = self._permission_params(keys)
         if project_key:
             params["projectKey"] = project_key
         body = _dict(self.transport.get(f"{self.api}/mypermissions", params=params).body)
@@ -353,7 +358,7 @@ class JiraClient:
         if not wanted:
             return None
         body = self.transport.get(
-            f"{self.api}/user/search", params={"query": email.strip(), "maxResults": 100}
+            f"{self.api}/user/search", params={self._user_search_param: email.strip(), "maxResults": 100}
         ).body
         matches = [
             JiraUser.from_json(item)
@@ -396,12 +401,7 @@ class JiraClient:
                 ).body
             )
             values = [v for v in body.get("values") or [] if isinstance(v, dict)]
-            out.extend(
-                Priority(
-                    id=str(v.get("id", "")), name=str(v.get("name", "")), is_default=bool(v.get("isDefault"))
-                )
-                for v in values
-            )
+            out.extend(Priority.from_json(v) for v in values)
             start += len(values)
             if body.get("isLast", True) or not values:
                 return out
@@ -717,6 +717,13 @@ class JiraClient:
     def rich_text(self, value: str | Mapping[str, Any]) -> Any:
         """A rich-text value as this dialect sends it: REST v3 wants an ADF document."""
         return to_adf(value)
+
+    _user_search_param = "query"
+    """``user/search`` matches e-mails through ``query`` on Cloud (``username`` on Data Center)."""
+
+    def _permission_params(self, keys: list[str]) -> dict[str, str]:
+        """Cloud's ``mypermissions`` answers the keys named in ``permissions``."""
+        return {"permissions": ",".join(keys)}
 
     def user_ref(self, user_id: str) -> dict[str, str]:
         """The JSON that names a user in a field value (REST v3: ``{"accountId": ...}``)."""

@@ -20,18 +20,11 @@ What differs from Cloud, all of it here and nowhere in the domain (contract:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from jira_bridge.jira.adf import is_doc
-from jira_bridge.jira.client import (
-    JiraClient,
-    JiraUser,
-    Permission,
-    Priority,
-    SearchPage,
-    _dict,
-)
+from jira_bridge.jira.client import JiraClient, JiraUser, Priority, SearchPage, _dict
 from jira_bridge.jira.wiki import to_wiki
 
 API_V2: Final = "/rest/api/2"
@@ -65,40 +58,10 @@ class DataCenterClient(JiraClient):
 
     # users and permissions -----------------------------------------------------------------
 
-    def my_permissions(
-        self, permissions: Iterable[str], project_key: str | None = None
-    ) -> dict[str, Permission]:
-        """``GET /rest/api/2/mypermissions`` (every key answered; the ones asked for are kept)."""
-        keys = list(dict.fromkeys(permissions))
-        if not keys:
-            raise ValueError("name at least one permission key, e.g. CREATE_ISSUES")
-        params = {"projectKey": project_key} if project_key else None
-        granted = _dict(_dict(self.transport.get(f"{self.api}/mypermissions", params=params).body).get("permissions"))
-        result: dict[str, Permission] = {}
-        for key in keys:
-            entry = _dict(granted.get(key))
-            result[key] = Permission(
-                key=key, name=str(entry.get("name") or key), have=bool(entry.get("havePermission", False))
-            )
-        return result
+    _user_search_param = "username"  # matches username, display name or e-mail
 
-    def find_user_by_email(self, email: str) -> JiraUser | None:
-        """``GET /rest/api/2/user/search?username=`` keeping only an exact (case-insensitive) e-mail."""
-        wanted = email.strip().casefold()
-        if not wanted:
-            return None
-        body = self.transport.get(
-            f"{self.api}/user/search", params={"username": email.strip(), "maxResults": 100}
-        ).body
-        matches = [
-            JiraUser.from_json(item)
-            for item in (body if isinstance(body, list) else [])
-            if isinstance(item, dict) and str(item.get("emailAddress") or "").casefold() == wanted
-        ]
-        if not matches:
-            return None
-        matches.sort(key=lambda user: not user.active)
-        return matches[0]
+    def _permission_params(self, keys: list[str]) -> dict[str, str]:
+        return {}  # Data Center's mypermissions takes no `permissions` and answers every key
 
     def get_user(self, account_id: str) -> JiraUser:
         """``GET /rest/api/2/user?username=`` (``account_id`` is the username on Data Center)."""
@@ -109,11 +72,7 @@ class DataCenterClient(JiraClient):
     def priorities(self) -> list[Priority]:
         """``GET /rest/api/2/priority``: a plain array."""
         body = self.transport.get(f"{self.api}/priority").body
-        return [
-            Priority(id=str(v.get("id", "")), name=str(v.get("name", "")), is_default=bool(v.get("isDefault")))
-            for v in (body if isinstance(body, list) else [])
-            if isinstance(v, dict)
-        ]
+        return [Priority.from_json(v) for v in (body if isinstance(body, list) else []) if isinstance(v, dict)]
 
     # search ----------------------------------------------------------------------------------
 
