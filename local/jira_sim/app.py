@@ -67,6 +67,7 @@ def compiled_routes(tables: tuple[RouteTable, ...]) -> tuple[dict[str, Route], M
 
 
 V2, V3 = "/rest/api/2/", "/rest/api/3/"
+GATEWAY, GATEWAY_FLAG = "/ex/jira/", "jira_sim.gateway"
 _CLOUD_ONLY_PREFIXES = (V3, "/rest/builds", "/rest/deployments", "/jira/", "/oauth", "/_edge/")
 
 
@@ -113,6 +114,13 @@ class SimulatorApp:
             return str(endpoint), dict(arguments)
         if path.startswith(V2):
             raise NotFound()
+        if path.startswith(GATEWAY):  # api.atlassian.com/ex/jira/{cloudId}/rest/api/3/... (scoped tokens)
+            cloud_id, _, rest = path[len(GATEWAY):].partition("/")
+            if cloud_id != self.services.site.cloud_id or not rest.startswith("rest/api/3/"):
+                raise NotFound()
+            request.environ[GATEWAY_FLAG] = True
+            endpoint, arguments = adapter.match(path_info="/" + rest)
+            return str(endpoint), dict(arguments)
         endpoint, arguments = adapter.match()
         return str(endpoint), dict(arguments)
 
@@ -163,7 +171,8 @@ class SimulatorApp:
     def _authenticate(self, route: Route, request: Request) -> Principal | None:
         authorization = request.headers.get("Authorization")
         if route.auth == "basic":
-            return Principal("user", user=basic_auth_user(self.services.site, authorization))
+            gateway = bool(request.environ.get(GATEWAY_FLAG))
+            return Principal("user", user=basic_auth_user(self.services.site, authorization, gateway=gateway))
         if route.auth == "oauth":
             return Principal("oauth", oauth=bearer_token(self.services.oauth, authorization))
         if route.auth == "connect":

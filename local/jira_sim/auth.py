@@ -55,7 +55,10 @@ class Principal:
 # -- Basic auth --------------------------------------------------------------------------------
 
 
-def basic_auth_user(site: SiteSeed, authorization: str | None) -> UserSeed:
+def basic_auth_user(site: SiteSeed, authorization: str | None, *, gateway: bool = False) -> UserSeed:
+    """The user of ``email:token`` Basic credentials. On the site URL only classic API tokens work;
+    through the api.atlassian.com gateway (``/ex/jira/{cloudId}``) only scoped ones (service accounts),
+    as Atlassian's KB "401 Unauthorized error when service account accesses Jira" describes."""
     if not authorization or not authorization.lower().startswith("basic "):
         raise AuthFailure("Basic authentication with an email address and API token is required.")
     try:
@@ -68,8 +71,8 @@ def basic_auth_user(site: SiteSeed, authorization: str | None) -> UserSeed:
         user is not None
         and user.active
         and user.email.casefold() == email.casefold()
-        and user.api_token is not None
-        and secrets.compare_digest(user.api_token, token)
+        and (expected := user.scoped_api_token if gateway else user.api_token) is not None
+        and secrets.compare_digest(expected, token)
     )
     if not valid or user is None:
         raise AuthFailure("The email address or API token is not valid.")

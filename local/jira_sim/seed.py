@@ -65,6 +65,9 @@ class UserSeed:
     #: being ``api_token`` here. Data Center has no accountId: users are named by username/key.
     name: str | None = None
     personal_access_token: str | None = None
+    #: Jira Cloud only: a scoped API token (service accounts), valid through api.atlassian.com's
+    #: ``/ex/jira/{cloudId}`` gateway and not on the site URL.
+    scoped_api_token: str | None = None
 
     @property
     def username(self) -> str:
@@ -330,6 +333,7 @@ def _users() -> tuple[UserSeed, ...]:
             account_id="5f0c1a2b3c4d5e6f7a8b9c01",
             email=INTEGRATION_EMAIL,
             personal_access_token="jira-bridge-pat",  # noqa: S106 - seeded fake credential
+            scoped_api_token="jira-bridge-scoped-api-token",  # noqa: S106 - seeded fake credential
             display_name="Jira Bridge (integration)",
             api_token=INTEGRATION_TOKEN,
         ),

@@ -166,7 +166,7 @@ def jira_client_for(connector: Connector, counter: RequestCounter | None = None,
             auth = BasicLogin(c.username or "", c.password.get_secret_value() if c.password else "")
     else:
         auth = BasicAuth(c.email or "", c.api_token.get_secret_value() if c.api_token else "")
-    transport = JiraTransport(c.site, auth, counter=counter, budget=budget, clock=_CLOCK[0], sleep=_CLOCK[1])
+    transport = JiraTransport(c.rest_base, auth, counter=counter, budget=budget, clock=_CLOCK[0], sleep=_CLOCK[1])
     return DataCenterClient(transport) if c.kind == "datacenter" else JiraClient(transport)
 
 

@@ -126,3 +126,13 @@ def test_a_secret_of_the_wrong_shape_for_its_kind_says_what_to_give(payload: dic
     with pytest.raises(ConfigurationError, match=complaint) as caught:
         parse_connector_secret("dc", "s", payload)
     assert "'p'" not in str(caught.value)
+
+
+def test_a_service_account_token_calls_the_api_gateway_with_the_cloud_id() -> None:
+    secret = {**SECRET, "api_route": "gateway", "cloud_id": "35273b54-3f06-40d2-880f-dd28cf8daafa"}
+    credentials = parse_connector_secret("svc", "s", secret).credentials
+    assert credentials.rest_base == "https://api.atlassian.com/ex/jira/35273b54-3f06-40d2-880f-dd28cf8daafa"
+    assert credentials.site == "https://myorg.atlassian.net"  # links and webhooks still name the site
+    assert parse_connector_secret("c", "s", SECRET).credentials.rest_base == "https://myorg.atlassian.net"
+    with pytest.raises(ConfigurationError, match="add cloud_id"):
+        parse_connector_secret("svc", "s", {**SECRET, "api_route": "gateway"})

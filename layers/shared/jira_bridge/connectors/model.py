@@ -48,6 +48,9 @@ class ConnectorSecret(BaseModel):
     # HMAC with webhook_secret: Jira Cloud, Data Center 10+) or, for a Data Center that cannot sign
     # (9.x), "hint": the body is never trusted, only the issue it names is re-read from Jira.
     webhook_auth: Literal["signature", "hint"] = "signature"
+    # Jira Cloud: "gateway" for a scoped API token (a service account's), which works only through
+    # {api_gateway_url}/ex/jira/{cloud_id} (cloud_id required); "site" (classic tokens) calls site_url.
+    api_route: Literal["site", "gateway"] = "site"
     oauth_client_id: str | None = None
     oauth_client_secret: SecretStr | None = None
     connect_app_key: str | None = None
@@ -76,6 +79,9 @@ class ConnectorSecret(BaseModel):
                     "a Jira Cloud connector needs email and api_token (or set kind to datacenter for a "
                     "self-hosted Jira with personal_access_token or username + password)"
                 )
+            if self.api_route == "gateway" and not self.cloud_id:
+                raise ValueError("a scoped API token calls api.atlassian.com/ex/jira/<cloud_id>: add cloud_id "
+                                 "(https://<org>.atlassian.net/_edge/tenant_info shows it)")
             stray = [n for n in ("username", "password", "personal_access_token") if getattr(self, n) is not None]
             if stray:
                 raise ValueError(f"{', '.join(stray)} only apply to kind datacenter; Jira Cloud uses email + api_token")
@@ -97,6 +103,13 @@ class ConnectorSecret(BaseModel):
                 "personal_access_token or username + password"
             )
         return self
+
+    @property
+    def rest_base(self) -> str:
+        """Where REST calls go: the site, or for a scoped (service account) token the API gateway."""
+        if self.kind == "cloud" and self.api_route == "gateway":
+            return f"{str(self.api_gateway_url).rstrip('/')}/ex/jira/{self.cloud_id}"
+        return self.site
 
     @property
     def site(self) -> str:
