@@ -73,10 +73,27 @@ def datacenter_dialect_problems(recorded: RecordedRequest) -> list[str]:
     return problems
 
 
+def api(env: LocalEnvironment) -> str:
+    """The REST API the bridge speaks to this site."""
+    return "/rest/api/2" if env.jira.flavour == "datacenter" else "/rest/api/3"
+
+
 def site_user_id(env: LocalEnvironment, email: str) -> str:
     """The id the site's REST API names a user by: accountId (Cloud), username (Data Center)."""
     user = env.jira.user(email)
     return user.username if env.jira.flavour == "datacenter" else user.account_id
+
+
+def site_user_ref(env: LocalEnvironment, email: str) -> dict[str, str]:
+    """How a REST body or webhook names the user on this site: ``{"accountId"}`` or ``{"name"}``."""
+    key = "name" if env.jira.flavour == "datacenter" else "accountId"
+    return {key: site_user_id(env, email)}
+
+
+def cloud_hides_emails(env: LocalEnvironment) -> None:
+    """Skip on Data Center: the simulated Data Center shows every e-mail (no Cloud profile privacy)."""
+    if env.jira.flavour == "datacenter":
+        pytest.skip("Jira Cloud's hidden e-mails: the simulated Data Center shows every e-mail")
 
 
 def user_of(value: Any) -> str | None:

@@ -21,7 +21,7 @@ from jira_bridge.links.store import DynamoLinkStore, LinkStore, StaleLink
 from jira_sim.adf import to_plain_text
 from jira_sim.seed import ALICE_EMAIL, BOB_EMAIL, CAROL_EMAIL
 from local_runtime.environment import LocalEnvironment
-from tests.integration.conftest import BOTH_SITES, connector_as, is_rich_text, site_user_id, user_of
+from tests.integration.conftest import BOTH_SITES, api, connector_as, is_rich_text, site_user_id, user_of
 
 pytestmark = [pytest.mark.integration, BOTH_SITES]  # every test runs against Cloud and Data Center
 
@@ -107,11 +107,6 @@ def make_sync(env: LocalEnvironment, runbooks: str, connector: Connector | None 
         site_for_project=lambda _project: site,
         site_named=lambda _name: site,
     )
-
-
-def api(env: LocalEnvironment) -> str:
-    """The REST API the bridge speaks to this site."""
-    return "/rest/api/2" if env.jira.flavour == "datacenter" else "/rest/api/3"
 
 
 def view(env: LocalEnvironment, key: str) -> dict[str, Any]:
