@@ -58,7 +58,7 @@ contract: $(BIN)/.installed
 	$(BIN)/pytest -q tests/contract -p no:cacheprovider --allow-hosts=127.0.0.1
 
 template: $(BIN)/.installed tools
-	$(BIN)/pytest -q tests/template -p no:cacheprovider
+	JIRA_BRIDGE_TOOLS=$(TOOLS) $(BIN)/pytest -q tests/template -p no:cacheprovider
 
 # Hostile input through the real handlers: a few hundred per entry point here (part of `make test`),
 # FUZZ_INPUTS (>= 10,000) per entry point in `make fuzz`, which prints the table. Metrics lines are dropped.

@@ -13,15 +13,16 @@ from local_runtime.cfn_yaml import load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
-TOOLS = REPO_ROOT / ".tools"
-INSTALL_HINT = "run `make tools` to install the template toolchain into .tools/"
+# `make template TOOLS=<dir>` passes its TOOLS here (a worktree uses the main checkout's tool envs).
+TOOLS = Path(os.environ.get("JIRA_BRIDGE_TOOLS") or REPO_ROOT / ".tools").resolve()
+INSTALL_HINT = "run `make tools` to install the template toolchain into .tools/ (or make template TOOLS=<dir>)"
 
 
 def tool(env: str, executable: str) -> Path:
     """A tool from its own environment under .tools/; FAIL (never skip) when it is missing."""
     path = TOOLS / env / "bin" / executable
     if not path.is_file():
-        pytest.fail(f"{path.relative_to(REPO_ROOT)} is missing: {INSTALL_HINT}", pytrace=False)
+        pytest.fail(f"{path} is missing: {INSTALL_HINT}", pytrace=False)
     return path
 
 
