@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     start.set_defaults(run=_local_start)
 
     demo = local_commands.add_parser("demo", help="tell the whole story end to end, in under a minute")
+    demo.add_argument("--site", choices=["cloud", "datacenter"], default="cloud",
+                      help="the kind of Jira the simulator plays (default: cloud)")
     demo.set_defaults(run=_local_demo)
 
     test_connection = commands.add_parser(
@@ -56,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     test_connection.add_argument("--secret-prefix", help="connector secret prefix, e.g. jira-bridge/STACK/connectors/")
     test_connection.add_argument("--config-dir", type=Path, default=Path("config"))
     test_connection.add_argument("--local", action="store_true", help="run against the local simulator")
+    test_connection.add_argument("--site", choices=["cloud", "datacenter"], default="cloud",
+                                 help="with --local: the simulator's kind of Jira")
+    test_connection.add_argument("--dc-version", default="10.3.19", help="with --local --site datacenter")
+    test_connection.add_argument("--webhook-url", help="also check the site's admin webhook to this URL "
+                                                       "(stack output JiraWebhookUrl), as `webhooks check` does")
     test_connection.set_defaults(run=_test_connection)
 
     lint = commands.add_parser("lint", help="validate runbooks and mappings (offline, or against Jira)")
@@ -81,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     from jira_bridge_cli.dlq_commands import add_dlq_commands
 
     add_dlq_commands(commands)
+
+    from jira_bridge_cli.webhook_commands import add_webhook_commands
+
+    add_webhook_commands(commands)
     return parser
 
 
@@ -181,7 +192,7 @@ def _bus_id(env: Any) -> str:
 def _local_demo(args: argparse.Namespace) -> int:
     from local_runtime.demo import run_demo
 
-    return run_demo()
+    return run_demo(args.site)
 
 
 # ----- connection test ---------------------------------------------------------------------------
@@ -196,6 +207,9 @@ def _test_connection(args: argparse.Namespace) -> int:
         secret_prefix=args.secret_prefix,
         config_dir=args.config_dir,
         local=args.local,
+        site=args.site,
+        dc_version=args.dc_version,
+        webhook_url=args.webhook_url,
     )
 
 

@@ -26,16 +26,24 @@ _LEGACY_EVENT_NAMES = {
 
 
 class CommentService:
-    def __init__(self, state: SiteState, adf_validator: AdfValidatorSource, emit: EventSink) -> None:
+    def __init__(
+        self, state: SiteState, adf_validator: AdfValidatorSource, emit: EventSink, *, datacenter: bool = False
+    ) -> None:
         self.state = state
         self.adf_validator = adf_validator
         self.emit = emit
+        #: Data Center REST v2 comment bodies are wiki-markup strings, stored as given.
+        self.datacenter = datacenter
 
-    def validate_body(self, payload: Any) -> dict[str, Any]:
-        """The ADF body of a comment request, or Jira's 400."""
+    def validate_body(self, payload: Any) -> dict[str, Any] | str:
+        """The ADF body (Cloud) or wiki-markup body (Data Center) of a comment request, or Jira's 400."""
         body = payload.get("body") if isinstance(payload, dict) else None
-        if body is None or body == "":
+        if body is None or body == "" or (isinstance(body, str) and not body.strip()):
             raise JiraError.field_errors({"comment": "Comment body can not be empty!"})
+        if self.datacenter:
+            if not isinstance(body, str):
+                raise JiraError(400, ["Can not deserialize instance of java.lang.String out of START_OBJECT token"])
+            return body
         problem = adf_error(body, self.adf_validator)
         if problem == "INVALID_INPUT":
             raise JiraError(400, [problem])

@@ -62,6 +62,23 @@ class UserSeed:
     permissions: frozenset[str] = ALL_PERMISSIONS
     #: ...unless overridden for a project key here.
     project_permissions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Data Center only: the username (``name``), and the personal access token sent as
+    #: ``Authorization: Bearer``. Basic auth on Data Center is ``username:password``, the password
+    #: being ``api_token`` here. Data Center has no accountId: users are named by username/key.
+    name: str | None = None
+    personal_access_token: str | None = None
+    #: Jira Cloud only: a scoped API token (service accounts), valid through api.atlassian.com's
+    #: ``/ex/jira/{cloudId}`` gateway and not on the site URL.
+    scoped_api_token: str | None = None
+
+    @property
+    def username(self) -> str:
+        return self.name or self.email.split("@", 1)[0]
+
+    @property
+    def user_key(self) -> str:
+        """Data Center's stable user key (``JIRAUSER<n>`` for users created since Jira 8.x)."""
+        return f"JIRAUSER{10000 + int(self.account_id[-4:], 16)}"
 
     def permissions_in(self, project_key: str) -> frozenset[str]:
         return self.project_permissions.get(project_key, self.permissions)
@@ -245,6 +262,11 @@ class SiteSeed:
             None,
         )
 
+    def find_dc_user(self, username_or_key: str) -> UserSeed | None:
+        """Data Center lookups by username (case-insensitive, as Jira's are) or user key."""
+        wanted = username_or_key.casefold()
+        return next((u for u in self.users if u.username.casefold() == wanted or u.user_key == username_or_key), None)
+
     def project(self, key_or_id: str) -> ProjectSeed | None:
         wanted = key_or_id.upper()
         return next((p for p in self.projects if p.key.upper() == wanted or p.id == key_or_id), None)
@@ -349,12 +371,15 @@ def _users() -> tuple[UserSeed, ...]:
         UserSeed(
             account_id="5f0c1a2b3c4d5e6f7a8b9c01",
             email=INTEGRATION_EMAIL,
+            personal_access_token="jira-bridge-pat",  # noqa: S106 - seeded fake credential
+            scoped_api_token="jira-bridge-scoped-api-token",  # noqa: S106 - seeded fake credential
             display_name="Jira Bridge (integration)",
             api_token=INTEGRATION_TOKEN,
         ),
         UserSeed(
             account_id="5f0c1a2b3c4d5e6f7a8b9c02",
             email=ALICE_EMAIL,
+            personal_access_token="alice-pat",  # noqa: S106 - seeded fake credential
             display_name="Alice Oncall",
             api_token=ALICE_TOKEN,
             time_zone="Europe/Berlin",
@@ -362,6 +387,7 @@ def _users() -> tuple[UserSeed, ...]:
         UserSeed(
             account_id="5f0c1a2b3c4d5e6f7a8b9c03",
             email=BOB_EMAIL,
+            personal_access_token="bob-pat",  # noqa: S106 - seeded fake credential
             display_name="Bob Private",
             api_token=BOB_TOKEN,
             hide_email=True,
@@ -369,6 +395,7 @@ def _users() -> tuple[UserSeed, ...]:
         UserSeed(
             account_id="5f0c1a2b3c4d5e6f7a8b9c04",
             email=CAROL_EMAIL,
+            personal_access_token="carol-pat",  # noqa: S106 - seeded fake credential
             display_name="Carol Readonly",
             api_token=CAROL_TOKEN,
             permissions=ALL_PERMISSIONS - {"TRANSITION_ISSUES", "RESOLVE_ISSUES", "CLOSE_ISSUES"},

@@ -25,14 +25,18 @@ from jira_sim.fields import FieldParser
 from jira_sim.issues import IssueService
 from jira_sim.jql import JqlError, parse
 from jira_sim.jql_eval import JqlCompiler
+from jira_sim.render import Flavour
 from jira_sim.request_log import RecordedRequest, RequestLog
 from jira_sim.routes import (
     admin_webhooks,
     catalogue,
     comments,
+    datacenter,
+    datacenter_webhooks,
     issues,
     oauth,
     projects,
+    remote_links,
     search,
     service_desk,
     sim_admin,
@@ -47,6 +51,9 @@ from jira_sim.webhooks import DeliveryPolicy, WebhookDispatcher
 from jira_sim.workflow import WorkflowService
 
 ROUTE_TABLES = (
+    datacenter.routes,
+    datacenter_webhooks.routes,
+    remote_links.routes,
     user_routes.routes,
     projects.routes,
     catalogue.routes,
@@ -69,7 +76,15 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class JiraSimulator:
-    """A Jira Cloud site on ``http://127.0.0.1:<port>``.
+    """A Jira Cloud site, or with ``flavour="datacenter"`` a Jira Data Center one, on ``http://127.0.0.1:<port>``.
+
+    Data Center mode (``dc_version`` is the version it reports, 10.3.19 by default) serves REST v2
+    only (``/rest/api/3``, builds/deployments, OAuth and ``/_edge/tenant_info`` are 404), takes a
+    personal access token as ``Authorization: Bearer`` or ``username:password`` basic auth, answers
+    bad credentials as the anonymous user (``X-AUSERNAME: anonymous``, ``X-Seraph-LoginReason``),
+    locks basic auth behind a CAPTCHA after ``CAPTCHA_THRESHOLD`` failed logins, stores and returns
+    wiki markup, names users by ``name``/``key`` (no accountId), delivers webhooks shaped like the
+    Server captures (signed with ``X-Hub-Signature`` from 10.0 only) and keeps remote issue links.
 
     ``contracts_dir`` (the ``shared/contracts`` folder) switches on strict ADF and software-request
     schema validation; ``seed`` replaces the default site. Use as a context manager or call
@@ -88,8 +103,11 @@ class JiraSimulator:
         clock: Clock = utc_now,
         fault_clock: FaultClock = time,
         software_max_request_bytes: int | None = None,
+        flavour: Flavour = "cloud",
+        dc_version: tuple[int, int, int] = (10, 3, 19),
     ) -> None:
         self.site = seed or default_site()
+        self.flavour: Flavour = flavour
         self.contracts = Contracts(contracts_dir) if contracts_dir is not None else None
         self.state = SiteState(self.site, clock)
         self.webhooks = WebhookDispatcher(delivery_policy)
@@ -97,8 +115,8 @@ class JiraSimulator:
         self.request_log = RequestLog()
         self.oauth = OAuthTokenStore(oauth_token_ttl)
         self.software = SoftwareStore(self.state, self.contracts, software_max_request_bytes)
-        parser = FieldParser(self.site, self._adf_validator)
-        comment_service = CommentService(self.state, self._adf_validator, self._publish)
+        parser = self._parser = FieldParser(self.site, self._adf_validator)
+        comment_service = self._comments = CommentService(self.state, self._adf_validator, self._publish)
         self.services = Services(
             site=self.site,
             state=self.state,
@@ -113,6 +131,8 @@ class JiraSimulator:
             log=self.request_log,
         )
         self.webhooks.build_payload = self._payload
+        self._app: SimulatorApp | None = None
+        self.configure_site(flavour, dc_version)
         self.webhooks.matches_filter = self._matches_filter
         self._host = host
         self._port = port
@@ -121,8 +141,21 @@ class JiraSimulator:
 
     # -- lifecycle --
 
+    def configure_site(self, flavour: Flavour, dc_version: tuple[int, int, int] = (10, 3, 19)) -> None:
+        """Make this a Cloud or a Data Center site (of ``dc_version``), e.g. between tests on one server."""
+        datacenter = flavour == "datacenter"
+        self.flavour = flavour
+        self.services.flavour = flavour
+        self.services.dc_version = dc_version
+        self._parser.datacenter = datacenter
+        self._comments.datacenter = datacenter
+        self.webhooks.datacenter = datacenter
+        self.webhooks.signs = not datacenter or dc_version >= (10, 0, 0)
+        if self._app is not None:
+            self._app.dc_auth.clear_captcha()
+
     def start(self) -> Self:
-        app = SimulatorApp(self.services, ROUTE_TABLES)
+        app = self._app = SimulatorApp(self.services, ROUTE_TABLES)
         self._server = make_server(self._host, self._port, app, threaded=True, request_handler=_QuietHandler)
         self.services.base_url = f"http://{self._host}:{self._server.server_port}"
         self._thread = threading.Thread(
@@ -240,7 +273,7 @@ class JiraSimulator:
         return user.email, user.api_token
 
     def as_user(self, email: str) -> UserSession:
-        return UserSession(self.base_url, self.site, self.site.user(email))
+        return UserSession(self.base_url, self.site, self.site.user(email), datacenter=self.flavour == "datacenter")
 
     def connect_jwt(
         self,

@@ -67,7 +67,7 @@ class ChangeGroup:
 class Comment:
     id: str
     author: str
-    body: dict[str, Any]
+    body: dict[str, Any] | str
     created: datetime
     updated: datetime
     update_author: str
@@ -113,6 +113,8 @@ class Issue:
     #: Jira Service Management: the request type it was raised with (None: a plain issue).
     request_type_id: str | None = None
     request_participants: list[str] = field(default_factory=list)
+    #: Remote issue links by link id, in creation order (``globalId`` is unique per issue).
+    remote_links: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def number(self) -> int:
@@ -144,6 +146,7 @@ class SiteState:
         # Jira's search index is eventually consistent: an issue created less than this long ago is not
         # found by JQL search yet, unless the search names its id in `reconcileIssues` (read-after-write).
         self.search_index_lag = timedelta(0)
+        self._remote_link_ids = itertools.count(10000)
 
     def indexed(self, issue: Issue, reconciled: frozenset[str] = frozenset()) -> bool:
         return issue.id in reconciled or self.now() - issue.created >= self.search_index_lag
@@ -156,6 +159,9 @@ class SiteState:
     def next_issue_key(self, project: ProjectSeed) -> tuple[str, str]:
         numbers = self._issue_numbers.setdefault(project.key, itertools.count(1))
         return str(next(self._issue_ids)), f"{project.key}-{next(numbers)}"
+
+    def next_remote_link_id(self) -> str:
+        return str(next(self._remote_link_ids))
 
     def next_comment_id(self) -> str:
         return str(next(self._comment_ids))

@@ -47,8 +47,17 @@ def local_ci_callers() -> dict[str, Any]:
 
 
 def simulator_connector_secret(jira: JiraSimulator) -> dict[str, Any]:
-    """A connector secret acting as the simulator's integration account (as the stack's would)."""
+    """A connector secret acting as the simulator's integration account (as the stack's would): on a
+    Data Center site, its personal access token."""
     bot = jira.user(INTEGRATION_EMAIL)
+    if jira.flavour == "datacenter":
+        return {
+            "kind": "datacenter",
+            "site_url": jira.base_url,
+            "username": bot.username,
+            "personal_access_token": bot.personal_access_token,
+            "webhook_secret": LOCAL_WEBHOOK_SECRET,
+        }
     oauth = jira.site.oauth_clients[0]
     return {
         "site_url": jira.base_url,
@@ -74,6 +83,8 @@ class LocalEnvironment:
     # the handlers reach it through `adapters.aws_client("sqs")`. "moto" (default): moto's queues.
     queues: Literal["moto", "model"] = "moto"
     clock: Clock | None = None
+    # Which Jira the simulator is: "cloud", or "datacenter" (REST v2, wiki markup, PAT; see jira_sim).
+    site: Literal["cloud", "datacenter"] = "cloud"
 
     def __post_init__(self) -> None:
         self.stack = Stack(self.template, stack_name=self.stack_name)
@@ -84,7 +95,8 @@ class LocalEnvironment:
         self.aws = LocalAws(self.stack, sqs_model=self.sqs_model)
         contracts = CONTRACTS_DIR if CONTRACTS_DIR.exists() else None
         fault_clock: Any = self.clock or time
-        self.jira = JiraSimulator(contracts_dir=contracts, delivery_policy=self.jira_delivery, fault_clock=fault_clock)
+        self.jira = JiraSimulator(contracts_dir=contracts, delivery_policy=self.jira_delivery, fault_clock=fault_clock,
+                                  flavour=self.site)
         self.runner = LocalRunner(self.stack, self.env_overrides)
         self.api = LocalApi(self.runner)
         self.event_sources = EventSourceMappings(self.runner, self.sqs_model) if self.sqs_model else None
@@ -180,11 +192,16 @@ class LocalEnvironment:
                 received.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
-    def reset(self) -> None:
-        """A clean stack and site between tests: AWS re-provisioned, Jira re-seeded, caches dropped."""
+    def reset(self, site: Literal["cloud", "datacenter"] | None = None,
+              dc_version: tuple[int, int, int] = (10, 3, 19)) -> None:
+        """A clean stack and site between tests: AWS re-provisioned, Jira re-seeded (as a Cloud or a
+        Data Center site of ``dc_version`` when ``site`` says), caches dropped."""
         from jira_bridge import adapters
 
         self.jira.reset()  # first: it waits for in-flight webhook deliveries to finish
+        if site is not None:
+            self.site = site
+            self.jira.configure_site(site, dc_version)
         self.aws.reset()
         self.runner.invocations.clear()
         adapters.reset()

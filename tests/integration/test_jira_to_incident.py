@@ -14,8 +14,9 @@ import requests
 from jira_sim.seed import ALICE_EMAIL
 from jira_sim.webhooks import sign
 from local_runtime.environment import LOCAL_WEBHOOK_SECRET, LocalEnvironment
+from tests.integration.conftest import BOTH_SITES
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, BOTH_SITES]  # every test runs against Cloud and Data Center
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT.parent / "shared" / "contracts" / "jira-webhooks"
@@ -54,7 +55,9 @@ def post(env: LocalEnvironment, body: bytes, headers: dict[str, str]) -> request
 # ----- receiving ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("capture", ["jira-issue_updated.status-transition.cloud.json", "comment_created.cloud.json"])
+@pytest.mark.parametrize("capture", ["jira-issue_updated.status-transition.cloud.json", "comment_created.cloud.json",
+                                     "more/jenkins-jira-trigger.issue_updated.status_todo_to_done.resolution_fixed"
+                                     ".server.json"])
 def test_real_payloads_signed_are_accepted_forged_are_401(env: LocalEnvironment, capture: str) -> None:
     body = (CAPTURES / capture).read_bytes()
     assert post(env, body, {"X-Hub-Signature": sign(body, LOCAL_WEBHOOK_SECRET),

@@ -222,6 +222,9 @@ class ApprovalGate:
     # ----- Jira's deployment gating ---------------------------------------------------------------
 
     def _gating(self, key: str, site: CiSite, gated: GatedDeployment) -> ApprovalAnswer:
+        if site.remote_links:  # no deployment gating on this Jira: the configured criteria decide
+            answer = self._criteria(key, site)
+            return replace(answer, reason=f"Jira Data Center has no deployment gating; {answer.reason}")
         if site.software is None:
             return ApprovalAnswer(
                 key, "rejected", f"connector {site.connector!r} has no builds/deployments credentials to read "

@@ -33,11 +33,19 @@ from jira_bridge.ci.payloads import (
     deployment_data,
     entity_identity,
 )
+from jira_bridge.ci.remote_links import is_newer, remote_link
 from jira_bridge.ci.sites import SiteDirectory
 from jira_bridge.ci.states import JiraState, Kind, jira_state, unknown_state_warning
-from jira_bridge.jira.errors import JiraAuthError, JiraPayloadTooLarge, JiraPermissionError, JiraRequestRefused
+from jira_bridge.jira.errors import (
+    JiraAuthError,
+    JiraNotFound,
+    JiraPayloadTooLarge,
+    JiraPermissionError,
+    JiraRequestRefused,
+)
 
 if TYPE_CHECKING:
+    from jira_bridge.jira.client import JiraClient
     from jira_bridge.jira.software import SubmissionResult
 
 MAX_ENTITIES_PER_REQUEST = 100
@@ -249,7 +257,7 @@ class CiReporter:
         problem = site.mismatch(run.site)
         if problem:
             return problem, None
-        if site.software is None:
+        if site.software is None and not site.remote_links:
             return (
                 f"connector {connector!r} has no builds/deployments credentials: add oauth_client_id and "
                 "oauth_client_secret (or connect_app_key and connect_shared_secret) to its secret"
@@ -265,6 +273,10 @@ class CiReporter:
             batches.setdefault((plan.connector, plan.kind), []).append(plan)
         requests: list[Request] = []
         for (connector, kind), planned in batches.items():
+            site = self.sites.site(connector)
+            if site.remote_links:
+                requests.append(_link(site.platform, connector, kind, planned, partials))
+                continue
             for start in range(0, len(planned), MAX_ENTITIES_PER_REQUEST):
                 self._send(connector, kind, planned[start : start + MAX_ENTITIES_PER_REQUEST], partials, requests)
         return requests
@@ -303,6 +315,39 @@ class CiReporter:
                     partials[index].parts.append((status, str(refusal), [], [refusal.details]))
             return
         requests.append(_read_answer(connector, kind, chunk, answer, partials))
+
+
+def _link(platform: JiraClient, connector: str, kind: Kind, planned: list[_Planned],
+          partials: dict[int, _Partial]) -> Request:
+    """Each entity as a remote link on each of its issues (one read and at most one write per issue)."""
+    accepted = rejected = unknown_total = 0
+    for plan in planned:
+        body = remote_link(kind, plan.entity, plan.product)
+        unknown: list[str] = []
+        failures: list[str] = []
+        for key in plan.keys:
+            try:
+                existing = platform.remote_links(key, body["globalId"])
+                if is_newer(body, existing[0] if existing else None):
+                    platform.upsert_remote_link(key, body)
+            except JiraNotFound:
+                unknown.append(key)
+            except (JiraAuthError, JiraPermissionError) as refusal:
+                failures.append(str(refusal))
+        known = len(plan.keys) - len(unknown)
+        unknown_total += len(unknown)
+        if failures:
+            rejected += 1
+            outcome: tuple[Status, str, list[str], list[str]] = ("error", failures[0], unknown, failures)
+        elif not known:
+            outcome = ("unknown_keys", f"Jira knows none of the issue keys on {connector!r}", unknown, [])
+        else:
+            accepted += 1
+            outcome = ("reported", f"{kind} linked on {connector!r} (remote issue link)", unknown, [])
+        for index in plan.runs:
+            partials[index].parts.append(outcome)
+    return Request(connector=connector, kind=kind, entities=len(planned), accepted=accepted, rejected=rejected,
+                   unknown_issue_keys=unknown_total, debug=any(p.debug for p in planned))
 
 
 def _read_answer(

@@ -44,6 +44,7 @@ from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, sam
 from jira_bridge.jira.adf import AdfNode, from_markdown
 from jira_bridge.jira.client import CreatedIssue, JiraClient
 from jira_bridge.jira.errors import JiraError, JiraNotFound, JiraRequestRefused
+from jira_bridge.jira.users import user_id
 from jira_bridge.links.model import IssueLink, LinkState, utc_now
 from jira_bridge.links.store import ClaimOutcome, IssueAlreadyLinked, LinkStore, StaleLink
 from jira_bridge.timeline import NotePublisher, cause_key, note_for, remember_told
@@ -753,7 +754,7 @@ def _remember_fields(link: IssueLink, fields: dict[str, Any]) -> None:
     if isinstance(fields.get("priority"), dict):
         seen["priority"] = fields["priority"].get("name")
     if "assignee" in fields:
-        seen["assignee"] = (fields["assignee"] or {}).get("accountId")
+        seen["assignee"] = user_id(fields["assignee"])
     link.jira_values = seen
 
 

@@ -40,6 +40,13 @@ REQUIRED_PERMISSIONS: Final[dict[str, str]] = {
 
 API_TOKEN_URL: Final = "https://id.atlassian.com/manage-profile/security/api-tokens"  # noqa: S105
 
+MIN_DATACENTER_VERSION: Final = (9, 12)
+"""The oldest Jira Data Center the bridge supports: 9.12, the oldest Long Term Support release still
+in Atlassian's support window when this was written. It has everything the Data Center dialect uses
+(personal access tokens since 8.14, REST v2 search, remote links, the 9.x admin webhook API); 10.0+
+also signs webhooks (see docs/datacenter.md)."""
+SIGNING_DATACENTER_VERSION: Final = (10, 0)
+
 type Status = Literal["pass", "fail", "skip"]
 
 
@@ -130,22 +137,18 @@ def run_connection_test(
     try:
         me = client.myself()
     except JiraAuthError as exc:
-        checks.append(
-            CheckResult(
-                "credentials",
-                "fail",
-                f"Jira rejected the credentials of {identity} ({exc.status})",
-                f"Create a new API token for {identity} at {API_TOKEN_URL} and put it in the connector "
-                "secret's api_token (the e-mail must be the token owner's)",
-            )
-        )
+        checks.append(_credentials_refused(client, identity, exc))
     except JiraNotFound:
         checks.append(
             CheckResult(
                 "credentials",
                 "fail",
-                f"{site}/rest/api/3/myself does not exist",
-                "site_url must be the Jira Cloud site root, e.g. https://your-org.atlassian.net",
+                f"{site}{client.api}/myself does not exist",
+                "site_url must be the Jira site root, e.g. https://your-org.atlassian.net for Jira Cloud; "
+                "for a self-hosted Jira Data Center set kind to datacenter (it has no /rest/api/3)"
+                if client.kind == "cloud" else
+                "site_url must be the Jira Data Center base URL, context path included (e.g. "
+                "https://jira.example.com/jira); for Jira Cloud set kind to cloud",
             )
         )
     except JiraError as exc:
@@ -168,6 +171,8 @@ def run_connection_test(
             )
         else:
             checks.append(CheckResult("credentials", "pass", f"authenticated as {me.display_name} ({who})"))
+        if client.kind == "datacenter":
+            checks.append(_version_check(client, site))
 
     for key in keys:
         if not credentials_ok:
@@ -180,6 +185,47 @@ def run_connection_test(
         checks.append(_software_check(software_client, site))
 
     return ConnectionReport(site=site, identity=identity, checks=tuple(checks))
+
+
+def _credentials_refused(client: JiraClient, identity: str, exc: JiraAuthError) -> CheckResult:
+    if client.kind == "datacenter":
+        return CheckResult(
+            "credentials", "fail", f"Jira Data Center rejected the credentials of {identity}: {exc.details}",
+            "Create a personal access token as that user (Profile > Personal Access Tokens, Jira 8.14+) and "
+            "put it in the connector secret's personal_access_token; a PAT inherits the user's permissions "
+            "and is not subject to the CAPTCHA lockout that repeated basic-auth failures trigger",
+        )
+    return CheckResult(
+        "credentials", "fail", f"Jira rejected the credentials of {identity} ({exc.status})",
+        f"Create a new API token for {identity} at {API_TOKEN_URL} and put it in the connector "
+        "secret's api_token (the e-mail must be the token owner's)",
+    )
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(str(n) for n in version)
+
+
+def _version_check(client: JiraClient, site: str) -> CheckResult:
+    """Data Center: the version (serverInfo), refused below the oldest supported one."""
+    name = "Jira version"
+    try:
+        info = client.server_info()
+    except JiraError as exc:
+        return _generic_failure(name, exc, site)
+    if info.deployment_type == "Cloud":
+        return CheckResult(name, "fail", f"{site} is Jira Cloud, but the connector's kind is datacenter",
+                           "Set kind to cloud in the connector secret, with email and api_token")
+    if info.version_numbers[:2] < MIN_DATACENTER_VERSION:
+        return CheckResult(
+            name, "fail",
+            f"Jira Data Center {info.version} is older than {_dotted(MIN_DATACENTER_VERSION)}, "
+            "the oldest version the bridge supports",
+            f"Upgrade Jira to {_dotted(MIN_DATACENTER_VERSION)} (Long Term Support) or later",
+        )
+    signing = ("signs webhooks (X-Hub-Signature)" if info.version_numbers[:2] >= SIGNING_DATACENTER_VERSION
+               else "cannot sign webhooks: set webhook_auth to hint in the connector secret")
+    return CheckResult(name, "pass", f"Jira Data Center {info.version}; {signing}")
 
 
 def _project_checks(client: JiraClient, key: str, identity: str, site: str) -> list[CheckResult]:

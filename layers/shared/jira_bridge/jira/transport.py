@@ -54,6 +54,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from jira_bridge.invocation import current_budget, current_max_wait
 from jira_bridge.jira.errors import (
+    JiraAuthError,
     JiraError,
     JiraRateLimited,
     JiraUnavailable,
@@ -459,7 +460,7 @@ class JiraTransport:
             if 200 <= status < 300:
                 if self.budget is not None and response.headers.get("X-RateLimit-NearLimit") == "true":
                     self.budget.near_limit()  # < 20% of a Jira budget left: ease off before the 429s
-                return JiraResponse(status, _body(response), response.headers, attempt)
+                return self._success(response, method, path, attempt, checked=authenticate)
 
             if (
                 status == 401
@@ -495,11 +496,18 @@ class JiraTransport:
         """How long Jira asked us to wait; a 429 also slows the site's budget."""
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if response.status_code == 429:
-            if retry_after is None:  # Jira's reset time says the same, minute-precise
-                retry_after = parse_rate_limit_reset(response.headers.get("X-RateLimit-Reset"))
+            if not retry_after:  # Cloud: the reset time (minute-precise); Data Center: its refill rate
+                retry_after = (parse_rate_limit_reset(response.headers.get("X-RateLimit-Reset"))
+                               or datacenter_refill_wait(response.headers) or retry_after)
             if self.budget is not None:
                 self.budget.throttled(response.headers.get("RateLimit-Reason"))
         return retry_after
+
+    def _success(self, response: requests.Response, method: str, path: str, attempt: int, *,
+                 checked: bool) -> JiraResponse:
+        if checked and self.auth is not None:
+            _refuse_anonymous_answer(response, method, path)
+        return JiraResponse(response.status_code, _body(response), response.headers, attempt)
 
     def _take_budget(self, method: str, path: str, attempt: int) -> None:
         """One token of the site's request budget, or JiraRateLimited: the event waits in its queue."""
@@ -594,8 +602,22 @@ class JiraTransport:
                 method=method,
                 path=path,
                 retry_after=retry_after,
-                reason=response.headers.get("RateLimit-Reason"),
+                reason=response.headers.get("RateLimit-Reason") or _datacenter_limit(response.headers),
                 attempts=attempts,
+            )
+        if status == 403 and str(response.headers.get("X-Authentication-Denied-Reason", "")).startswith(
+            "CAPTCHA_CHALLENGE"
+        ):
+            return JiraAuthError(
+                method=method,
+                path=path,
+                status=status,
+                error_messages=[
+                    "Jira Data Center locked this account behind a CAPTCHA after failed logins, so REST basic "
+                    "auth fails even with the right password: log in once through the web UI (or ask an admin "
+                    "to reset the failed-login count), and better, switch the connector to a personal access "
+                    "token (PATs are not subject to the CAPTCHA)"
+                ],
             )
         if 400 <= status < 500:
             return refusal_from_response(method=method, path=path, status=status, body=body)
@@ -626,6 +648,58 @@ class JiraTransport:
             outcome_unknown=status not in NOT_PROCESSED_STATUSES,
             retry_after=retry_after,
         )
+
+
+_DENIED_LOGIN_REASONS = frozenset({"AUTHENTICATION_DENIED", "AUTHENTICATED_FAILED"})
+
+
+def _refuse_anonymous_answer(response: requests.Response, method: str, path: str) -> None:
+    """Jira Data Center answers a request with bad credentials as the *anonymous* user, with 200.
+
+    The signs are ``X-Seraph-LoginReason: AUTHENTICATION_DENIED|AUTHENTICATED_FAILED`` or
+    ``X-AUSERNAME: anonymous`` (shared/contracts/jira-datacenter/README.md section 2). Acting on such an
+    answer would read an empty anonymous view as "no such issue", so it is a 401 here. Jira Cloud
+    sends neither header.
+    """
+    reason = str(response.headers.get("X-Seraph-LoginReason", "")).upper()
+    user = str(response.headers.get("X-AUSERNAME", ""))
+    if reason in _DENIED_LOGIN_REASONS or user.casefold() == "anonymous":
+        why = f"X-Seraph-LoginReason: {reason}" if reason in _DENIED_LOGIN_REASONS else "X-AUSERNAME: anonymous"
+        raise JiraAuthError(
+            method=method,
+            path=path,
+            status=401,
+            error_messages=[
+                f"Jira answered {response.status_code} as the anonymous user ({why}): the credentials were not "
+                "accepted; check the username and password or the personal access token in the connector secret"
+            ],
+        )
+
+
+def datacenter_refill_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds until a Data Center rate limiter (8.6+, opt-in) has a token again, from its headers.
+
+    Data Center sends ``X-RateLimit-FillRate`` tokens every ``X-RateLimit-Interval-Seconds``; with
+    none remaining, one token is ``interval / fill rate`` away. None when the headers are absent.
+    """
+    try:
+        fill = float(headers.get("X-RateLimit-FillRate", ""))
+        interval = float(headers.get("X-RateLimit-Interval-Seconds", ""))
+    except ValueError:
+        return None
+    if fill <= 0 or interval <= 0:
+        return None
+    return interval / fill
+
+
+def _datacenter_limit(headers: Mapping[str, str]) -> str | None:
+    """The Data Center rate limiter's settings, for the error message (None on Cloud)."""
+    limit = headers.get("X-RateLimit-Limit")
+    if limit is None:
+        return None
+    fill = headers.get("X-RateLimit-FillRate", "?")
+    interval = headers.get("X-RateLimit-Interval-Seconds", "?")
+    return f"Data Center rate limiting: {limit} requests, {fill} more every {interval}s per user"
 
 
 def _body(response: requests.Response) -> Any:

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jira_bridge.jira.users import user_id
+
 MAX_ACTIONS_KEPT = 20
 MAX_REQUESTS_KEPT = 100
 MAX_HISTORY_KEPT = 10
@@ -101,7 +103,7 @@ class IssueLink(BaseModel):
         derived = {
             "status": self.written.statuses[-1] if self.written.statuses else None,
             "priority": (fields.get("priority") or {}).get("name"),
-            "assignee": (fields.get("assignee") or {}).get("accountId"),
+            "assignee": user_id(fields.get("assignee")),
         }
         return {**{k: v for k, v in derived.items() if v is not None}, **self.jira_values}
     written: WrittenValues = Field(default_factory=WrittenValues)

@@ -26,6 +26,7 @@ from jira_bridge.incidents.updates import IncidentNoteRequested, IncidentUpdateR
 from jira_bridge.jira.adf import adf_to_text
 from jira_bridge.jira.errors import JiraNotFound
 from jira_bridge.jira.service_desk import CommentKind, classify_comment
+from jira_bridge.jira.users import user_id
 from jira_bridge.links.model import MAX_REQUESTS_KEPT, IssueLink
 from jira_bridge.links.store import LinkStore, StaleLink
 from jira_bridge.timeline import cause_key, note_for, remember_told
@@ -166,7 +167,7 @@ class JiraChangeSync:
         now = {
             "status": (fields.get("status") or {}).get("name"),
             "priority": (fields.get("priority") or {}).get("name"),
-            "assignee": (fields.get("assignee") or {}).get("accountId"),
+            "assignee": user_id(fields.get("assignee")),
         }
         # Only what this delivery announces becomes the new baseline: a later edit already visible in
         # this read has its own delivery coming, which must still see it as a change.
@@ -233,7 +234,7 @@ class JiraChangeSync:
         if not isinstance(assignee, dict):
             return None
         email = assignee.get("emailAddress")
-        account = str(assignee.get("accountId") or "")
+        account = user_id(assignee) or ""
         email = email or self.runbooks.mappings.users.email_for(account)
         if not email:
             reason = (f"Jira assignee {assignee.get('displayName') or account} has no visible email and no entry in "
