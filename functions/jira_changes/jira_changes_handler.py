@@ -36,6 +36,14 @@ def apply_delivery(message: dict[str, Any]) -> dict[str, Any]:
     from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
 
     settings = load_settings(JiraChangesSettings)
+    if "hint_issue" in message:  # an unsigned Data Center delivery: re-read, never trust its body
+        connector, issue_id = message["connector"], str(message["hint_issue"])
+        if not adapters.hint_gate(settings).admit(connector, issue_id, float(message.get("received_at", 0))):
+            return {"disposition": "unchanged", "reasons": ["hint moot: the issue was re-read since"],
+                    "incident_id": None}
+        replayed = adapters.reconciler(settings).replay_issue(connector, issue_id)
+        return {"disposition": "hint", "reasons": [f"issue re-read; {replayed} change(s) replayed"],
+                "incident_id": None}
     delivery = JiraDelivery(connector=message["connector"], delivery_id=message.get("delivery_id"),
                             payload=JiraWebhookPayload.model_validate_json(message["body"]))
     result = process_delivery(delivery, adapters.jira_change_sync(settings), adapters.jira_rule_engine(settings))

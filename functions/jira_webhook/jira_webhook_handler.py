@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -25,6 +26,7 @@ from jira_bridge.errors import ConfigurationError
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import JiraWebhookSettings, load_settings
 from jira_bridge.sqs_ids import sqs_id
+from jira_bridge.webhooks.hints import hint_message, hinted_issue
 from jira_bridge.webhooks.http import BodyRejected, header, raw_body
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
 from jira_bridge.webhooks.signature import SignatureInvalid, verify_hub_signature
@@ -65,6 +67,10 @@ def verify_jira_signature(resolver: APIGatewayRestResolver, next_middleware: Nex
         logger.error("webhook rejected: connector not usable", extra={"connector": connector_name,
                                                                       "reason": str(error)})
         return _json_error(401, "signature cannot be verified")
+    if connector.credentials.webhook_auth == "hint":
+        # A Data Center that cannot sign: nothing in the body is trusted (see webhooks/hints.py).
+        resolver.append_context(connector=connector_name, body=body, hint=True)  # type: ignore[no-untyped-call]
+        return next_middleware(resolver)
     secret = connector.credentials.webhook_secret
     try:
         if secret is None:
@@ -82,6 +88,8 @@ def verify_jira_signature(resolver: APIGatewayRestResolver, next_middleware: Nex
 def receive_jira_webhook() -> Response[dict[str, Any]]:
     body: bytes = app.context["body"]
     connector: str = app.context["connector"]
+    if app.context.get("hint"):
+        return _queue_hint(connector, body)
     try:
         payload = JiraWebhookPayload.model_validate_json(body)
     except ValidationError as error:
@@ -107,6 +115,19 @@ def receive_jira_webhook() -> Response[dict[str, Any]]:
         "retry": bool(header(app.current_event.raw_event, "X-Atlassian-Webhook-Retry"))})
     metrics.add_metric(name="JiraWebhookAccepted", unit=MetricUnit.Count, value=1)
     return Response(status_code=202, content_type="application/json", body={"accepted": True})
+
+
+def _queue_hint(connector: str, body: bytes) -> Response[dict[str, Any]]:
+    issue_id = hinted_issue(body)
+    if issue_id is None:
+        return _json_error(400, "an unsigned delivery must name an issue (issue.id) to re-read")
+    message, group, dedup = hint_message(connector, issue_id, body, time.time())
+    settings = load_settings(JiraWebhookSettings)
+    adapters.aws_client("sqs").send_message(QueueUrl=settings.changes_queue_url, MessageBody=json.dumps(message),
+                                            MessageGroupId=group, MessageDeduplicationId=dedup)
+    logger.info("jira hint queued: the issue will be re-read", extra={"issue_id": issue_id})
+    metrics.add_metric(name="JiraWebhookHint", unit=MetricUnit.Count, value=1)
+    return Response(status_code=202, content_type="application/json", body={"accepted": True, "hint": True})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True,

@@ -112,8 +112,9 @@ def _ask_bridge(args: argparse.Namespace) -> Callable[[], dict[str, Any]]:
 
 def _ask_jira(args: argparse.Namespace) -> Callable[[], dict[str, Any]]:
     from jira_bridge.adapters import build_ci_site
-    from jira_bridge.ci.approval import ApprovalGate, GatedDeployment, NotAnIssueKey
+    from jira_bridge.ci.approval import ApprovalGate, GatedDeployment
     from jira_bridge.ci.config import load_ci_config
+    from jira_bridge.ci.errors import NotAnIssueKey
     from jira_bridge.connectors.registry import ConnectorRegistry
     from jira_bridge.connectors.routing import load_routing
     from jira_bridge.connectors.secrets import SecretsManagerConnectors

@@ -23,11 +23,12 @@ SCHEMAS = {
     "incident-changed": "jira_bridge.incidents.events:IncidentChanged",
     "incident-update-requested": "jira_bridge.incidents.updates:IncidentUpdateRequested",
     "incident-create-requested": "jira_bridge.incidents.updates:IncidentCreateRequested",
+    "incident-note-requested": "jira_bridge.incidents.updates:IncidentNoteRequested",
     "ci-notification": "jira_bridge.ci.sources.generic:CiNotificationBody",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of every command and flag
     parser = argparse.ArgumentParser(prog="jira-bridge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     put_event.set_defaults(run=_local_put_event)
 
     demo = local_commands.add_parser("demo", help="tell the whole story end to end, in under a minute")
+    demo.add_argument("--site", choices=["cloud", "datacenter"], default="cloud",
+                      help="the kind of Jira the simulator plays (default: cloud)")
     demo.set_defaults(run=_local_demo)
 
     test_connection = commands.add_parser(
@@ -65,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     test_connection.add_argument("--region", help="AWS region of --stack")
     test_connection.add_argument("--profile", help="AWS profile for --stack")
     test_connection.add_argument("--json", action="store_true", help="one JSON object per connector")
+    test_connection.add_argument("--site", choices=["cloud", "datacenter"], default="cloud",
+                                 help="with --local: the simulator's kind of Jira")
+    test_connection.add_argument("--dc-version", default="10.3.19", help="with --local --site datacenter")
+    test_connection.add_argument("--webhook-url", help="also check the site's admin webhook to this URL "
+                                                       "(stack output JiraWebhookUrl), as `webhooks check` does")
     test_connection.set_defaults(run=_test_connection)
 
     lint = commands.add_parser("lint", help="validate runbooks and mappings (offline, or against Jira)")
@@ -93,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     from jira_bridge_cli.secret_commands import add_secret_commands
 
     add_secret_commands(commands)
+    from jira_bridge_cli.webhook_commands import add_webhook_commands
+
+    add_webhook_commands(commands)
     return parser
 
 
@@ -244,7 +255,7 @@ def _local_put_event(args: argparse.Namespace) -> int:
 def _local_demo(args: argparse.Namespace) -> int:
     from local_runtime.demo import run_demo
 
-    return run_demo()
+    return run_demo(args.site)
 
 
 # ----- connection test ---------------------------------------------------------------------------
@@ -267,6 +278,9 @@ def _test_connection(args: argparse.Namespace) -> int:
         config_dir=args.config_dir,
         local=args.local,
         as_json=args.json,
+        site=args.site,
+        dc_version=args.dc_version,
+        webhook_url=args.webhook_url,
     )
 
 
@@ -296,10 +310,12 @@ def _lint(args: argparse.Namespace) -> int:
         problems, checked = lint_file(args.file), ""
     for problem in problems:
         print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s) in {args.file}", file=sys.stderr)
+    errors = [p for p in problems if not getattr(p, "warning", False)]
+    if errors:
+        print(f"{len(errors)} problem(s) in {args.file}", file=sys.stderr)
         return 1
-    print(f"{args.file}: ok{checked}")
+    warned = f", {len(problems)} warning(s)" if problems else ""
+    print(f"{args.file}: ok{checked}{warned}")
     return 0
 
 

@@ -100,6 +100,9 @@ def render_status(link: Any) -> str:
         lines.append(f"last error {link.last_error}")
     if link.deferred_events:
         lines.append(f"waiting    {len(link.deferred_events)} event(s) kept until the issue exists")
+    for past in getattr(link, "history", []):
+        lines.append(f"earlier    {past.issue_key or '-'}  id={past.issue_id}  ended {past.ended_at:%Y-%m-%d %H:%M}Z: "
+                     f"{past.reason}")
     lines.append("actions:")
     lines.extend(f"  {a.at:%H:%M:%S} {a.action:<28} {a.outcome:<7} {a.detail}" for a in link.actions[-10:])
     return "\n".join(lines)

@@ -15,10 +15,11 @@ The default site (`seed.default_site`):
 * Projects ``OPS`` (id 10000, "OPS Incident Workflow") and ``PAY`` (id 10001, "Simplified Workflow"),
   issue types Task (10002) and Incident (10004), priorities Highest..Lowest (ids 1-5, Medium default),
   resolutions Done (10000), Won't Do (10001), Duplicate (10002), Cannot Reproduce (10003).
-* Statuses To Do (10000, new), In Progress (3), In Review (10001), Done (10002, done).
+* Statuses To Do (10000, new), In Progress (3), In Review (10001), Done (10002, done), Won't Do (10003, done).
 * OPS workflow: 11 Start Progress (To Do->In Progress), 21 Request Review (In Progress->In Review),
   31 Done (In Review->Done; screen with ``resolution``, required), 41 Stop Progress (In Progress->To Do),
-  51 Back to In Progress (In Review->In Progress), 61 Reopen (Done->To Do). No direct To Do->Done.
+  51 Back to In Progress (In Review->In Progress), 61 Reopen (Done->To Do), 91 Won't Do (global, from
+  every status; resolution required). No direct To Do->Done; nothing leaves Won't Do.
   PAY workflow: global transitions 11 To Do, 21 In Progress, 31 Done (sets resolution Done).
 * Custom fields: 10040 Incident ID (text), 10041 Severity (select SEV1-SEV4, option ids 10101-10104;
   required for OPS Incidents), 10042 Affected services (multi-select api/web/payments/database),

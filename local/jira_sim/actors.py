@@ -31,21 +31,32 @@ class SimulatorCallError(RuntimeError):
 
 
 class UserSession:
-    def __init__(self, base_url: str, site: SiteSeed, user: UserSeed, *, timeout: float = 10.0) -> None:
+    """A person on the site. On a Data Center site (``datacenter``) they log in with username and
+    password, their ``/rest/api/3`` paths are sent as ``/rest/api/2`` and their text as wiki markup."""
+
+    def __init__(
+        self, base_url: str, site: SiteSeed, user: UserSeed, *, timeout: float = 10.0, datacenter: bool = False
+    ) -> None:
         if user.api_token is None:
             raise ValueError(f"{user.email} has no API token")
         self.base_url = base_url.rstrip("/")
         self.site = site
         self.user = user
         self.timeout = timeout
+        self.datacenter = datacenter
         self.http = requests.Session()
-        self.http.auth = (user.email, user.api_token)
+        self.http.auth = (user.username if datacenter else user.email, user.api_token)
+
+    def _text(self, text: str) -> Any:
+        return text if self.datacenter else text_doc(text)
 
     # -- raw access --
 
     def request(
         self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
     ) -> requests.Response:
+        if self.datacenter and path.startswith("/rest/api/3/"):
+            path = "/rest/api/2/" + path[len("/rest/api/3/") :]
         return self.http.request(method, self.base_url + path, json=json, params=params, timeout=self.timeout)
 
     def call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
@@ -73,7 +84,7 @@ class UserSession:
         self.call("PUT", f"/rest/api/3/issue/{key}", json={"fields": fields or {}, "update": update or {}})
 
     def comment(self, key: str, text: str | dict[str, Any]) -> dict[str, Any]:
-        body = text_doc(text) if isinstance(text, str) else text
+        body = self._text(text) if isinstance(text, str) else text
         result: dict[str, Any] = self.call("POST", f"/rest/api/3/issue/{key}/comment", json={"body": body})
         return result
 
@@ -107,7 +118,7 @@ class UserSession:
                     fields.setdefault("resolution", {"name": "Done"})
         body: dict[str, Any] = {"transition": {"id": transition_id}, "fields": fields}
         if comment:
-            body["update"] = {"comment": [{"add": {"body": text_doc(comment)}}]}
+            body["update"] = {"comment": [{"add": {"body": self._text(comment)}}]}
         self.call("POST", f"/rest/api/3/issue/{key}/transitions", json=body)
 
     def move_to(self, key: str, status: str) -> list[str]:

@@ -50,7 +50,10 @@ def text_doc(text: str) -> dict[str, Any]:
 
 
 def to_wiki(doc: object) -> str:
-    """Render an ADF document as Jira wiki markup, the form webhook payloads carry."""
+    """Render an ADF document as Jira wiki markup, the form webhook payloads carry (a string is
+    wiki markup already: Data Center stores what REST v2 was given)."""
+    if isinstance(doc, str):
+        return doc
     if not isinstance(doc, dict):
         return ""
     blocks = [_block(node) for node in doc.get("content") or []]
@@ -58,7 +61,9 @@ def to_wiki(doc: object) -> str:
 
 
 def to_plain_text(doc: object) -> str:
-    """Only the text, for display and for JQL text search."""
+    """Only the text, for display and for JQL text search (wiki markup is searched as written)."""
+    if isinstance(doc, str):
+        return doc
     if not isinstance(doc, dict):
         return ""
     parts: list[str] = []

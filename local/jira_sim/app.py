@@ -18,7 +18,14 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from jira_sim.auth import AuthFailure, Principal, basic_auth_user, bearer_token, connect_app
+from jira_sim.auth import (
+    AuthFailure,
+    DataCenterAuthenticator,
+    Principal,
+    basic_auth_user,
+    bearer_token,
+    connect_app,
+)
 from jira_sim.context import RequestContext, Services
 from jira_sim.errors import NOT_AUTHENTICATED, JiraError, SoftwareError
 from jira_sim.faults import FaultOutcome, FaultRule
@@ -59,10 +66,16 @@ def compiled_routes(tables: tuple[RouteTable, ...]) -> tuple[dict[str, Route], M
     return routes, Map(rules, strict_slashes=False, merge_slashes=False)
 
 
+V2, V3 = "/rest/api/2/", "/rest/api/3/"
+GATEWAY, GATEWAY_FLAG = "/ex/jira/", "jira_sim.gateway"
+_CLOUD_ONLY_PREFIXES = (V3, "/rest/builds", "/rest/deployments", "/jira/", "/oauth", "/_edge/")
+
+
 class SimulatorApp:
     def __init__(self, services: Services, tables: tuple[RouteTable, ...]) -> None:
         self.services = services
         self.routes, self.url_map = compiled_routes(tables)
+        self.dc_auth = DataCenterAuthenticator(services.site)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -83,16 +96,45 @@ class SimulatorApp:
         response, principal = self._dispatch(request)
         return response, principal, outcome.applied
 
-    def _dispatch(self, request: Request) -> tuple[Response, Principal | None]:
+    def _match(self, request: Request) -> tuple[str, dict[str, Any]]:
+        """The route for the request. A Data Center site has no Cloud-only API (404) and serves each
+        ``/rest/api/2`` operation it shares with Cloud from the Cloud route, rendered as v2; a Cloud
+        site does not serve the Data Center-only ``/rest/api/2`` shapes."""
         adapter = self.url_map.bind_to_environ(request.environ)
+        path = request.path
+        if self.services.datacenter:
+            if path.startswith(_CLOUD_ONLY_PREFIXES):
+                raise NotFound()
+            try:
+                endpoint, arguments = adapter.match()
+            except NotFound:
+                if not path.startswith(V2):
+                    raise
+                endpoint, arguments = adapter.match(path_info=V3 + path[len(V2):])
+            return str(endpoint), dict(arguments)
+        if path.startswith(V2):
+            raise NotFound()
+        if path.startswith(GATEWAY):  # api.atlassian.com/ex/jira/{cloudId}/rest/api/3/... (scoped tokens)
+            cloud_id, _, rest = path[len(GATEWAY):].partition("/")
+            if cloud_id != self.services.site.cloud_id or not rest.startswith("rest/api/3/"):
+                raise NotFound()
+            request.environ[GATEWAY_FLAG] = True
+            endpoint, arguments = adapter.match(path_info="/" + rest)
+            return str(endpoint), dict(arguments)
+        endpoint, arguments = adapter.match()
+        return str(endpoint), dict(arguments)
+
+    def _dispatch(self, request: Request) -> tuple[Response, Principal | None]:
         api = api_family(request.path)
         try:
-            endpoint, arguments = adapter.match()
+            endpoint, arguments = self._match(request)
         except NotFound:
             return error_response(api, 404, f"null for uri: {request.url}"), None
         except MethodNotAllowed as not_allowed:
             return Response(status=405, headers=not_allowed.get_headers()), None
-        route = self.routes[str(endpoint)]
+        route = self.routes[endpoint]
+        if self.services.datacenter and route.auth in ("basic", "optional"):
+            return self._dispatch_datacenter(route, request, arguments)
         principal: Principal | None = None
         try:
             principal = self._authenticate(route, request)
@@ -106,10 +148,31 @@ class SimulatorApp:
         except SoftwareError as error:
             return json_response(error.body(), error.status), principal
 
+    def _dispatch_datacenter(
+        self, route: Route, request: Request, arguments: dict[str, Any]
+    ) -> tuple[Response, Principal | None]:
+        login = self.dc_auth.login(request.headers.get("Authorization"), self.services.base_url)
+        if login.captcha:
+            page = Response("<html><body>CAPTCHA required: log in at /login.jsp</body></html>", status=403,
+                            content_type="text/html;charset=UTF-8", headers=login.headers)
+            return page, None
+        principal = Principal("user", user=login.user) if login.user is not None else None
+        if principal is None and route.auth != "optional":
+            body = {"message": NOT_AUTHENTICATED, "status-code": 401}  # DC's 401 shape (measured, 10.3.19)
+            return json_response(body, 401, login.headers), None
+        context = RequestContext(request, self.services, principal)
+        try:
+            response = route.handler(context, **arguments)
+        except JiraError as error:
+            response = json_response(error.body(), error.status, error.headers)
+        response.headers.update(login.headers)
+        return response, principal
+
     def _authenticate(self, route: Route, request: Request) -> Principal | None:
         authorization = request.headers.get("Authorization")
         if route.auth == "basic":
-            return Principal("user", user=basic_auth_user(self.services.site, authorization))
+            gateway = bool(request.environ.get(GATEWAY_FLAG))
+            return Principal("user", user=basic_auth_user(self.services.site, authorization, gateway=gateway))
         if route.auth == "oauth":
             return Principal("oauth", oauth=bearer_token(self.services.oauth, authorization))
         if route.auth == "connect":

@@ -55,7 +55,10 @@ class Principal:
 # -- Basic auth --------------------------------------------------------------------------------
 
 
-def basic_auth_user(site: SiteSeed, authorization: str | None) -> UserSeed:
+def basic_auth_user(site: SiteSeed, authorization: str | None, *, gateway: bool = False) -> UserSeed:
+    """The user of ``email:token`` Basic credentials. On the site URL only classic API tokens work;
+    through the api.atlassian.com gateway (``/ex/jira/{cloudId}``) only scoped ones (service accounts),
+    as Atlassian's KB "401 Unauthorized error when service account accesses Jira" describes."""
     if not authorization or not authorization.lower().startswith("basic "):
         raise AuthFailure("Basic authentication with an email address and API token is required.")
     try:
@@ -68,12 +71,89 @@ def basic_auth_user(site: SiteSeed, authorization: str | None) -> UserSeed:
         user is not None
         and user.active
         and user.email.casefold() == email.casefold()
-        and user.api_token is not None
-        and secrets.compare_digest(user.api_token, token)
+        and (expected := user.scoped_api_token if gateway else user.api_token) is not None
+        and secrets.compare_digest(expected, token)
     )
     if not valid or user is None:
         raise AuthFailure("The email address or API token is not valid.")
     return user
+
+
+# -- Jira Data Center: personal access tokens and username/password, with its traps ----------------
+
+CAPTCHA_THRESHOLD = 3
+"""Consecutive failed basic logins after which Data Center demands a CAPTCHA (Jira's default is 3)."""
+
+
+@dataclass(frozen=True)
+class DataCenterLogin:
+    """Who a Data Center request runs as. ``user`` None is the anonymous user; ``headers`` go on the
+    answer whatever it is; ``captcha`` means basic auth is locked for that account."""
+
+    user: UserSeed | None
+    headers: dict[str, str]
+    captcha: bool = False
+
+
+class DataCenterAuthenticator:
+    """Data Center authentication as measured (shared/contracts/jira-datacenter/README.md section 2).
+
+    * ``Authorization: Bearer <PAT>`` (8.14+). A PAT is never accepted as a basic-auth password.
+    * ``Authorization: Basic username:password``. A wrong password is answered as the anonymous user
+      with ``X-Seraph-LoginReason: AUTHENTICATED_FAILED``; after ``CAPTCHA_THRESHOLD`` consecutive
+      failures the account is CAPTCHA-locked: 403 with ``X-Seraph-LoginReason: AUTHENTICATION_DENIED``
+      and ``X-Authentication-Denied-Reason: CAPTCHA_CHALLENGE; login-url=...`` even with the right
+      password, until `clear_captcha` (a web login / an admin reset).
+    * Anything else, a bad token included, is the anonymous user (``X-AUSERNAME: anonymous``).
+    """
+
+    def __init__(self, site: SiteSeed) -> None:
+        self.site = site
+        self._failures: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def login(self, authorization: str | None, base_url: str) -> DataCenterLogin:
+        scheme, _, credential = (authorization or "").partition(" ")
+        if scheme.lower() == "bearer":
+            token = credential.strip()
+            user = next((u for u in self.site.users if u.personal_access_token and u.active
+                         and secrets.compare_digest(u.personal_access_token, token)), None)
+            return self._as(user)
+        if scheme.lower() == "basic":
+            return self._basic(credential.strip(), base_url)
+        return self._as(None)
+
+    def _basic(self, credential: str, base_url: str) -> DataCenterLogin:
+        try:
+            username, _, password = base64.b64decode(credential, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return self._as(None, {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"})
+        user = self.site.find_dc_user(username)
+        if user is None:
+            return self._as(None, {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"})
+        with self._lock:
+            if self._failures.get(user.username, 0) >= CAPTCHA_THRESHOLD:
+                return DataCenterLogin(None, {
+                    "X-AUSERNAME": "anonymous",
+                    "X-Seraph-LoginReason": "AUTHENTICATION_DENIED",
+                    "X-Authentication-Denied-Reason": f"CAPTCHA_CHALLENGE; login-url={base_url}/login.jsp",
+                }, captcha=True)
+            if user.active and user.api_token is not None and secrets.compare_digest(user.api_token, password):
+                self._failures.pop(user.username, None)
+                return self._as(user)
+            self._failures[user.username] = self._failures.get(user.username, 0) + 1
+        return self._as(None, {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"})
+
+    @staticmethod
+    def _as(user: UserSeed | None, extra: dict[str, str] | None = None) -> DataCenterLogin:
+        return DataCenterLogin(user, {"X-AUSERNAME": user.username if user else "anonymous", **(extra or {})})
+
+    def clear_captcha(self, username: str | None = None) -> None:
+        with self._lock:
+            if username is None:
+                self._failures.clear()
+            else:
+                self._failures.pop(username, None)
 
 
 # -- OAuth 2.0 client credentials ------------------------------------------------------------------

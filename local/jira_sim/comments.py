@@ -13,7 +13,10 @@ from jira_sim.adf import AdfValidatorSource, adf_error
 from jira_sim.errors import JiraError
 from jira_sim.events import CommentEvent, EventSink, IssueEvent
 from jira_sim.seed import UserSeed
-from jira_sim.state import Comment, Issue, SiteState
+from jira_sim.state import Comment, CustomerEmail, Issue, SiteState
+
+#: The comment property Jira Service Management reads: ``{"internal": true}`` keeps a comment agent-only.
+SD_PUBLIC_COMMENT = "sd.public.comment"
 
 _LEGACY_EVENT_NAMES = {
     "comment_created": "issue_commented",
@@ -23,16 +26,24 @@ _LEGACY_EVENT_NAMES = {
 
 
 class CommentService:
-    def __init__(self, state: SiteState, adf_validator: AdfValidatorSource, emit: EventSink) -> None:
+    def __init__(
+        self, state: SiteState, adf_validator: AdfValidatorSource, emit: EventSink, *, datacenter: bool = False
+    ) -> None:
         self.state = state
         self.adf_validator = adf_validator
         self.emit = emit
+        #: Data Center REST v2 comment bodies are wiki-markup strings, stored as given.
+        self.datacenter = datacenter
 
-    def validate_body(self, payload: Any) -> dict[str, Any]:
-        """The ADF body of a comment request, or Jira's 400."""
+    def validate_body(self, payload: Any) -> dict[str, Any] | str:
+        """The ADF body (Cloud) or wiki-markup body (Data Center) of a comment request, or Jira's 400."""
         body = payload.get("body") if isinstance(payload, dict) else None
-        if body is None or body == "":
+        if body is None or body == "" or (isinstance(body, str) and not body.strip()):
             raise JiraError.field_errors({"comment": "Comment body can not be empty!"})
+        if self.datacenter:
+            if not isinstance(body, str):
+                raise JiraError(400, ["Can not deserialize instance of java.lang.String out of START_OBJECT token"])
+            return body
         problem = adf_error(body, self.adf_validator)
         if problem == "INVALID_INPUT":
             raise JiraError(400, [problem])
@@ -44,12 +55,37 @@ class CommentService:
     def add(self, actor: UserSeed, issue: Issue, payload: Any) -> Comment:
         self._require(actor, issue, "ADD_COMMENTS", "You do not have the permission to comment on this issue.")
         body = self.validate_body(payload)
+        properties = _comment_properties(payload)
         now = self.state.now()
-        comment = Comment(self.state.next_comment_id(), actor.account_id, body, now, now, actor.account_id)
+        comment = Comment(self.state.next_comment_id(), actor.account_id, body, now, now, actor.account_id,
+                          properties=properties, internal=self._internal(actor, issue, properties))
         issue.comments.append(comment)
         issue.updated = now
+        self._email_customers(issue, comment)
         self._announce("comment_created", actor, issue, comment)
         return comment
+
+    def _internal(self, actor: UserSeed, issue: Issue, properties: dict[str, Any]) -> bool:
+        """JSM: only an agent's comment with ``sd.public.comment`` ``{"internal": true}`` is internal.
+
+        Without the property a comment on a service project is public (the platform default,
+        ``jsdPublic`` "defaults to true"), and customers cannot write internal notes.
+        """
+        project = self.state.site.project_by_id(issue.project_id)
+        if project.project_type != "service_desk" or "SERVICEDESK_AGENT" not in actor.permissions_in(project.key):
+            return False
+        flag = properties.get(SD_PUBLIC_COMMENT)
+        return isinstance(flag, dict) and flag.get("internal") is True
+
+    def _email_customers(self, issue: Issue, comment: Comment) -> None:
+        """A public comment on a request notifies its reporter and participants (not its author)."""
+        project = self.state.site.project_by_id(issue.project_id)
+        if project.project_type != "service_desk" or comment.internal:
+            return
+        people = [issue.fields.get("reporter"), *issue.request_participants]
+        recipients = tuple(dict.fromkeys(p for p in people if p and p != comment.author))
+        if recipients:
+            self.state.customer_emails.append(CustomerEmail(issue.key, comment.id, recipients))
 
     def find(self, issue: Issue, comment_id: str) -> Comment:
         comment = next((c for c in issue.comments if c.id == comment_id), None)
@@ -90,3 +126,12 @@ class CommentService:
     def _require_own_or_all(self, actor: UserSeed, issue: Issue, comment: Comment, verb: str, message: str) -> None:
         scope = "OWN" if comment.author == actor.account_id else "ALL"
         self._require(actor, issue, f"{verb}_{scope}_COMMENTS", message)
+
+
+def _comment_properties(payload: Any) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for entry in (payload.get("properties") if isinstance(payload, dict) else None) or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or "value" not in entry:
+            raise JiraError(400, ["Each entry of 'properties' needs a string 'key' and a 'value'."])
+        properties[entry["key"]] = entry["value"]
+    return properties

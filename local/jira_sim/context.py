@@ -14,7 +14,7 @@ from jira_sim.contracts import Contracts
 from jira_sim.errors import JiraError
 from jira_sim.faults import FaultInjector
 from jira_sim.issues import IssueService
-from jira_sim.render import Renderer
+from jira_sim.render import Flavour, Renderer
 from jira_sim.request_log import RequestLog
 from jira_sim.seed import SiteSeed, UserSeed
 from jira_sim.software import SoftwareStore
@@ -38,9 +38,17 @@ class Services:
     log: RequestLog
     #: Set when the server starts; every ``self`` link is built from it.
     base_url: str = ""
+    #: ``datacenter``: REST v2 only, wiki markup, users by username/key, PAT or basic auth.
+    flavour: Flavour = "cloud"
+    #: The Jira version a Data Center site reports (and whose webhook features it has).
+    dc_version: tuple[int, int, int] = (10, 3, 19)
+
+    @property
+    def datacenter(self) -> bool:
+        return self.flavour == "datacenter"
 
     def renderer(self, api: Literal["2", "3"] = "3") -> Renderer:
-        return Renderer(self.site, self.base_url, api)
+        return Renderer(self.site, self.base_url, "2" if self.datacenter else api, self.flavour)
 
 
 @dataclass
@@ -74,6 +82,10 @@ class RequestContext:
             if required:
                 raise JiraError(400, ["No content to map due to end-of-input"])
             return None
+        mimetype = self.request.mimetype
+        if mimetype != "application/json" and not mimetype.endswith("+json"):
+            # Jira's REST resources consume JSON only: any other Content-Type (text/plain, none) is 415.
+            raise JiraError(415, ["Unsupported Media Type"])
         try:
             return json.loads(raw)
         except ValueError as error:

@@ -121,9 +121,11 @@ def field_name(site: SiteSeed, field_id: str) -> str:
 class FieldParser:
     """Parses the value of one settable field. Knows the site (for ids) and the ADF validator."""
 
-    def __init__(self, site: SiteSeed, adf_validator: AdfValidatorSource) -> None:
+    def __init__(self, site: SiteSeed, adf_validator: AdfValidatorSource, *, datacenter: bool = False) -> None:
         self.site = site
         self.adf_validator = adf_validator
+        #: Data Center REST v2: rich text is a wiki-markup string, users are ``{"name"}``/``{"key"}``.
+        self.datacenter = datacenter
         self._system: dict[str, Callable[[Any], Any]] = {
             "summary": self.summary,
             "description": self.rich_text,
@@ -155,9 +157,14 @@ class FieldParser:
             raise FieldValueError("Summary must be less than 255 characters.")
         return value
 
-    def rich_text(self, value: Any) -> dict[str, Any] | None:
+    def rich_text(self, value: Any) -> dict[str, Any] | str | None:
         if value is None:
             return None
+        if self.datacenter:
+            if not isinstance(value, str):
+                # What Jira Server answers for a JSON object where REST v2 wants a string.
+                raise FieldValueError("Operation value must be a string")
+            return value
         problem = adf_error(value, self.adf_validator)
         if problem is not None:
             raise FieldValueError(problem)
@@ -175,6 +182,8 @@ class FieldParser:
     def user(self, value: Any) -> str | None:
         if value is None:
             return None
+        if self.datacenter:
+            return self._dc_user(value)
         account_id = value.get("accountId", value.get("id")) if isinstance(value, dict) else None
         if not isinstance(account_id, str):
             raise FieldValueError("Specify a valid value for the user: an object with an 'accountId'")
@@ -183,6 +192,16 @@ class FieldParser:
             # Cloud identifies users by accountId only; an email here is "not found" too.
             raise FieldValueError("Specified user does not exist or you do not have required permissions")
         return account_id
+
+    def _dc_user(self, value: Any) -> str:
+        """Data Center names users by ``name`` (username) or ``key``; it has no accountId."""
+        ref = value.get("name", value.get("key")) if isinstance(value, dict) else None
+        if not isinstance(ref, str):
+            raise FieldValueError("expected Object containing a 'name' property")
+        user = self.site.find_dc_user(ref)
+        if user is None:
+            raise FieldValueError(f"User '{ref}' does not exist.")
+        return user.account_id
 
     @staticmethod
     def labels(value: Any) -> list[str]:

@@ -227,7 +227,33 @@ class IssueService:
                 errors[field_id] = required_message(self.site, field_id)
         if errors:
             raise JiraError.field_errors(errors)
+        issue.properties.update(_properties(body))  # IssueUpdateDetails.properties: added or updated
 
+        self._apply(actor, issue, values)
+        return list(comment_operations) if isinstance(comment_operations, list) else [comment_operations]
+
+    def assign(self, actor: UserSeed, issue: Issue, body: Any) -> None:
+        """``PUT /issue/{key}/assignee``: ``accountId`` a user, ``null`` unassigned, ``"-1"`` the
+        project's default assignee (the project lead on the simulated site). Needs *Assign Issues*,
+        not *Edit Issues*; the user must be assignable in the project."""
+        project = self.site.project_by_id(issue.project_id)
+        if "ASSIGN_ISSUES" not in actor.permissions_in(project.key):
+            raise JiraError(403, ["You do not have permission to assign issues."])
+        if not isinstance(body, dict) or not ({"accountId", "name"} & body.keys()):
+            raise JiraError(400, ["accountId is missing: send {\"accountId\": ...} (null unassigns)."])
+        account_id = body.get("accountId", body.get("name"))
+        if account_id == "-1":
+            account_id = project.lead_account_id
+        elif account_id is not None:
+            user = self.site.find_user(account_id) if isinstance(account_id, str) else None
+            if user is None or user.account_id != account_id:
+                raise JiraError.field_errors({"assignee": f"User '{account_id}' does not exist."})
+            if "ASSIGNABLE_USER" not in user.permissions_in(project.key):
+                raise JiraError.field_errors({"assignee": f"User '{user.display_name}' cannot be assigned issues."})
+        self._apply(actor, issue, dict(issue.fields) | {"assignee": account_id})
+
+    def _apply(self, actor: UserSeed, issue: Issue, values: dict[str, Any]) -> None:
+        """Store new field values, with their changelog and webhook event (nothing when unchanged)."""
         items = change_items(self.site, issue.fields, values)
         if items:
             issue.fields = values
@@ -235,7 +261,20 @@ class IssueService:
             only_assignee = all(item.field_id == "assignee" for item in items)
             kind = "issue_assigned" if only_assignee else "issue_updated"
             self.emit(IssueEvent("jira:issue_updated", kind, issue.snapshot(), actor, group))
-        return list(comment_operations) if isinstance(comment_operations, list) else [comment_operations]
+
+    # -- move --
+
+    def move(self, actor: UserSeed, issue: Issue, project: ProjectSeed) -> None:
+        """Jira's "Move": a new key in the other project, the same id; announced as an update whose
+        changelog names the Key and the project (event type ``issue_moved``)."""
+        old_key, old_project = issue.key, self.site.project_by_id(issue.project_id)
+        self.state.move(issue, project)
+        items = [
+            ChangeItem("Key", "jira", "issuekey", None, old_key, None, issue.key),
+            ChangeItem("project", "jira", "project", old_project.id, old_project.name, project.id, project.name),
+        ]
+        group = self.state.record_change(issue, actor.account_id, items)
+        self.emit(IssueEvent("jira:issue_updated", "issue_moved", issue.snapshot(), actor, group))
 
     # -- delete --
 

@@ -60,11 +60,20 @@ class FieldSelection:
         return self.everything or field_id in self.names or (self.navigable and navigable)
 
 
+Flavour = Literal["cloud", "datacenter"]
+
+
 class Renderer:
-    def __init__(self, site: SiteSeed, base_url: str, api: Literal["2", "3"] = "3") -> None:
+    """``flavour="datacenter"`` renders users as Data Center does (``name``/``key``, no accountId) and
+    rich text as the stored wiki markup."""
+
+    def __init__(
+        self, site: SiteSeed, base_url: str, api: Literal["2", "3"] = "3", flavour: Flavour = "cloud"
+    ) -> None:
         self.site = site
         self.base_url = base_url.rstrip("/")
         self.api = api
+        self.flavour = flavour
 
     def rest(self, path: str) -> str:
         return f"{self.base_url}/rest/api/{self.api}/{path}"
@@ -79,6 +88,8 @@ class Renderer:
         if user is None:
             return None
         seed = user if isinstance(user, UserSeed) else self.site.user(user)
+        if self.flavour == "datacenter":
+            return self._dc_user(seed)
         rendered: dict[str, Any] = {
             "self": self.rest(f"user?accountId={seed.account_id}"),
             "accountId": seed.account_id,
@@ -93,6 +104,19 @@ class Renderer:
             "accountType": seed.account_type,
         }
         return rendered
+
+    def _dc_user(self, seed: UserSeed) -> dict[str, Any]:
+        """The Server/Data Center shape (see the ``*.server.json`` webhook captures)."""
+        return {
+            "self": self.rest(f"user?username={seed.username}"),
+            "name": seed.username,
+            "key": seed.user_key,
+            "emailAddress": seed.email,
+            "avatarUrls": self.avatar_urls(seed.user_key),
+            "displayName": seed.display_name,
+            "active": seed.active,
+            "timeZone": seed.time_zone,
+        }
 
     def required_user(self, user: UserSeed | str) -> dict[str, Any]:
         rendered = self.user(user)
@@ -194,9 +218,11 @@ class Renderer:
         value = next(o.value for o in custom.options if o.id == option_id)
         return {"self": self.rest(f"customFieldOption/{option_id}"), "value": value, "id": option_id}
 
-    def rich_text(self, doc: dict[str, Any] | None) -> Any:
-        if doc is None:
-            return None
+    def rich_text(self, doc: dict[str, Any] | str | None) -> Any:
+        """Stored rich text: an ADF document (written through Cloud REST v3) or a wiki-markup string
+        (written through Data Center REST v2, stored as given)."""
+        if doc is None or isinstance(doc, str):
+            return doc
         return doc if self.api == "3" else to_wiki(doc)
 
     # -- fields and issues --
@@ -350,7 +376,7 @@ class Renderer:
             "updateAuthor": self.user(comment.update_author),
             "created": jira_timestamp(comment.created),
             "updated": jira_timestamp(comment.updated),
-            "jsdPublic": True,
+            "jsdPublic": not comment.internal,
         }
 
     def comments_page(self, issue: Issue, comments: list[Comment], start: int, limit: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ seed declares, never by ids seen on another site.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -37,6 +37,8 @@ PROJECT_PERMISSIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "DELETE_ALL_COMMENTS": ("36", "Delete All Comments"),
         "DELETE_OWN_COMMENTS": ("37", "Delete Own Comments"),
         "TRANSITION_ISSUES": ("46", "Transition Issues"),
+        # Jira Service Management only: the agent permission (the "Service Desk Team" role has it).
+        "SERVICEDESK_AGENT": ("44", "Service Project Agent"),
     }
 )
 ALL_PERMISSIONS: frozenset[str] = frozenset(PROJECT_PERMISSIONS)
@@ -60,6 +62,23 @@ class UserSeed:
     permissions: frozenset[str] = ALL_PERMISSIONS
     #: ...unless overridden for a project key here.
     project_permissions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Data Center only: the username (``name``), and the personal access token sent as
+    #: ``Authorization: Bearer``. Basic auth on Data Center is ``username:password``, the password
+    #: being ``api_token`` here. Data Center has no accountId: users are named by username/key.
+    name: str | None = None
+    personal_access_token: str | None = None
+    #: Jira Cloud only: a scoped API token (service accounts), valid through api.atlassian.com's
+    #: ``/ex/jira/{cloudId}`` gateway and not on the site URL.
+    scoped_api_token: str | None = None
+
+    @property
+    def username(self) -> str:
+        return self.name or self.email.split("@", 1)[0]
+
+    @property
+    def user_key(self) -> str:
+        """Data Center's stable user key (``JIRAUSER<n>`` for users created since Jira 8.x)."""
+        return f"JIRAUSER{10000 + int(self.account_id[-4:], 16)}"
 
     def permissions_in(self, project_key: str) -> frozenset[str]:
         return self.project_permissions.get(project_key, self.permissions)
@@ -153,6 +172,29 @@ class ProjectSeed:
 
 
 @dataclass(frozen=True)
+class RequestTypeSeed:
+    """A Jira Service Management request type: a portal form backed by one issue type."""
+
+    id: str
+    name: str
+    issue_type_id: str
+    #: The fields the form offers (``requestFieldValues`` may set only these).
+    fields: frozenset[str] = frozenset({"summary", "description"})
+
+
+@dataclass(frozen=True)
+class ServiceDeskSeed:
+    """The service desk of a ``service_desk`` project (``/rest/servicedeskapi/servicedesk``)."""
+
+    id: str
+    project_key: str
+    request_types: tuple[RequestTypeSeed, ...]
+
+    def request_type(self, request_type_id: str) -> RequestTypeSeed | None:
+        return next((t for t in self.request_types if t.id == request_type_id), None)
+
+
+@dataclass(frozen=True)
 class PrioritySeed:
     id: str
     name: str
@@ -202,6 +244,8 @@ class SiteSeed:
     #: Jira Cloud also sends the legacy ``jira:issue_updated`` / ``issue_commented`` event next to
     #: ``comment_created`` when a comment is added. Receivers must cope with both.
     legacy_comment_issue_events: bool = True
+    #: Jira Service Management: one service desk per ``service_desk`` project.
+    service_desks: tuple[ServiceDeskSeed, ...] = ()
 
     # -- lookups (linear scans: a seed holds a handful of items) --
 
@@ -217,6 +261,11 @@ class SiteSeed:
             (u for u in self.users if u.account_id == email_or_account_id or u.email.casefold() == wanted),
             None,
         )
+
+    def find_dc_user(self, username_or_key: str) -> UserSeed | None:
+        """Data Center lookups by username (case-insensitive, as Jira's are) or user key."""
+        wanted = username_or_key.casefold()
+        return next((u for u in self.users if u.username.casefold() == wanted or u.user_key == username_or_key), None)
 
     def project(self, key_or_id: str) -> ProjectSeed | None:
         wanted = key_or_id.upper()
@@ -252,6 +301,10 @@ class SiteSeed:
     def connect_app(self, client_key: str) -> ConnectAppSeed | None:
         return next((a for a in self.connect_apps if a.client_key == client_key), None)
 
+    def service_desk(self, id_or_project_key: str) -> ServiceDeskSeed | None:
+        wanted = id_or_project_key.upper()
+        return next((d for d in self.service_desks if d.id == id_or_project_key or d.project_key == wanted), None)
+
 
 # ---------------------------------------------------------------------------------------------
 # The default site
@@ -266,6 +319,9 @@ BOB_EMAIL = "bob@example.com"
 BOB_TOKEN = "bob-api-token"  # noqa: S105 - seeded fake credential
 CAROL_EMAIL = "carol@example.com"
 CAROL_TOKEN = "carol-api-token"  # noqa: S105 - seeded fake credential
+# A Jira Service Management customer: an unlicensed portal account (accountType "customer").
+CUSTOMER_EMAIL = "customer@example.org"
+CUSTOMER_TOKEN = "customer-api-token"  # noqa: S105 - seeded fake credential
 OAUTH_CLIENT_ID = "jira-bridge-ci"
 OAUTH_CLIENT_SECRET = "jira-bridge-ci-secret"  # noqa: S105 - seeded fake credential
 CONNECT_CLIENT_KEY = "jira-bridge-connect"
@@ -273,9 +329,14 @@ CONNECT_SHARED_SECRET = "jira-bridge-connect-shared-secret"  # noqa: S105 - seed
 CLOUD_ID = "5d3e2a9c-7f41-4b8e-9c1a-2f6b0d4e8a17"
 
 # Status ids (the same statuses serve both workflows, as Jira shares statuses between workflows).
-TO_DO, IN_PROGRESS, IN_REVIEW, DONE = "10000", "3", "10001", "10002"
+TO_DO, IN_PROGRESS, IN_REVIEW, DONE, WONT_DO = "10000", "3", "10001", "10002", "10003"
 # Issue type ids.
 TASK, INCIDENT = "10002", "10004"
+# The service desk of the HELP project and its request types.
+HELP_DESK = "1"
+REPORT_INCIDENT, GET_HELP = "10", "11"
+# What a customer may do in a service project (through the portal); agents have SERVICEDESK_AGENT.
+_CUSTOMER_PERMISSIONS = frozenset({"BROWSE_PROJECTS", "CREATE_ISSUES", "ADD_COMMENTS", "EDIT_OWN_COMMENTS"})
 # Custom field ids.
 INCIDENT_ID = "customfield_10040"
 SEVERITY = "customfield_10041"
@@ -310,12 +371,15 @@ def _users() -> tuple[UserSeed, ...]:
         UserSeed(
             account_id="5f0c1a2b3c4d5e6f7a8b9c01",
             email=INTEGRATION_EMAIL,
+            personal_access_token="jira-bridge-pat",  # noqa: S106 - seeded fake credential
+            scoped_api_token="jira-bridge-scoped-api-token",  # noqa: S106 - seeded fake credential
             display_name="Jira Bridge (integration)",
             api_token=INTEGRATION_TOKEN,
         ),
         UserSeed(
             account_id="5f0c1a2b3c4d5e6f7a8b9c02",
             email=ALICE_EMAIL,
+            personal_access_token="alice-pat",  # noqa: S106 - seeded fake credential
             display_name="Alice Oncall",
             api_token=ALICE_TOKEN,
             time_zone="Europe/Berlin",
@@ -323,6 +387,7 @@ def _users() -> tuple[UserSeed, ...]:
         UserSeed(
             account_id="5f0c1a2b3c4d5e6f7a8b9c03",
             email=BOB_EMAIL,
+            personal_access_token="bob-pat",  # noqa: S106 - seeded fake credential
             display_name="Bob Private",
             api_token=BOB_TOKEN,
             hide_email=True,
@@ -330,9 +395,21 @@ def _users() -> tuple[UserSeed, ...]:
         UserSeed(
             account_id="5f0c1a2b3c4d5e6f7a8b9c04",
             email=CAROL_EMAIL,
+            personal_access_token="carol-pat",  # noqa: S106 - seeded fake credential
             display_name="Carol Readonly",
             api_token=CAROL_TOKEN,
             permissions=ALL_PERMISSIONS - {"TRANSITION_ISSUES", "RESOLVE_ISSUES", "CLOSE_ISSUES"},
+            # Carol works in the HELP service project without being an agent (not in Service Desk Team).
+            project_permissions={"HELP": ALL_PERMISSIONS - {"SERVICEDESK_AGENT"}},
+        ),
+        UserSeed(
+            account_id="qm:5f0c1a2b-customer-0001",
+            email=CUSTOMER_EMAIL,
+            display_name="Casey Customer",
+            api_token=CUSTOMER_TOKEN,
+            account_type="customer",
+            permissions=frozenset(),
+            project_permissions={"HELP": _CUSTOMER_PERMISSIONS},
         ),
     )
 
@@ -355,6 +432,14 @@ def _workflows() -> tuple[WorkflowSeed, ...]:
             TransitionSeed("41", "Stop Progress", TO_DO, from_statuses=(IN_PROGRESS,)),
             TransitionSeed("51", "Back to In Progress", IN_PROGRESS, from_statuses=(IN_REVIEW,)),
             TransitionSeed("61", "Reopen", TO_DO, from_statuses=(DONE,)),
+            # Global (from every status): a strict workflow's "close without doing it", done category.
+            TransitionSeed(
+                "91",
+                "Won't Do",
+                WONT_DO,
+                screen_fields=("resolution",),
+                required_fields=("resolution",),
+            ),
         ),
     )
     simple = WorkflowSeed(
@@ -429,7 +514,23 @@ def _projects(lead: str) -> tuple[ProjectSeed, ...]:
             TASK: ScreenSeed(create=_BASE_CREATE, edit=_BASE_EDIT),
         },
     )
-    return ops, pay
+    # A Jira Service Management project, shaped like PAY (its requests' issue types and screens).
+    help_desk = replace(pay, id="10002", key="HELP", name="Help Center", project_type="service_desk")
+    return ops, pay, help_desk
+
+
+def _service_desks() -> tuple[ServiceDeskSeed, ...]:
+    return (
+        ServiceDeskSeed(
+            HELP_DESK,
+            "HELP",
+            request_types=(
+                RequestTypeSeed(REPORT_INCIDENT, "Report a system problem", INCIDENT,
+                                fields=frozenset({"summary", "description", SEVERITY})),
+                RequestTypeSeed(GET_HELP, "Get IT help", TASK),
+            ),
+        ),
+    )
 
 
 def default_site() -> SiteSeed:
@@ -443,6 +544,7 @@ def default_site() -> SiteSeed:
             StatusSeed(IN_PROGRESS, "In Progress", "indeterminate", "This issue is being actively worked on."),
             StatusSeed(IN_REVIEW, "In Review", "indeterminate"),
             StatusSeed(DONE, "Done", "done"),
+            StatusSeed(WONT_DO, "Won't Do", "done"),
         ),
         workflows=_workflows(),
         issue_types=(
@@ -477,4 +579,5 @@ def default_site() -> SiteSeed:
             ),
         ),
         connect_apps=(ConnectAppSeed(CONNECT_CLIENT_KEY, CONNECT_SHARED_SECRET),),
+        service_desks=_service_desks(),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -24,27 +25,35 @@ from jira_sim.fields import FieldParser
 from jira_sim.issues import IssueService
 from jira_sim.jql import JqlError, parse
 from jira_sim.jql_eval import JqlCompiler
+from jira_sim.render import Flavour
 from jira_sim.request_log import RecordedRequest, RequestLog
 from jira_sim.routes import (
     admin_webhooks,
     catalogue,
     comments,
+    datacenter,
+    datacenter_webhooks,
     issues,
     oauth,
     projects,
+    remote_links,
     search,
+    service_desk,
     sim_admin,
     software,
 )
 from jira_sim.routes import users as user_routes
 from jira_sim.seed import SiteSeed, UserSeed, default_site
 from jira_sim.software import SoftwareStore
-from jira_sim.state import Clock, Issue, SiteState, utc_now
+from jira_sim.state import Clock, CustomerEmail, Issue, SiteState, utc_now
 from jira_sim.webhook_payloads import build_payload
 from jira_sim.webhooks import DeliveryPolicy, WebhookDispatcher
 from jira_sim.workflow import WorkflowService
 
 ROUTE_TABLES = (
+    datacenter.routes,
+    datacenter_webhooks.routes,
+    remote_links.routes,
     user_routes.routes,
     projects.routes,
     catalogue.routes,
@@ -53,6 +62,7 @@ ROUTE_TABLES = (
     search.routes,
     software.routes,
     oauth.routes,
+    service_desk.routes,
     admin_webhooks.routes,
     sim_admin.routes,
 )
@@ -66,7 +76,15 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class JiraSimulator:
-    """A Jira Cloud site on ``http://127.0.0.1:<port>``.
+    """A Jira Cloud site, or with ``flavour="datacenter"`` a Jira Data Center one, on ``http://127.0.0.1:<port>``.
+
+    Data Center mode (``dc_version`` is the version it reports, 10.3.19 by default) serves REST v2
+    only (``/rest/api/3``, builds/deployments, OAuth and ``/_edge/tenant_info`` are 404), takes a
+    personal access token as ``Authorization: Bearer`` or ``username:password`` basic auth, answers
+    bad credentials as the anonymous user (``X-AUSERNAME: anonymous``, ``X-Seraph-LoginReason``),
+    locks basic auth behind a CAPTCHA after ``CAPTCHA_THRESHOLD`` failed logins, stores and returns
+    wiki markup, names users by ``name``/``key`` (no accountId), delivers webhooks shaped like the
+    Server captures (signed with ``X-Hub-Signature`` from 10.0 only) and keeps remote issue links.
 
     ``contracts_dir`` (the ``shared/contracts`` folder) switches on strict ADF and software-request
     schema validation; ``seed`` replaces the default site. Use as a context manager or call
@@ -84,17 +102,21 @@ class JiraSimulator:
         oauth_token_ttl: float = 3600.0,
         clock: Clock = utc_now,
         fault_clock: FaultClock = time,
+        software_max_request_bytes: int | None = None,
+        flavour: Flavour = "cloud",
+        dc_version: tuple[int, int, int] = (10, 3, 19),
     ) -> None:
         self.site = seed or default_site()
+        self.flavour: Flavour = flavour
         self.contracts = Contracts(contracts_dir) if contracts_dir is not None else None
         self.state = SiteState(self.site, clock)
         self.webhooks = WebhookDispatcher(delivery_policy)
         self.faults = FaultInjector(fault_clock)
         self.request_log = RequestLog()
         self.oauth = OAuthTokenStore(oauth_token_ttl)
-        self.software = SoftwareStore(self.state, self.contracts)
-        parser = FieldParser(self.site, self._adf_validator)
-        comment_service = CommentService(self.state, self._adf_validator, self._publish)
+        self.software = SoftwareStore(self.state, self.contracts, software_max_request_bytes)
+        parser = self._parser = FieldParser(self.site, self._adf_validator)
+        comment_service = self._comments = CommentService(self.state, self._adf_validator, self._publish)
         self.services = Services(
             site=self.site,
             state=self.state,
@@ -109,6 +131,8 @@ class JiraSimulator:
             log=self.request_log,
         )
         self.webhooks.build_payload = self._payload
+        self._app: SimulatorApp | None = None
+        self.configure_site(flavour, dc_version)
         self.webhooks.matches_filter = self._matches_filter
         self._host = host
         self._port = port
@@ -117,8 +141,21 @@ class JiraSimulator:
 
     # -- lifecycle --
 
+    def configure_site(self, flavour: Flavour, dc_version: tuple[int, int, int] = (10, 3, 19)) -> None:
+        """Make this a Cloud or a Data Center site (of ``dc_version``), e.g. between tests on one server."""
+        datacenter = flavour == "datacenter"
+        self.flavour = flavour
+        self.services.flavour = flavour
+        self.services.dc_version = dc_version
+        self._parser.datacenter = datacenter
+        self._comments.datacenter = datacenter
+        self.webhooks.datacenter = datacenter
+        self.webhooks.signs = not datacenter or dc_version >= (10, 0, 0)
+        if self._app is not None:
+            self._app.dc_auth.clear_captcha()
+
     def start(self) -> Self:
-        app = SimulatorApp(self.services, ROUTE_TABLES)
+        app = self._app = SimulatorApp(self.services, ROUTE_TABLES)
         self._server = make_server(self._host, self._port, app, threaded=True, request_handler=_QuietHandler)
         self.services.base_url = f"http://{self._host}:{self._server.server_port}"
         self._thread = threading.Thread(
@@ -174,6 +211,11 @@ class JiraSimulator:
         with self.state.lock:
             return [i.snapshot() for i in sorted(self.state.all(), key=lambda i: int(i.id))]
 
+    def customer_emails(self, issue_key: str | None = None) -> list[CustomerEmail]:
+        """Emails Jira Service Management would have sent customers for public comments."""
+        with self.state.lock:
+            return [e for e in self.state.customer_emails if issue_key is None or e.issue_key == issue_key]
+
     def build(self, pipeline_id: str, build_number: int) -> dict[str, Any] | None:
         stored = self.software.build(pipeline_id, build_number)
         return stored.data if stored else None
@@ -186,8 +228,16 @@ class JiraSimulator:
         """Builds and deployments linked to an issue, newest first."""
         return self.software.for_issue(issue_key)
 
-    def move_issue(self, key: str, project_key: str) -> str:
-        """Move an issue to another project (Jira's "Move"): new key, same id, old key still resolves."""
+    def search_index_lag(self, seconds: float) -> None:
+        """From now on, JQL search misses issues created less than `seconds` ago unless the search
+        names them in ``reconcileIssues`` (Jira's index is eventually consistent)."""
+        with self.state.lock:
+            self.state.search_index_lag = timedelta(seconds=seconds)
+
+    def move_issue(self, key: str, project_key: str, by: str | None = None) -> str:
+        """Move an issue to another project (Jira's "Move"): new key, same id, old key still resolves;
+        webhooks get ``jira:issue_updated`` with the Key and project in the changelog. ``by``: who
+        moves it (email or account id; default the project lead)."""
         project = self.site.project(project_key)
         if project is None:
             raise KeyError(f"no project {project_key}")
@@ -195,7 +245,8 @@ class JiraSimulator:
             issue = self.state.find(key)
             if issue is None:
                 raise KeyError(f"no issue {key}")
-            self.state.move(issue, project)
+            actor = self.site.user(by or self.site.project_by_id(issue.project_id).lead_account_id)
+            self.services.issues.move(actor, issue, project)
             return issue.key
 
     # -- request log --
@@ -222,7 +273,7 @@ class JiraSimulator:
         return user.email, user.api_token
 
     def as_user(self, email: str) -> UserSession:
-        return UserSession(self.base_url, self.site, self.site.user(email))
+        return UserSession(self.base_url, self.site, self.site.user(email), datacenter=self.flavour == "datacenter")
 
     def connect_jwt(
         self,

@@ -10,6 +10,12 @@ Rules from the software OpenAPI spec (its operation and field descriptions):
 * Issue keys that do not exist on the site come back in ``unknownIssueKeys`` (deployment
   ``associations`` in ``unknownAssociations``); an entity associated only with unknown keys is rejected.
 
+A request body longer than ``max_request_bytes`` (when set) answers 413 with the spec's
+``ErrorMessages`` and its wording ("Data is too large. Submit fewer builds in each payload."), before
+the body is parsed, as a size limit in front of the service would. Atlassian documents the 413 and
+its meaning but publishes no byte figure for these endpoints, so the limit is a setting
+(``JiraSimulator(software_max_request_bytes=...)``), off by default.
+
 With a contracts directory, requests are validated against the spec's request schema; without one
 only the required properties are checked.
 """
@@ -17,6 +23,7 @@ only the required properties are checked.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import threading
 from dataclasses import dataclass, field
@@ -83,14 +90,20 @@ class _Submission:
 
 
 class SoftwareStore:
-    def __init__(self, state: SiteState, contracts: Contracts | None) -> None:
+    def __init__(self, state: SiteState, contracts: Contracts | None, max_request_bytes: int | None = None) -> None:
         self.state = state
         self.contracts = contracts
+        self.max_request_bytes = max_request_bytes
         self._lock = threading.Lock()
         self.builds: dict[tuple[str, int], StoredEntity] = {}
         self.deployments: dict[tuple[str, str, int], StoredEntity] = {}
 
     # -- submission --
+
+    def check_size(self, kind: Kind, body_bytes: int) -> None:
+        """Jira's 413 for a request body over the size limit."""
+        if self.max_request_bytes is not None and body_bytes > self.max_request_bytes:
+            raise SoftwareError(413, f"Data is too large. Submit fewer {kind} in each payload.")
 
     def submit_builds(self, body: Any) -> dict[str, Any]:
         submission = _Submission()
@@ -147,6 +160,9 @@ class SoftwareStore:
         return entities
 
     def _envelope_problems(self, kind: Kind, body: Any) -> list[str]:
+        if not isinstance(body, dict):
+            # (The deployments request schema does not say "type": "object"; Jira still wants one.)
+            return [f"request: {json.dumps(body)[:100]} is not of type 'object'"]
         if self.contracts is not None:
             validator = self.contracts.software_envelope_validator(kind)
             return [_describe(e) for e in validator.iter_errors(body)]

@@ -13,7 +13,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jira_sim.seed import ProjectSeed, SiteSeed
@@ -67,10 +67,23 @@ class ChangeGroup:
 class Comment:
     id: str
     author: str
-    body: dict[str, Any]
+    body: dict[str, Any] | str
     created: datetime
     updated: datetime
     update_author: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    #: Jira Service Management: an internal note, seen by agents only (``jsdPublic: false``).
+    internal: bool = False
+
+
+@dataclass(frozen=True)
+class CustomerEmail:
+    """An email Jira Service Management would send for a public comment on a request."""
+
+    issue_key: str
+    comment_id: str
+    recipients: tuple[str, ...]
+    """Account ids: the request's reporter and participants, never the comment's author."""
 
 
 @dataclass
@@ -97,6 +110,11 @@ class Issue:
     changelog: list[ChangeGroup] = field(default_factory=list)
     #: Keys the issue had before it was moved; they still resolve, as in Jira.
     previous_keys: list[str] = field(default_factory=list)
+    #: Jira Service Management: the request type it was raised with (None: a plain issue).
+    request_type_id: str | None = None
+    request_participants: list[str] = field(default_factory=list)
+    #: Remote issue links by link id, in creation order (``globalId`` is unique per issue).
+    remote_links: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def number(self) -> int:
@@ -124,6 +142,14 @@ class SiteState:
         self._issue_ids = itertools.count(10000)
         self._comment_ids = itertools.count(10000)
         self._changelog_ids = itertools.count(10000)
+        self.customer_emails: list[CustomerEmail] = []
+        # Jira's search index is eventually consistent: an issue created less than this long ago is not
+        # found by JQL search yet, unless the search names its id in `reconcileIssues` (read-after-write).
+        self.search_index_lag = timedelta(0)
+        self._remote_link_ids = itertools.count(10000)
+
+    def indexed(self, issue: Issue, reconciled: frozenset[str] = frozenset()) -> bool:
+        return issue.id in reconciled or self.now() - issue.created >= self.search_index_lag
 
     def now(self) -> datetime:
         return self.clock()
@@ -133,6 +159,9 @@ class SiteState:
     def next_issue_key(self, project: ProjectSeed) -> tuple[str, str]:
         numbers = self._issue_numbers.setdefault(project.key, itertools.count(1))
         return str(next(self._issue_ids)), f"{project.key}-{next(numbers)}"
+
+    def next_remote_link_id(self) -> str:
+        return str(next(self._remote_link_ids))
 
     def next_comment_id(self) -> str:
         return str(next(self._comment_ids))

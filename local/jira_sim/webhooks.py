@@ -124,6 +124,10 @@ class WebhookDispatcher:
         # Wired by the simulator: how to turn an event into a body, and evaluate a JQL filter.
         self.build_payload: PayloadBuilder = lambda _event: {}
         self.matches_filter: FilterMatcher = lambda _jql, _issue: True
+        #: Data Center: no ``X-Atlassian-Webhook-*`` headers (documented for Cloud only), and a
+        #: secret signs only from 10.0 (``signs``); a 9.x site delivers unsigned whatever is stored.
+        self.datacenter = False
+        self.signs = True
 
     # -- registrations --
 
@@ -275,15 +279,13 @@ class WebhookDispatcher:
                 self._queue_delivery(pending)
 
     def _headers(self, pending: _Pending) -> dict[str, str]:
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": USER_AGENT,
-            "X-Atlassian-Webhook-Identifier": pending.identifier,
-            "X-Atlassian-Webhook-Flow": "Primary",
-        }
-        if pending.attempt > 1:
-            headers["X-Atlassian-Webhook-Retry"] = str(pending.attempt - 1)
-        if pending.webhook.secret:
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
+        if not self.datacenter:
+            headers["X-Atlassian-Webhook-Identifier"] = pending.identifier
+            headers["X-Atlassian-Webhook-Flow"] = "Primary"
+            if pending.attempt > 1:
+                headers["X-Atlassian-Webhook-Retry"] = str(pending.attempt - 1)
+        if pending.webhook.secret and self.signs:
             headers["X-Hub-Signature"] = sign(pending.body, pending.webhook.secret)
         return headers
 

@@ -86,8 +86,8 @@ class WorkflowService:
         errors = parse_screen_input(self.parser, values, fields, update, frozenset(transition.screen_fields))
         return values, errors
 
-    def _comment_bodies(self, operations: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
-        bodies: list[dict[str, Any]] = []
+    def _comment_bodies(self, operations: Any, errors: dict[str, str]) -> list[dict[str, Any] | str]:
+        bodies: list[dict[str, Any] | str] = []
         for operation in operations if isinstance(operations, list) else [operations]:
             added = operation.get("add") if isinstance(operation, dict) else None
             if added is None:

@@ -1,7 +1,9 @@
 """`jira-bridge local demo`: an incident's life in Jira, end to end, on loopback, in well under a minute.
 
 Everything runs for real: the EventBridge rule, FIFO queue and tables come from template.yaml (moto),
-the handlers are the ones the template names, and Jira is the simulator speaking Jira Cloud's API.
+the handlers are the ones the template names, and Jira is the simulator speaking Jira Cloud's API, or
+with ``site="datacenter"`` Jira Data Center's (REST v2, wiki markup, a personal access token, CI runs
+shown as remote issue links).
 The last chapters run the template's queues in the local SQS model on a simulated clock, so two
 hours of Jira outage and the DLQ runbook take seconds.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import requests
 
@@ -59,16 +61,15 @@ def incident_event(sequence: int, state: str, change: dict[str, Any], actor: str
     }
 
 
-def run_demo() -> int:
+Site = Literal["cloud", "datacenter"]
+
+
+def run_demo(site: Site = "cloud") -> int:
     timeline = Timeline()
-    print("Jira Bridge local demo: an incident's life in Jira (simulated Jira Cloud + AWS on loopback)")
-    with LocalEnvironment(env_overrides=QUIET) as env:
-        counts = {kind: len(env.stack.of_type(kind)) for kind in (
-            "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Events::Rule", "AWS::SecretsManager::Secret")}
-        timeline.say("setup", f"AWS provisioned from template.yaml: {counts['AWS::DynamoDB::Table']} tables, "
-                              f"{counts['AWS::SQS::Queue']} queues, {counts['AWS::Events::Rule']} rule, "
-                              f"{counts['AWS::SecretsManager::Secret']} connector secret")
-        timeline.say("setup", f"Jira simulator at {env.jira.base_url}, API routes at {env.api.url('')}")
+    jira = "Jira Data Center 10.3" if site == "datacenter" else "Jira Cloud"
+    print(f"Jira Bridge local demo: an incident's life in Jira (simulated {jira} + AWS on loopback)")
+    with LocalEnvironment(env_overrides=QUIET, site=site) as env:
+        _setup(timeline, env)
         bus = env.stack.resolve({"Ref": "IncidentBus"})
 
         def publish(event: dict[str, Any]) -> None:
@@ -86,7 +87,9 @@ def run_demo() -> int:
         fields = issue["fields"]
         timeline.say("jira", f"{key} created: {fields['summary']!r}, status {_status(issue)}, "
                              f"priority {fields['priority']['name']}, "
-                             f"assignee {(fields.get('assignee') or {}).get('displayName', '-')}")
+                             f"assignee {(fields.get('assignee') or {}).get('displayName', '-')}"
+                             + (f"; description in wiki markup: {str(fields['description']).splitlines()[0]!r}"
+                                if site == "datacenter" else ""))
 
         timeline.heading("2. The incident is acknowledged")
         publish(incident_event(2, "acknowledged", {"kind": "field_changed", "field": "state",
@@ -126,15 +129,16 @@ def run_demo() -> int:
                                headers={"X-Hub-Signature": sign(b"{}", "not-the-secret")}, timeout=5)
         timeline.say("bridge", f"a forged webhook (wrong signature) was refused with HTTP {forged.status_code}")
 
-        _ci_story(timeline, env, key)  # 6. A CI build whose commit says [OPS-1], then a deployment
+        # 6. A CI build whose commit says [OPS-1], then a deployment; 6b. it fires again; 6c. the issue moves
+        key = _reopen_and_move_story(timeline, env, key, publish)
 
         _final_state(timeline, env, key)
-    _outage_story(timeline)  # 7. Jira down for two hours, then a refusal parked, fixed and replayed
+    _outage_story(timeline, site)  # 7. Jira down for two hours, then a refusal parked, fixed and replayed
     print(f"\nDone in {time.perf_counter() - timeline.started:.1f}s.")
     return 0
 
 
-def _outage_story(timeline: Timeline) -> None:
+def _outage_story(timeline: Timeline, site: Site = "cloud") -> None:
     """The same stack with the template's queues in the local SQS model, on a simulated clock: two
     hours of Jira outage and the DLQ runbook, in a few seconds."""
     from jira_bridge_cli.dlq_commands import Resources, Selection, run_list, run_replay
@@ -143,7 +147,7 @@ def _outage_story(timeline: Timeline) -> None:
     timeline.heading("7. Jira is down for two hours (simulated clock; the template's queue settings)")
     clock = SimClock()
     quiet = {"Parameters": {**QUIET["Parameters"], "POWERTOOLS_LOG_LEVEL": "CRITICAL"}}  # the timeline says it
-    with LocalEnvironment(env_overrides=quiet, queues="model", clock=clock) as env:
+    with LocalEnvironment(env_overrides=quiet, queues="model", clock=clock, site=site) as env:
         bus = env.stack.resolve({"Ref": "IncidentBus"})
 
         def publish(incident: str, *events: dict[str, Any]) -> None:
@@ -175,7 +179,8 @@ def _outage_story(timeline: Timeline) -> None:
                                f"the DLQ); INC-2001's note reached its issue after the create, in order")
 
         timeline.heading("8. A refusal is parked, fixed and replayed (`jira-bridge dlq`)")
-        env.jira.faults.server_error(403, count=None, method="POST", path="/rest/api/3/issue")
+        api = "/rest/api/2" if site == "datacenter" else "/rest/api/3"
+        env.jira.faults.server_error(403, count=None, method="POST", path=f"{api}/issue")
         publish("INC-2003", incident_event(1, "triggered", {"kind": "created"}))
         timeline.say("jira", "refuses to create INC-2003's issue (403: the bridge's account lost permission)")
         resources = Resources(lambda service: env.sqs if service == "sqs" else env.aws.client(service),
@@ -190,6 +195,18 @@ def _outage_story(timeline: Timeline) -> None:
         env.drain()
         keys = sorted(i.key for i in env.jira.issues())
         timeline.say("jira", f"issues now: {', '.join(keys)} (replaying again would change nothing)")
+
+
+def _setup(timeline: Timeline, env: LocalEnvironment) -> None:
+    counts = {kind: len(env.stack.of_type(kind)) for kind in (
+        "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Events::Rule", "AWS::SecretsManager::Secret")}
+    timeline.say("setup", f"AWS provisioned from template.yaml: {counts['AWS::DynamoDB::Table']} tables, "
+                          f"{counts['AWS::SQS::Queue']} queues, {counts['AWS::Events::Rule']} rule, "
+                          f"{counts['AWS::SecretsManager::Secret']} connector secret")
+    timeline.say("setup", f"Jira simulator at {env.jira.base_url}, API routes at {env.api.url('')}")
+    if env.jira.flavour == "datacenter":
+        timeline.say("setup", "connector kind datacenter: REST v2, personal access token (Authorization: "
+                              "Bearer), users by username, wiki markup")
 
 
 def _issue_for(env: LocalEnvironment) -> dict[str, Any] | None:
@@ -243,8 +260,13 @@ def _ci_story(timeline: Timeline, env: LocalEnvironment, key: str) -> None:
                            json={**run, "ENVIRONMENT_NAME": "Production EU", "state": "SUCCEEDED"})
     result = deploy.json()["results"][0]
     timeline.say("ci", "build #215 deployed to \"Production EU\"")
+    extra = "remote links read and upserted" if env.jira.flavour == "datacenter" else "token and cloud id included"
     timeline.say("bridge", f"HTTP {deploy.status_code}: {result['kind']} {result['status']} "
-                           f"({env.jira.count() - before} Jira requests for both, token and cloud id included)")
+                           f"({env.jira.count() - before} Jira requests for both, {extra})")
+    if env.jira.flavour == "datacenter":
+        for link in env.jira.issue(key).remote_links.values():
+            timeline.say("jira", f"{key} remote link ({link['relationship']}): {link['object']['title']!r} "
+                                 f"-> {link['object']['url']}")
     panel = env.jira.development_info(key)
     for shown in panel["builds"]:
         timeline.say("jira", f"{key} Development panel: build {shown['displayName']!r} {shown['state']}, "
@@ -258,6 +280,34 @@ def _ci_story(timeline: Timeline, env: LocalEnvironment, key: str) -> None:
     timeline.say("bridge", f"approval gate for {key}: {answer['decision']} ({answer['reason']})")
 
 
+def _reopen_and_move_story(timeline: Timeline, env: LocalEnvironment, key: str,
+                           publish: Callable[[dict[str, Any]], None]) -> str:
+    _ci_story(timeline, env, key)
+    timeline.heading("6b. The incident fires again after it was resolved")
+    publish(incident_event(4, "resolved", {"kind": "field_changed", "field": "state",
+                                           "old_value": "acknowledged", "new_value": "resolved"}))
+    publish(incident_event(5, "triggered", {"kind": "field_changed", "field": "state",
+                                            "old_value": "resolved", "new_value": "triggered"}))
+    link = _link(env)
+    moved = next((a.detail for a in reversed(link.actions) if a.action == "transition"), "-") if link else "-"
+    timeline.say("jira", f"{key} is {_status(_view(env, key))} again, along a path planned before the first "
+                         f"move ({moved}); `reopen: {{mode: new_issue}}` in runbooks.yaml would open a new "
+                         "issue instead and keep this one as history")
+
+    timeline.heading("6c. Someone moves the issue to another project")
+    new_key = env.jira.move_issue(key, "PAY", by=ALICE_EMAIL)
+    env.jira.webhooks.wait_idle(timeout=5)
+    env.drain()
+    env.incident_requests()
+    link = _link(env)
+    timeline.say("jira", f"{key} is now {new_key} (same issue id); the link follows: "
+                         f"{link.issue_key if link else '-'}")
+    note = {"id": "note-2", "text": "Customer comms sent.", "author": {"name": "Alice Oncall"}}
+    publish(incident_event(6, "triggered", {"kind": "note_added", "note": note}, notes=[note]))
+    timeline.say("jira", f"a new incident note lands on {new_key}: {_comments(env, new_key)} comments")
+    return new_key
+
+
 def _final_state(timeline: Timeline, env: LocalEnvironment, key: str) -> None:
     timeline.heading("Final state")
     fields = _view(env, key)["fields"]
@@ -269,10 +319,16 @@ def _final_state(timeline: Timeline, env: LocalEnvironment, key: str) -> None:
     link = _link(env)
     if link is not None:
         print("  Link      " + render_status(link).replace("\n", "\n            "))
-    panel = env.jira.development_info(key)
-    print(f"  Jira      {key} Development panel: {len(panel['builds'])} build(s), "
-          f"{len(panel['deployments'])} deployment(s)")
-    print(f"  Jira API  {env.jira.count()} requests in all (see {env.jira.base_url}/_sim/requests)")
+    if env.jira.flavour == "datacenter":
+        titles = [link["object"]["title"] for link in env.jira.issue(key).remote_links.values()]
+        print(f"  Jira      {key} remote links: {'; '.join(titles) or 'none'}")
+    else:
+        panel = env.jira.development_info(key)
+        print(f"  Jira      {key} Development panel: {len(panel['builds'])} build(s), "
+              f"{len(panel['deployments'])} deployment(s)")
+    apis = sorted({"/".join(r.path.split("/")[:4]) for r in env.jira.requests if r.path.startswith("/rest/")})
+    print(f"  Jira API  {env.jira.count()} requests in all, to {', '.join(apis)} "
+          f"(see {env.jira.base_url}/_sim/requests)")
 
 
 def _link(env: LocalEnvironment) -> Any:

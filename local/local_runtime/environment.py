@@ -32,6 +32,7 @@ LOCAL_CI_API_KEY = "local-ci-api-key-0123456789"
 LOCAL_CI_HMAC_CALLER = "local-hmac"
 LOCAL_CI_HMAC_SECRET = "local-ci-hmac-secret-0123456789"  # noqa: S105 - local only
 LOCAL_GITHUB_WEBHOOK_SECRET = "local-github-webhook-secret"  # noqa: S105 - local only
+LOCAL_GITLAB_WEBHOOK_TOKEN = "local-gitlab-webhook-token"  # noqa: S105 - local only
 
 
 LOCAL_INCIDENT_API_KEY = "local-incident-tool-key-0123456789"  # POST /incidents, caller local-tool
@@ -40,6 +41,7 @@ LOCAL_INCIDENT_API_KEY = "local-incident-tool-key-0123456789"  # POST /incidents
 def local_ci_callers() -> dict[str, Any]:
     return {
         "github_webhook_secret": LOCAL_GITHUB_WEBHOOK_SECRET,
+        "gitlab_webhook_token": LOCAL_GITLAB_WEBHOOK_TOKEN,
         "callers": {
             "local-ci": {"api_key": LOCAL_CI_API_KEY},
             LOCAL_CI_HMAC_CALLER: {"hmac_secret": LOCAL_CI_HMAC_SECRET},
@@ -48,8 +50,17 @@ def local_ci_callers() -> dict[str, Any]:
 
 
 def simulator_connector_secret(jira: JiraSimulator) -> dict[str, Any]:
-    """A connector secret acting as the simulator's integration account (as the stack's would)."""
+    """A connector secret acting as the simulator's integration account (as the stack's would): on a
+    Data Center site, its personal access token."""
     bot = jira.user(INTEGRATION_EMAIL)
+    if jira.flavour == "datacenter":
+        return {
+            "kind": "datacenter",
+            "site_url": jira.base_url,
+            "username": bot.username,
+            "personal_access_token": bot.personal_access_token,
+            "webhook_secret": LOCAL_WEBHOOK_SECRET,
+        }
     oauth = jira.site.oauth_clients[0]
     return {
         "site_url": jira.base_url,
@@ -75,6 +86,8 @@ class LocalEnvironment:
     # the handlers reach it through `adapters.aws_client("sqs")`. "moto" (default): moto's queues.
     queues: Literal["moto", "model"] = "moto"
     clock: Clock | None = None
+    # Which Jira the simulator is: "cloud", or "datacenter" (REST v2, wiki markup, PAT; see jira_sim).
+    site: Literal["cloud", "datacenter"] = "cloud"
 
     def __post_init__(self) -> None:
         self.stack = Stack(self.template, stack_name=self.stack_name)
@@ -85,7 +98,8 @@ class LocalEnvironment:
         self.aws = LocalAws(self.stack, sqs_model=self.sqs_model)
         contracts = CONTRACTS_DIR if CONTRACTS_DIR.exists() else None
         fault_clock: Any = self.clock or time
-        self.jira = JiraSimulator(contracts_dir=contracts, delivery_policy=self.jira_delivery, fault_clock=fault_clock)
+        self.jira = JiraSimulator(contracts_dir=contracts, delivery_policy=self.jira_delivery, fault_clock=fault_clock,
+                                  flavour=self.site)
         self.runner = LocalRunner(self.stack, self.env_overrides)
         self.api = LocalApi(self.runner)
         self.event_sources = EventSourceMappings(self.runner, self.sqs_model) if self.sqs_model else None
@@ -156,25 +170,44 @@ class LocalEnvironment:
             {"detail-type": ["Incident Update Requested", "Incident Create Requested"]}))
         events.put_targets(Rule="local-incident-tool", EventBusName=bus, Targets=[{"Id": "tool", "Arn": arn}])
         self._incident_tool_queue = url
+        # The incident's timeline: "Incident Note Requested" (what a person on the incident should know).
+        url = sqs.create_queue(QueueName="local-incident-timeline")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="local-incident-timeline", EventBusName=bus, State="ENABLED", EventPattern=json.dumps(
+            {"detail-type": ["Incident Note Requested"]}))
+        events.put_targets(Rule="local-incident-timeline", EventBusName=bus, Targets=[{"Id": "timeline", "Arn": arn}])
+        self._incident_timeline_queue = url
 
     def incident_requests(self) -> list[dict[str, Any]]:
         """Every request the bridge has published for the incident tool since the last call."""
+        return self._receive_all(self._incident_tool_queue)
+
+    def incident_notes(self) -> list[dict[str, Any]]:
+        """Every timeline note ("Incident Note Requested") the bridge has published since the last call."""
+        return self._receive_all(self._incident_timeline_queue)
+
+    def _receive_all(self, queue_url: str) -> list[dict[str, Any]]:
         sqs = self.aws.client("sqs")
         received: list[dict[str, Any]] = []
         while True:
-            answer = sqs.receive_message(QueueUrl=self._incident_tool_queue, MaxNumberOfMessages=10)
+            answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
             messages = answer.get("Messages", [])
             if not messages:
                 return received
             for message in messages:
                 received.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self._incident_tool_queue, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
-    def reset(self) -> None:
-        """A clean stack and site between tests: AWS re-provisioned, Jira re-seeded, caches dropped."""
+    def reset(self, site: Literal["cloud", "datacenter"] | None = None,
+              dc_version: tuple[int, int, int] = (10, 3, 19)) -> None:
+        """A clean stack and site between tests: AWS re-provisioned, Jira re-seeded (as a Cloud or a
+        Data Center site of ``dc_version`` when ``site`` says), caches dropped."""
         from jira_bridge import adapters
 
         self.jira.reset()  # first: it waits for in-flight webhook deliveries to finish
+        if site is not None:
+            self.site = site
+            self.jira.configure_site(site, dc_version)
         self.aws.reset()
         self.runner.invocations.clear()
         adapters.reset()

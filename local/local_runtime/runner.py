@@ -98,6 +98,8 @@ class LocalRunner:
             except BaseException as error:
                 self.invocations.append(Invocation(logical_id, None, error, _ms_since(started)))
                 raise
+            finally:
+                _drop_disabled_metrics()
         self.invocations.append(Invocation(logical_id, result, None, _ms_since(started)))
         return result
 
@@ -243,3 +245,12 @@ def _prepend_path(path: str) -> None:
 
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
+
+
+def _drop_disabled_metrics() -> None:
+    """With POWERTOOLS_METRICS_DISABLED, Powertools' flush skips clearing its metric set, so one process
+    running many invocations (this runner) piles values up until the 100-value auto-publish fires,
+    outside any function's environment. Nothing is published when disabled: forget them."""
+    observability = sys.modules.get("jira_bridge.observability")
+    if observability is not None and os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
+        observability.metrics.clear_metrics()

@@ -657,6 +657,14 @@ class LocalSqs:
             answer["MessageAttributes"] = selected
         return answer
 
+    def peek(self, url: str) -> list[dict[str, Any]]:
+        """Local inspection only (no SQS API does this): every message in the queue, in order, with its
+        body, message attributes, receive count and group, without receiving it (no receive count,
+        visibility or FIFO group changes). The benchmark counts what a DLQ holds with it."""
+        queue = self._queue("Peek", url)
+        return [{"MessageId": m.message_id, "Body": m.body, "MessageAttributes": dict(m.attributes),
+                 "ReceiveCount": m.receive_count, "MessageGroupId": m.group_id} for m in queue.messages]
+
     # ----- acknowledging --------------------------------------------------------------------------
 
     def _lookup_handle(self, operation: str, queue: _Queue, handle: str) -> tuple[_Message | None, bool]:

@@ -25,7 +25,7 @@ from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline, TestCou
 from jira_bridge.ci.payloads import build_data, deployment_data
 from jira_bridge.ci.reporting import CiReporter
 from jira_bridge.ci.sites import CiSite, SiteDirectory
-from jira_bridge.ci.sources import codebuild, codepipeline, github
+from jira_bridge.ci.sources import codebuild, codepipeline, github, gitlab
 from jira_bridge.ci.sources.generic import parse_body, to_run
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.software import JiraSoftwareClient
@@ -145,11 +145,19 @@ def test_native_source_payloads_match_the_software_spec(captured: Captured, soft
     gh_deployment = github.deployment_status(github.DeploymentStatusEvent.model_validate(deployment), native, T0)
     assert gh_deployment is not None
     runs.append(gh_deployment)
+    gitlab_pipeline = _sample("gitlab/pipeline-hook.success.go-gitlab.json")
+    gitlab_pipeline["merge_request"]["title"] = "OPS-5 merge request"
+    gitlab_deployment = _sample("gitlab/deployment-hook.go-gitlab.json")
+    gitlab_deployment["commit_title"] = "OPS-6 deploy"
+    runs += [
+        gitlab.pipeline_run(gitlab.PipelineHook.model_validate(gitlab_pipeline), native, T0),
+        gitlab.deployment_run(gitlab.DeploymentHook.model_validate(gitlab_deployment), native, T0),
+    ]
     _mock_jira(captured)
     platform = _client()
     software = JiraSoftwareClient.with_oauth(SITE, "client-id", "client-secret", like=platform.transport)
     outcome = _reporter(software, platform).report(runs)
-    assert outcome.count("reported") == 4
+    assert outcome.count("reported") == 6
     for request in _bulk(captured):
         _validate(software_spec, _as_site_path(request))
 
@@ -159,7 +167,7 @@ def test_native_source_payloads_match_the_software_spec(captured: Captured, soft
 _text = st.text(max_size=400)
 _runs = st.builds(
     CiRun,
-    source=st.sampled_from(["notify", "github", "codebuild", "codepipeline"]),
+    source=st.sampled_from(["notify", "github", "gitlab", "codebuild", "codepipeline"]),
     pipeline=st.builds(Pipeline, id=st.text(min_size=1, max_size=400), name=st.text(min_size=1, max_size=400),
                        url=st.none() | st.just("https://ci.example.com/pipeline")),
     number=st.integers(0, 2**63 - 1),

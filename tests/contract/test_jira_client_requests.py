@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
 
-from jira_bridge.jira.adf import adf_to_text, from_text
+from jira_bridge.jira.adf import adf_to_text, from_markdown, from_text
 from jira_bridge.jira.auth import BasicAuth
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.software import JiraSoftwareClient
@@ -429,3 +429,28 @@ def test_the_platform_validator_catches_a_bad_request(captured: Captured, platfo
     for request in captured.requests():
         with pytest.raises(pytest.fail.Exception, match="violates the contract"):
             _validate(platform_spec, request)
+
+
+MARKDOWN = st.lists(st.one_of(
+    st.sampled_from(["# Heading", "- item", "* item **bold**", "1. first", "12) twelfth", "```", "```python",
+                     "`code`", "[doc](https://wiki.example.com/x)", "see https://example.com/a.", "", "  "]),
+    st.text(max_size=40)), max_size=12).map("\n".join)
+
+
+@settings(max_examples=80, deadline=None)
+@given(MARKDOWN)
+def test_any_markdownish_text_becomes_a_schema_valid_document(value: str) -> None:
+    errors = list(_session_adf_validator().iter_errors(from_markdown(value)))
+    assert not errors, [e.message for e in errors[:3]]
+
+
+def test_markdownish_blocks_map_to_adf_nodes() -> None:
+    document = from_markdown(
+        "Impact:\n- checkout\n- `payments`\n\n3. roll back\n4. page\n\n## Cause\n```sql\nSELECT 1\n```")
+    assert [block["type"] for block in document["content"]] == [
+        "paragraph", "bulletList", "orderedList", "heading", "codeBlock"]
+    assert document["content"][2]["attrs"] == {"order": 3}
+    assert document["content"][4] == {"type": "codeBlock", "attrs": {"language": "sql"},
+                                      "content": [{"type": "text", "text": "SELECT 1"}]}
+    assert document["content"][1]["content"][1]["content"][0]["content"][0]["marks"] == [{"type": "code"}]
+    assert not list(_session_adf_validator().iter_errors(document))

@@ -13,7 +13,11 @@ Two places where real Jira and its spec disagree are relaxed here, on purpose, s
 answering like Jira: timestamps use Jira's ``2019-02-15T19:01:52.971-0800`` (no colon in the offset;
 the spec says RFC 3339 ``date-time``), and changelog items carry ``"from": null`` (Atlassian's own
 examples do; the spec's ``ChangeDetails`` is not nullable). 204 answers have no body although the
-spec gives them a JSON content type.
+spec gives them a JSON content type. The copy of the spec still lists the removed
+``/rest/api/3/search`` operations with 200/400/401; Cloud answers them 410 Gone (Atlassian changelog
+CHANGE-2046), so the fixture adds that 410 to them. Every operation also gets a request sent as
+``text/plain`` where it takes a body: Jira answers 415, which the spec does not list either; those
+answers are checked for their status and error shape, not against the spec.
 """
 
 from __future__ import annotations
@@ -85,6 +89,11 @@ def platform_api(platform_spec_dict: dict[str, Any]) -> OpenAPI:
     spec["servers"] = [LOCAL_SERVER]
     for name in ("from", "fromString", "to", "toString"):
         spec["components"]["schemas"]["ChangeDetails"]["properties"][name]["nullable"] = True
+    for method in ("get", "post"):  # removed from Cloud: 410 Gone (CHANGE-2046)
+        spec["paths"]["/rest/api/3/search"][method]["responses"]["410"] = {
+            "description": "The API has been removed.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorCollection"}}},
+        }
     return OpenAPI.from_dict(spec, config=_CONFIG)
 
 
@@ -174,6 +183,16 @@ PLATFORM_SCENARIOS: dict[str, list[Scenario]] = {
         lambda c, _k: c("GET", "/rest/api/3/project/NOPE"),
     ],
     "searchProjects": [lambda c, _k: c("GET", "/rest/api/3/project/search", params={"keys": "OPS"})],
+    "getAllProjects": [lambda c, _k: c("GET", "/rest/api/3/project")],
+    "assignIssue": [
+        lambda c, k: c("PUT", f"/rest/api/3/issue/{k}/assignee", json={"accountId": c.sim.user(ALICE).account_id}),
+        lambda c, k: c("PUT", f"/rest/api/3/issue/{k}/assignee", json={"accountId": None}),
+        lambda c, k: c("PUT", f"/rest/api/3/issue/{k}/assignee", json={"accountId": "-1"}),
+        lambda c, k: c("PUT", f"/rest/api/3/issue/{k}/assignee", json={"accountId": "nobody"}),
+        lambda c, _k: c("PUT", "/rest/api/3/issue/OPS-999/assignee", json={"accountId": None}),
+    ],
+    "searchForIssuesUsingJql": [lambda c, _k: c("GET", "/rest/api/3/search", params={"jql": "project = OPS"})],
+    "searchForIssuesUsingJqlPost": [lambda c, _k: c("POST", "/rest/api/3/search", json={"jql": "project = OPS"})],
     "getPriorities": [lambda c, _k: c("GET", "/rest/api/3/priority")],
     "searchPriorities": [lambda c, _k: c("GET", "/rest/api/3/priority/search")],
     "getFields": [lambda c, _k: c("GET", "/rest/api/3/field")],
@@ -249,6 +268,22 @@ PLATFORM_SCENARIOS: dict[str, list[Scenario]] = {
         lambda c, _k: c("GET", "/rest/api/3/search/jql", params={"jql": "project = OPS"}),
         lambda c, _k: c("GET", "/rest/api/3/search/jql", params={"jql": "project ="}),
     ],
+    "createOrUpdateRemoteIssueLink": [
+        lambda c, k: c("POST", f"/rest/api/3/issue/{k}/remotelink",
+                       json={"globalId": "ci=a&env=prod", "object": {"url": "https://ci/1", "title": "Deploy #1"}}),
+        lambda c, k: c("POST", f"/rest/api/3/issue/{k}/remotelink", json={"object": {"title": "no url"}}),
+    ],
+    "getRemoteIssueLinks": [
+        # By globalId (one link). Without it Jira answers an array, which the spec's schema (a single
+        # RemoteIssueLink) does not describe: a known defect of the generated spec, so not checked here.
+        lambda c, k: (c("POST", f"/rest/api/3/issue/{k}/remotelink",
+                        json={"globalId": "g-1", "object": {"url": "https://ci/1", "title": "Build #1"}}),
+                      c("GET", f"/rest/api/3/issue/{k}/remotelink", params={"globalId": "g-1"}))[1],
+        lambda c, k: c("GET", f"/rest/api/3/issue/{k}/remotelink", params={"globalId": "absent"}),
+    ],
+    "deleteRemoteIssueLinkByGlobalId": [
+        lambda c, k: c("DELETE", f"/rest/api/3/issue/{k}/remotelink", params={"globalId": "absent"}),
+    ],
     "searchAndReconsileIssuesUsingJqlPost": [
         lambda c, _k: c(
             "POST",
@@ -309,6 +344,32 @@ def _spec_operation_id(spec: dict[str, Any], method: str, werkzeug_path: str) ->
 def _routes(prefixes: tuple[str, ...]) -> list[tuple[str, str]]:
     tables: tuple[RouteTable, ...] = ROUTE_TABLES
     return [(m, r.path) for t in tables for r in t.routes for m in r.methods if r.path.startswith(prefixes)]
+
+
+def _body_routes() -> list[tuple[str, str]]:
+    """Every platform and software route that takes a JSON body, with a concrete path."""
+    concrete = {"<issue_id_or_key>": "OPS-1", "<property_key>": "p", "<comment_id>": "10000", "<cloud_id>": "c"}
+    found = []
+    for method, route in _routes(("/rest/api/3/", "/rest/builds/", "/rest/deployments/")):
+        if method in ("POST", "PUT") and "/search" not in route:
+            path = route
+            for placeholder, value in concrete.items():
+                path = path.replace(placeholder, value)
+            found.append((method, path))
+    return found
+
+
+@pytest.mark.parametrize(("method", "path"), _body_routes())
+def test_json_sent_as_text_plain_is_415(jira_sim: JiraSimulator, method: str, path: str) -> None:
+    Platform(jira_sim).seed_issue()
+    headers = {"Content-Type": "text/plain"}
+    if path.startswith("/rest/api/"):
+        response = Platform(jira_sim)(method, path, data=b'{"fields": {}}', headers=headers)
+        assert (response.status_code, response.json()["errorMessages"]) == (415, ["Unsupported Media Type"])
+    else:
+        headers["Authorization"] = f"JWT {jira_sim.connect_jwt(method, path)}"
+        response = requests.request(method, jira_sim.base_url + path, data=b"{}", headers=headers, timeout=10)
+        assert (response.status_code, response.json()) == (415, [{"message": "Unsupported Media Type"}])
 
 
 def test_every_platform_route_is_a_spec_operation_with_a_scenario(platform_spec_dict: dict[str, Any]) -> None:
@@ -389,6 +450,8 @@ SOFTWARE_SCENARIOS: dict[str, list[SoftwareScenario]] = {
     "submitDeployments": [
         lambda s: s("POST", "/rest/deployments/0.1/bulk", {"deployments": [_deployment(6, ["OPS-1", "OPS-77"])]}),
         lambda s: s("POST", "/rest/deployments/0.1/bulk", {"deployments": "none"}),
+        lambda s: s("POST", "/rest/deployments/0.1/bulk", [_deployment(7, ["OPS-1"])]),
+        lambda s: s("POST", "/rest/deployments/0.1/bulk", "deployments"),
     ],
     "getDeploymentByKey": [lambda s: s("GET", DEPLOYMENT)],
     "deleteDeploymentByKey": [lambda s: s("DELETE", DEPLOYMENT)],

@@ -10,6 +10,7 @@ import pytest
 
 from jira_bridge import adapters
 from jira_bridge.ci.environments import environment_id
+from jira_bridge.observability import logger
 from local_runtime.environment import LocalEnvironment, simulator_connector_secret
 from tests.integration.ci_support import (
     PIPELINE,
@@ -171,6 +172,54 @@ def test_several_notifications_one_request_per_kind(env: LocalEnvironment, issue
     assert response.json()["requests"] == 2
     assert (bulk_requests(env, "builds"), bulk_requests(env, "deployments")) == (1, 1)
     assert len(env.jira.development_info("OPS-1")["builds"]) == 5
+
+
+def test_a_batch_over_jiras_size_limit_is_split_and_reported(env: LocalEnvironment, issues: list[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each build is about 800 bytes as JSON: 40 of them are over a 12 kB limit, 10 fit.
+    monkeypatch.setattr(env.jira.software, "max_request_bytes", 12_000)
+    batch = {"notifications": [notification(n, pr_title="OPS-1 " + "x" * 240) for n in range(1, 41)]}
+    response = notify(env, batch)
+    assert response.status_code == 202, response.text
+    assert [r["status"] for r in results(response)] == ["reported"] * 40
+    assert len(env.jira.development_info("OPS-1")["builds"]) == 40
+    answers = [r.status for r in env.jira.requests if r.path.endswith("/bulk")]
+    assert answers.count(413) >= 1
+    assert answers.count(202) >= 4
+    assert response.json()["requests"] == len(answers)
+
+
+def test_a_single_build_over_the_size_limit_is_named(env: LocalEnvironment, issues: list[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(env.jira.software, "max_request_bytes", 2_000)
+    huge = notification(2, ISSUE_KEYS=[issues[0], *(f"{'LONG' * 8}-{n}" for n in range(1, 100))])
+    response = notify(env, {"notifications": [notification(1), huge, notification(3)]})
+    assert response.status_code == 422, response.text
+    assert [r["status"] for r in results(response)] == ["reported", "rejected", "reported"]
+    reason = results(response)[1]["reason"]
+    assert "the build alone is over Jira's request size limit" in reason
+    assert "Data is too large. Submit fewer builds in each payload." in reason
+    assert env.jira.build(PIPELINE["id"], 2) is None
+
+
+def test_an_unrecognised_state_is_reported_as_unknown_with_a_warning(
+    env: LocalEnvironment, issues: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    level = logger.log_level
+    logger.setLevel("WARNING")  # the local stack runs quiet (ERROR)
+    try:
+        response = notify(env, notification(1, state="sucess", ENVIRONMENT_NAME="stàging"))
+    finally:
+        logger.setLevel(level)
+    assert response.status_code == 202, response.text
+    (result,) = results(response)
+    assert (result["status"], result["state"]) == ("reported", "unknown")
+    assert "'sucess' is not a CI state the bridge knows" in result["warnings"][0]
+    (deployment,) = env.jira.development_info("OPS-1")["deployments"]
+    assert deployment["environment"]["type"] == "staging"
+    warned = [r for r in caplog.records if r.getMessage() == "ci run words not recognised"]
+    assert [r.levelname for r in warned] == ["WARNING"]
+    assert "'sucess'" in warned[0].warnings[0]
 
 
 def test_no_issue_key_succeeds_without_calling_jira(env: LocalEnvironment, issues: list[str]) -> None:

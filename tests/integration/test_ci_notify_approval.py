@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,3 +129,52 @@ def test_cli_approval_asks_the_bridge_or_jira(env: LocalEnvironment, issues: lis
     assert "approved (status is Done" in capsys.readouterr().out
     assert main(["approval", "OPS-999", "--url", base, "--api-key", LOCAL_CI_API_KEY]) == 2
     assert "404" in capsys.readouterr().err
+
+
+# ----- the request's own criteria (POST) -------------------------------------------------------------
+
+
+def approval_with(env: LocalEnvironment, key: str, criteria: object, api_key: str = LOCAL_CI_API_KEY) -> Any:
+    import requests
+
+    return requests.post(env.api.url(f"/ci/approval/{key}"), data=json.dumps(criteria),
+                         headers={"X-Api-Key": api_key, "Content-Type": "application/json"}, timeout=30)
+
+
+def test_request_criteria_with_jql_and_with_conditions(env: LocalEnvironment, issues: list[str]) -> None:
+    todo, done, review = issues
+    alice = env.jira.as_user(ALICE_EMAIL)
+    alice.move_to(done, "Done")
+    alice.move_to(review, "In Review")
+    by_jql = {"approved": {"jql": "status = Done"}, "rejected": {"jql": "status = 'In Review'"}}
+    answers = {key: approval_with(env, key, by_jql).json() for key in issues}
+    assert {k: a["decision"] for k, a in answers.items()} == {todo: "waiting", done: "approved", review: "rejected"}
+    assert answers[done]["source"] == "request"
+    assert answers[done]["reason"] == "JQL matches: status = Done"
+
+    either = {"approved": {"match": "any", "conditions": [{"field": "status", "equals": "Done"},
+                                                          {"field": "status", "equals": "In Review"}]}}
+    assert approval_with(env, review, either).json()["decision"] == "approved"
+    both = {"approved": {"match": "all", "conditions": [{"field": "status", "equals": "Done"},
+                                                        {"field": "Resolution", "equals": "Done"}]}}
+    assert approval_with(env, done, both).json()["decision"] == "approved"
+    assert approval_with(env, review, both).json()["decision"] == "waiting"
+    rejected_first = {"approved": {"jql": "project = OPS"}, "rejected": {"conditions": [
+        {"field": "status", "equals": ["In Review", "Blocked"]}]}}
+    assert approval_with(env, review, rejected_first).json()["decision"] == "rejected"
+
+
+def test_request_criteria_errors_say_what_is_wrong(env: LocalEnvironment, issues: list[str]) -> None:
+    bad_jql = approval_with(env, "OPS-1", {"approved": {"jql": "status = "}})
+    assert bad_jql.status_code == 400
+    assert "Jira refused the JQL 'status = '" in bad_jql.json()["message"]
+    neither = approval_with(env, "OPS-1", {})
+    assert (neither.status_code, neither.json()["message"]) == (
+        400, "not approval criteria: (body): Value error, give approved and/or rejected criteria")
+    both_kinds = approval_with(env, "OPS-1", {"approved": {"jql": "x = 1", "conditions": [
+        {"field": "status", "equals": "Done"}]}})
+    assert both_kinds.status_code == 400
+    assert "give either jql or conditions" in both_kinds.json()["message"]
+    assert approval_with(env, "OPS-999", {"approved": {"jql": "status = Done"}}).status_code == 404
+    assert approval_with(env, "OPS-1", {"approved": {"jql": "status = Done"}}, api_key="wrong-key-0123456789"
+                         ).status_code == 401

@@ -13,10 +13,15 @@ import pytest
 
 from jira_bridge import adapters
 from jira_bridge.ci.environments import environment_id
-from jira_bridge.ci.reporting import DeliveryFailed
+from jira_bridge.ci.errors import DeliveryFailed
 from jira_bridge.jira.errors import JiraUnavailable
 from jira_bridge.settings import load_settings
-from local_runtime.environment import LocalEnvironment, local_ci_callers, simulator_connector_secret
+from local_runtime.environment import (
+    LOCAL_GITLAB_WEBHOOK_TOKEN,
+    LocalEnvironment,
+    local_ci_callers,
+    simulator_connector_secret,
+)
 from tests.integration.ci_support import bulk_requests, github, open_issues
 
 pytestmark = pytest.mark.integration
@@ -253,3 +258,54 @@ def test_other_github_events_and_per_repository_secrets(env: LocalEnvironment, i
     assert signed.status_code == 200
     assert github(env, "ping", body, query="?caller=acme/shop").status_code == 401
     assert env.jira.count() == 0
+
+
+# ----- GitLab -----------------------------------------------------------------------------------------------
+
+
+def gitlab_hook(env: LocalEnvironment, event: str, body: dict[str, Any], token: str | None = LOCAL_GITLAB_WEBHOOK_TOKEN,
+                delivery: str = "e1c3-1") -> Any:
+    import requests
+
+    headers = {"Content-Type": "application/json", "X-Gitlab-Event": event, "Idempotency-Key": delivery}
+    if token is not None:
+        headers["X-Gitlab-Token"] = token
+    return requests.post(env.api.url("/webhooks/gitlab"), data=json.dumps(body), headers=headers, timeout=30)
+
+
+def test_gitlab_samples_report_a_build_and_a_deployment(env: LocalEnvironment, issues: list[str]) -> None:
+    pipeline = sample("gitlab/pipeline-hook.success.go-gitlab.json")
+    pipeline["merge_request"]["title"] = "OPS-1 Faster checkout"
+    built = gitlab_hook(env, "Pipeline Hook", pipeline)
+    assert built.status_code == 202, built.text
+    assert built.json()["results"][0]["status"] == "reported"
+    (build,) = env.jira.development_info("OPS-1")["builds"]
+    assert (build["buildNumber"], build["state"]) == (123, "successful")
+    assert build["references"][0]["ref"]["uri"] == "http://192.168.64.1:3005/gitlab-org/gitlab-test/merge_requests/1"
+
+    deployment = sample("gitlab/deployment-hook.go-gitlab.json")
+    deployment["commit_title"] = "OPS-2: add new file"
+    deployed = gitlab_hook(env, "Deployment Hook", deployment, delivery="e1c3-2")
+    assert deployed.status_code == 202, deployed.text
+    (stored,) = env.jira.development_info("OPS-2")["deployments"]
+    assert (stored["deploymentSequenceNumber"], stored["state"]) == (15, "successful")
+    assert stored["environment"]["type"] == "staging"
+    assert bulk_requests(env, "builds") == 1
+    assert bulk_requests(env, "deployments") == 1
+
+    again = gitlab_hook(env, "Deployment Hook", deployment, delivery="e1c3-2")
+    assert again.json()["duplicate"] is True
+    assert bulk_requests(env, "deployments") == 1
+
+
+def test_gitlab_token_is_checked_before_anything_else(env: LocalEnvironment, issues: list[str]) -> None:
+    pipeline = sample("gitlab/pipeline-hook.success.go-gitlab.json")
+    pipeline["merge_request"]["title"] = "OPS-1 Faster checkout"
+    assert gitlab_hook(env, "Pipeline Hook", pipeline, token="not-the-token").status_code == 401
+    assert gitlab_hook(env, "Pipeline Hook", pipeline, token=None).status_code == 401
+    assert env.jira.count() == 0
+    other = gitlab_hook(env, "Push Hook", {"object_kind": "push"})
+    assert (other.status_code, other.json()["message"]) == (202, "event Push Hook is not reported to Jira")
+    broken = gitlab_hook(env, "Pipeline Hook", {"object_kind": "pipeline"})
+    assert broken.status_code == 400
+    assert "not a GitLab Pipeline Hook" in broken.json()["message"]

@@ -12,8 +12,9 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from jira_bridge.links.model import SyncStatus
 from jira_bridge.links.store import DynamoLinkStore
 from local_runtime.environment import LocalEnvironment
+from tests.integration.conftest import BOTH_SITES, api
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, BOTH_SITES]  # every test runs against Cloud and Data Center
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -82,7 +83,7 @@ def test_a_refusal_is_recorded_dead_lettered_and_does_not_block(env: LocalEnviro
 
 
 def test_jira_unavailable_fails_the_rest_of_the_batch_for_an_ordered_retry(env: LocalEnvironment) -> None:
-    env.jira.faults.server_error(502, count=1, method="POST", path="/rest/api/3/issue")
+    env.jira.faults.server_error(502, count=1, method="POST", path=f"{api(env)}/issue")
     batch = sample("incident-events.sqs-batch-with-poison.json")
     second = json.loads(json.dumps(batch["Records"][0]))
     second["messageId"] = "second-record"

@@ -21,10 +21,10 @@ from jira_bridge.webhooks.reconcile import Reconciler
 from jira_bridge.webhooks.rule_state import DynamoRuleState
 from jira_sim.seed import ALICE_EMAIL, BOB_EMAIL
 from local_runtime.environment import LocalEnvironment
-from tests.integration.conftest import connector_as
+from tests.integration.conftest import BOTH_SITES, cloud_hides_emails, connector_as, site_user_id, site_user_ref
 from tests.integration.test_incident_sync import FOLLOW, event, link_store
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, BOTH_SITES]  # every test runs against Cloud and Data Center
 
 INBOUND = FOLLOW + """
 inbound: {allow_reopen: false}
@@ -58,7 +58,7 @@ class Bridge:
                                 "issue": {"id": issue["id"], "key": key, "fields": issue["fields"]}, **extra}
         if actor:
             user = self.env.jira.user(actor)
-            body["user"] = {"accountId": user.account_id, "displayName": user.display_name}
+            body["user"] = {**site_user_ref(self.env, actor), "displayName": user.display_name}
         delivery = JiraDelivery("default", JiraWebhookPayload.model_validate(body), delivery_id=f"d-{key}")
         return process_delivery(delivery, self.changes, self.rules)
 
@@ -98,21 +98,23 @@ def test_status_never_moves_backwards_unless_reopen_is_allowed(env: LocalEnviron
 
 
 def test_hidden_email_assignee_maps_through_the_user_table(env: LocalEnvironment) -> None:
-    bob = env.jira.user(BOB_EMAIL)
-    users = f"mappings:\n  users: {{accounts: {{'{BOB_EMAIL}': {bob.account_id}}}}}"
+    cloud_hides_emails(env)
+    users = f"mappings:\n  users: {{accounts: {{'{BOB_EMAIL}': {site_user_id(env, BOB_EMAIL)}}}}}"
     b = Bridge(env, INBOUND.replace("mappings:", users))
     b.outbound.handle(event(1))
-    env.jira.as_user(ALICE_EMAIL).edit("OPS-1", {"assignee": {"accountId": bob.account_id}})
+    env.jira.as_user(ALICE_EMAIL).edit("OPS-1", {"assignee": site_user_ref(env, BOB_EMAIL)})
     b.deliver("jira:issue_updated", "OPS-1")
     assert [u.owner_email for u in b.published.updates] == [BOB_EMAIL]
 
 
 def test_unknown_user_leaves_the_owner_unchanged(bridge: Bridge) -> None:
-    bob = bridge.env.jira.user(BOB_EMAIL)  # hidden email, no mapping
-    bridge.env.jira.as_user(ALICE_EMAIL).edit("OPS-1", {"assignee": {"accountId": bob.account_id}})
+    cloud_hides_emails(bridge.env)  # hidden email, no mapping
+    bridge.env.jira.as_user(ALICE_EMAIL).edit("OPS-1", {"assignee": site_user_ref(bridge.env, BOB_EMAIL)})
     result = bridge.deliver("jira:issue_updated", "OPS-1")
     assert bridge.published.updates == []
-    assert any("owner left unchanged" in r for r in result.reasons)
+    assert any("owner was left unchanged" in r for r in result.reasons)
+    [note] = bridge.published.notes  # and the incident's timeline says so
+    assert "Bob Private has no visible email" in note.text
 
 
 # ----- incidents from Jira ------------------------------------------------------------------------

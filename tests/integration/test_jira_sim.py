@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import json
 import time
 from typing import Any
 
@@ -107,6 +108,40 @@ def test_permissions_are_per_user(jira_sim: JiraSimulator) -> None:
     assert alice["TRANSITION_ISSUES"]["havePermission"] is True
 
 
+def test_assignee_endpoint_assigns_unassigns_and_defaults(jira_sim: JiraSimulator, api: Api) -> None:
+    key = create(api)
+    alice = jira_sim.user(ALICE).account_id
+
+    def assignee() -> str | None:
+        value: str | None = jira_sim.issue(key).fields.get("assignee")
+        return value
+
+    assert api("PUT", f"/rest/api/3/issue/{key}/assignee", json={"accountId": alice}).status_code == 204
+    assert assignee() == alice
+    assert api("PUT", f"/rest/api/3/issue/{key}/assignee", json={"accountId": None}).status_code == 204
+    assert assignee() is None
+    assert api("PUT", f"/rest/api/3/issue/{key}/assignee", json={"accountId": "-1"}).status_code == 204
+    assert assignee() == jira_sim.site.project("OPS").lead_account_id  # type: ignore[union-attr]
+    unknown = api("PUT", f"/rest/api/3/issue/{key}/assignee", json={"accountId": "nobody"})
+    assert (unknown.status_code, unknown.json()["errors"]) == (400, {"assignee": "User 'nobody' does not exist."})
+    missing = api("PUT", f"/rest/api/3/issue/{key}/assignee", json={})
+    assert missing.status_code == 400
+    as_text = api("PUT", f"/rest/api/3/issue/{key}/assignee", data=b'{"accountId": null}',
+                  headers={"Content-Type": "text/plain"})
+    assert as_text.status_code == 415
+    assert assignee() == jira_sim.site.project("OPS").lead_account_id  # type: ignore[union-attr]
+
+
+def test_removed_search_is_gone_and_all_projects_are_listed(api: Api) -> None:
+    gone = api("GET", "/rest/api/3/search", params={"jql": "project = OPS"})
+    assert gone.status_code == 410
+    assert "/rest/api/3/search/jql" in gone.json()["errorMessages"][0]
+    assert api("POST", "/rest/api/3/search", json={"jql": "project = OPS"}).status_code == 410
+    projects = api("GET", "/rest/api/3/project")
+    assert projects.status_code == 200
+    assert {"OPS", "PAY"} <= {p["key"] for p in projects.json()}
+
+
 def test_unknown_project_is_404_with_error_messages(api: Api) -> None:
     response = api("GET", "/rest/api/3/project/NOPE")
     assert response.status_code == 404
@@ -191,7 +226,7 @@ def test_moved_issue_keeps_its_id_and_old_key(jira_sim: JiraSimulator, api: Api)
 def test_direct_move_to_done_is_refused(api: Api) -> None:
     key = create(api)
     available = api("GET", f"/rest/api/3/issue/{key}/transitions").json()["transitions"]
-    assert [(t["id"], t["to"]["name"]) for t in available] == [("11", "In Progress")]
+    assert [(t["id"], t["to"]["name"]) for t in available] == [("11", "In Progress"), ("91", "Won't Do")]
     response = api("POST", f"/rest/api/3/issue/{key}/transitions", json={"transition": {"id": "31"}})
     assert response.status_code == 400
     assert "not valid for the current state of this issue (OPS-1)" in response.json()["errorMessages"][0]
@@ -686,6 +721,25 @@ def test_invalid_entities_are_rejected_and_malformed_requests_are_400(jira_sim: 
     elsewhere = url.replace(CLOUD_ID, "0000")
     wrong_site = requests.post(elsewhere, json={"builds": [build(3, 1)]}, headers=headers, timeout=5)
     assert wrong_site.status_code == 404
+
+
+def test_a_bulk_request_over_the_size_limit_is_413_before_anything_is_stored(
+    jira_sim: JiraSimulator, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create(api)
+    url = f"{jira_sim.base_url}/jira/builds/0.1/cloud/{CLOUD_ID}/bulk"
+    headers = {"Authorization": f"Bearer {jira_sim.issue_oauth_token()}"}
+    body = {"builds": [build(n, 1) for n in range(1, 11)]}
+    monkeypatch.setattr(jira_sim.software, "max_request_bytes", len(json.dumps(body)) - 1)
+    refused = requests.post(url, data=json.dumps(body), headers=headers | {"Content-Type": "application/json"},
+                            timeout=5)
+    assert refused.status_code == 413
+    assert refused.json() == [{"message": "Data is too large. Submit fewer builds in each payload."}]
+    assert jira_sim.build("ci/main", 1) is None
+    half = {"builds": body["builds"][:5]}
+    accepted = requests.post(url, data=json.dumps(half), headers=headers | {"Content-Type": "application/json"},
+                             timeout=5)
+    assert accepted.status_code == 202
 
 
 def test_deployments_with_associations_and_gating(jira_sim: JiraSimulator, api: Api) -> None:

@@ -15,8 +15,9 @@ from jira_sim.seed import ALICE_EMAIL
 from jira_sim.webhooks import sign
 from local_runtime.environment import LOCAL_WEBHOOK_SECRET, TEMPLATE, LocalEnvironment
 from local_runtime.stack import Stack
+from tests.integration.conftest import BOTH_SITES
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, BOTH_SITES]  # every test runs against Cloud and Data Center
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT.parent / "shared" / "contracts" / "jira-webhooks"
@@ -56,7 +57,9 @@ def post(env: LocalEnvironment, body: bytes, headers: dict[str, str]) -> request
 # ----- receiving ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("capture", ["jira-issue_updated.status-transition.cloud.json", "comment_created.cloud.json"])
+@pytest.mark.parametrize("capture", ["jira-issue_updated.status-transition.cloud.json", "comment_created.cloud.json",
+                                     "more/jenkins-jira-trigger.issue_updated.status_todo_to_done.resolution_fixed"
+                                     ".server.json"])
 def test_real_payloads_signed_are_accepted_forged_are_401(env: LocalEnvironment, capture: str) -> None:
     body = (CAPTURES / capture).read_bytes()
     assert post(env, body, {"X-Hub-Signature": sign(body, LOCAL_WEBHOOK_SECRET),
@@ -115,7 +118,7 @@ def test_human_comments_become_notes_once_and_ours_never_do(linked: LocalEnviron
     requests_made = settle(linked)
     notes = [r["note"] for r in requests_made if r["note"]]
     assert notes == [{"text": "Customer confirms recovery.", "jira_comment_id": comment["id"],
-                      "author_name": "Alice Oncall"}]
+                      "author_name": "Alice Oncall", "jira_visibility": None}]  # OPS is not a JSM project
 
 
 def test_a_human_change_right_after_ours_still_applies(linked: LocalEnvironment) -> None:

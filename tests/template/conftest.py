@@ -13,9 +13,9 @@ from local_runtime.cfn_yaml import load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
-# `make template TOOLS=DIR` passes its tool environments here (another checkout's, never a symlink)
-TOOLS = Path(os.environ.get("JIRA_BRIDGE_TOOLS") or REPO_ROOT / ".tools")
-INSTALL_HINT = "run `make tools` to install the template toolchain into .tools/"
+# `make template TOOLS=<dir>` passes its TOOLS here (a worktree uses the main checkout's tool envs).
+TOOLS = Path(os.environ.get("JIRA_BRIDGE_TOOLS") or REPO_ROOT / ".tools").resolve()
+INSTALL_HINT = "run `make tools` to install the template toolchain into .tools/ (or make template TOOLS=<dir>)"
 
 
 def tool(env: str, executable: str) -> Path:

@@ -32,7 +32,9 @@ API_ROUTES = {
     ("JiraWebhookFunction", "/webhooks/jira", "post"),
     ("CiNotifyFunction", "/ci/notify", "post"),
     ("CiNotifyFunction", "/webhooks/github", "post"),
+    ("CiNotifyFunction", "/webhooks/gitlab", "post"),
     ("CiNotifyFunction", "/ci/approval/{issueKey}", "get"),
+    ("CiNotifyFunction", "/ci/approval/{issueKey}", "post"),
     ("PagerDutyWebhookFunction", "/webhooks/pagerduty", "post"),
     ("IncidentWebhookFunction", "/incidents", "post"),
 }

@@ -42,6 +42,15 @@ def test_update_maps_state_priority_owner_and_note() -> None:
         "note": "Customer confirms (Alice in OPS-1)"})]
 
 
+@pytest.mark.parametrize(("visibility", "said"), [("internal", " [Jira internal note]"),
+                                                   ("public", " [Jira public reply]"), (None, "")])
+def test_a_jsm_note_says_which_kind_of_comment_it_was(visibility: Any, said: str) -> None:
+    rest = Recorder()
+    note = RequestedNote(text="Rolled back", jira_comment_id="1", author_name="Alice", jira_visibility=visibility)
+    PagerDutyPublisher(rest, Recorder(), None).publish_update(update(note=note))
+    assert rest.calls[0][2]["note"] == "Rolled back (Alice in OPS-1)" + said
+
+
 def test_triggered_is_not_a_status_pagerduty_accepts_back() -> None:
     rest = Recorder()
     PagerDutyPublisher(rest, Recorder(), None).publish_update(update(state="triggered"))
@@ -80,3 +89,10 @@ def test_fan_out_publishes_to_the_bus_first_and_stops_on_failure() -> None:
     with pytest.raises(PublishFailed):
         FanOutPublisher(bus, Failing()).publish_update(update(state="resolved"))
     assert len(bus.updates) == 1
+
+
+def test_an_unassigned_issue_is_said_on_pagerduty_not_dropped() -> None:
+    rest = Recorder()
+    PagerDutyPublisher(rest, Recorder(), None).publish_update(update(owner_cleared=True))
+    assert rest.calls[0][2]["assignee_email"] is None
+    assert rest.calls[0][2]["note"] == "OPS-1 was unassigned in Jira; the bridge does not remove PagerDuty assignees."

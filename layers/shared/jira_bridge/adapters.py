@@ -14,13 +14,20 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from jira_bridge.errors import ConfigurationError
-from jira_bridge.settings import BaseSettings, CiNotifySettings, IncidentEventsSettings, IncidentWebhookSettings
+from jira_bridge.settings import (
+    BaseSettings,
+    CiNotifySettings,
+    IncidentEventsSettings,
+    IncidentWebhookSettings,
+    JiraChangesSettings,
+)
 
 # Adapters and their dependencies (requests, boto3, YAML) load on first use, not at cold import.
 if TYPE_CHECKING:
     from jira_bridge.ci.approval import ApprovalGate
     from jira_bridge.ci.callers import SecretsManagerCallers
     from jira_bridge.ci.config import CiConfig
+    from jira_bridge.ci.delivery import CiDelivery
     from jira_bridge.ci.redelivery import IdempotentOnce
     from jira_bridge.ci.reporting import CiReporter
     from jira_bridge.ci.sites import CiSite
@@ -35,6 +42,7 @@ if TYPE_CHECKING:
     from jira_bridge.jira.transport import RequestCounter
     from jira_bridge.links.store import DynamoLinkStore
     from jira_bridge.publishing import UpdatePublisher
+    from jira_bridge.webhooks.hints import HintGate
     from jira_bridge.webhooks.jira_changes import JiraChangeSync
     from jira_bridge.webhooks.jira_rules import JiraRuleEngine
     from jira_bridge.webhooks.reconcile import Reconciler
@@ -143,15 +151,30 @@ def request_counter() -> RequestCounter:
 
 def jira_client_for(connector: Connector, counter: RequestCounter | None = None,
                     budget: RequestBudget | None = None) -> JiraClient:
-    """A REST v3 client acting as the connector's account (basic auth: email + API token)."""
-    from jira_bridge.jira.auth import BasicAuth
-    from jira_bridge.jira.client import JiraClient
-    from jira_bridge.jira.transport import JiraTransport
+    """The client acting as the connector's account, in its site kind's dialect.
 
-    credentials = connector.credentials
-    auth = BasicAuth(credentials.email, credentials.api_token.get_secret_value())
-    return JiraClient(JiraTransport(credentials.site, auth, counter=counter, budget=budget,
-                                    clock=_CLOCK[0], sleep=_CLOCK[1]))
+    ``cloud``: REST v3 with basic auth (email + API token). ``datacenter``: REST v2 with a personal
+    access token (``Authorization: Bearer``) or basic auth (username + password). The only place that
+    looks at the kind: everything after it talks to the :class:`JiraClient` interface.
+    """
+    from jira_bridge.jira.auth import BasicAuth, BasicLogin, BearerToken
+    from jira_bridge.jira.client import JiraClient
+    from jira_bridge.jira.datacenter import DataCenterClient
+    from jira_bridge.jira.transport import Authenticator, JiraTransport
+
+    c = connector.credentials
+    auth: Authenticator
+    if c.kind == "datacenter":
+        if c.personal_access_token is not None:
+            auth = BearerToken(c.personal_access_token.get_secret_value(),
+                               label=c.username or f"the personal access token of connector {connector.name}")
+        else:
+            # the secret's validator ensures username + password here (BasicLogin refuses empty ones)
+            auth = BasicLogin(c.username or "", c.password.get_secret_value() if c.password else "")
+    else:
+        auth = BasicAuth(c.email or "", c.api_token.get_secret_value() if c.api_token else "")
+    transport = JiraTransport(c.rest_base, auth, counter=counter, budget=budget, clock=_CLOCK[0], sleep=_CLOCK[1])
+    return DataCenterClient(transport) if c.kind == "datacenter" else JiraClient(transport)
 
 
 def software_client_for(connector: Connector, like: JiraClient) -> JiraSoftwareClient | None:
@@ -211,7 +234,17 @@ def incident_sync(settings: BaseSettings) -> IncidentSync:
         links=link_store(settings),
         site_for_project=lambda project: jira_site(settings, registry.routing.connector_for(project)),
         site_named=lambda name: jira_site(settings, name),
+        notes=timeline_publisher(settings),
     )
+
+
+def timeline_publisher(settings: BaseSettings) -> UpdatePublisher:
+    """Timeline feedback: the bus, and PagerDuty when it is on and this function may read its secret."""
+    if runbooks(settings).inbound.pagerduty and not getattr(settings, "pagerduty_secret_name", None):
+        from jira_bridge.publishing import EventBridgePublisher
+
+        return EventBridgePublisher(settings.event_bus_name, lambda: aws_client("events"))
+    return publisher(settings)
 
 
 @cache
@@ -257,6 +290,9 @@ class PagerDutyFromSecret:
     def publish_create(self, request: Any) -> None:
         self._current().publish_create(request)
 
+    def publish_note(self, request: Any) -> None:
+        self._current().publish_note(request)
+
 
 @cache
 def jira_change_sync(settings: BaseSettings) -> JiraChangeSync:
@@ -281,6 +317,15 @@ def jira_rule_engine(settings: BaseSettings) -> JiraRuleEngine:
         state=DynamoRuleState(settings.link_table_name, lambda: aws_client("dynamodb")),
         publisher=publisher(settings),
     )
+
+
+@cache
+def hint_gate(settings: JiraChangesSettings) -> HintGate:
+    """Rate limit of unsigned Data Center webhook hints, per issue (state in the link table)."""
+    from jira_bridge.webhooks.hints import DynamoHintState, HintGate
+
+    state = DynamoHintState(settings.link_table_name, lambda: aws_client("dynamodb"))
+    return HintGate(state, min_interval=settings.hint_min_interval_seconds)
 
 
 @cache
@@ -316,9 +361,11 @@ def build_ci_site(connector: Connector, counter: RequestCounter | None = None) -
     from jira_bridge.ci.sites import CiSite
 
     platform = jira_client_for(connector, counter)
+    datacenter = connector.credentials.kind == "datacenter"  # Jira Software DC has no builds/deployments API
     return CiSite(
         connector=connector.name, site_url=connector.credentials.site, platform=platform,
-        software=software_client_for(connector, platform), configured_cloud_id=connector.credentials.cloud_id,
+        software=None if datacenter else software_client_for(connector, platform),
+        configured_cloud_id=connector.credentials.cloud_id, remote_links=datacenter,
     )
 
 
@@ -363,6 +410,14 @@ def incident_callers(settings: IncidentWebhookSettings) -> SecretsManagerCallers
 
 
 @cache
+def ci_delivery(settings: BaseSettings) -> CiDelivery:
+    """CI runs reported once per delivery, counted and logged."""
+    from jira_bridge.ci.delivery import CiDelivery
+
+    return CiDelivery(ci_once(settings), ci_reporter(settings))
+
+
+@cache
 def ci_once(settings: BaseSettings) -> IdempotentOnce:
     """Redelivered CI notifications are reported once (Powertools idempotency, IdempotencyTable)."""
     from jira_bridge.ci.redelivery import IdempotentOnce
@@ -385,8 +440,8 @@ def reset() -> None:
     _CLIENT_OVERRIDES.clear()
     _CLOCK[:] = _REAL_CLOCK
     for factory in (_boto3_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
-                    request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler,
-                    ci_config, ci_reporter, approval_gate, ci_callers, ci_once, pagerduty_once):
+                    request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler, hint_gate,
+                    ci_config, ci_reporter, approval_gate, ci_callers, ci_delivery, ci_once, pagerduty_once):
         factory.cache_clear()
     _SITES.clear()
     _CI_SITES.clear()

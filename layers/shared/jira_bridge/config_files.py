@@ -35,16 +35,22 @@ class YamlDocument:
         return f"{self.path.name}:{line}" if line else self.path.name
 
 
-def _collect_lines(node: yaml.Node, loc: Location, lines: dict[Location, int]) -> None:
+def _collect_lines(node: yaml.Node, loc: Location, lines: dict[Location, int], duplicates: list[str]) -> None:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-            _collect_lines(value_node, (*loc, key), lines)
+            line = key_node.start_mark.line + 1
+            if key in seen:  # YAML would silently keep only the last one
+                duplicates.append(f"{line}: key {key!r} appears twice in this mapping (first on line {seen[key]}); "
+                                  "YAML keeps only the last, so the first is silently ignored: remove one")
+            seen.setdefault(key, line)
+            lines[(*loc, key)] = line
+            _collect_lines(value_node, (*loc, key), lines, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _collect_lines(item, (*loc, index), lines)
+            _collect_lines(item, (*loc, index), lines, duplicates)
 
 
 def read_yaml(path: Path) -> YamlDocument:
@@ -60,8 +66,11 @@ def read_yaml(path: Path) -> YamlDocument:
         where = f"{path.name}:{mark.line + 1}" if mark else path.name
         raise ConfigurationError(f"{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
     lines: dict[Location, int] = {}
+    duplicates: list[str] = []
     if node is not None:
-        _collect_lines(node, (), lines)
+        _collect_lines(node, (), lines, duplicates)
+    if duplicates:
+        raise ConfigurationError("\n".join(f"{path.name}:{problem}" for problem in duplicates))
     return YamlDocument(path=path, data=data if data is not None else {}, lines=lines)
 
 

@@ -12,9 +12,11 @@ from typing import Any, Protocol
 
 from jira_bridge.incidents.updates import (
     CREATE_DETAIL_TYPE,
+    NOTE_DETAIL_TYPE,
     SOURCE,
     UPDATE_DETAIL_TYPE,
     IncidentCreateRequested,
+    IncidentNoteRequested,
     IncidentUpdateRequested,
 )
 
@@ -26,6 +28,7 @@ class PublishFailed(Exception):
 class UpdatePublisher(Protocol):
     def publish_update(self, request: IncidentUpdateRequested) -> None: ...
     def publish_create(self, request: IncidentCreateRequested) -> None: ...
+    def publish_note(self, request: IncidentNoteRequested) -> None: ...
 
 
 class EventBridgePublisher:
@@ -38,6 +41,9 @@ class EventBridgePublisher:
 
     def publish_create(self, request: IncidentCreateRequested) -> None:
         self._put(CREATE_DETAIL_TYPE, request.model_dump_json(), request.origin.issue_key)
+
+    def publish_note(self, request: IncidentNoteRequested) -> None:
+        self._put(NOTE_DETAIL_TYPE, request.model_dump_json(), request.incident_id)
 
     def _put(self, detail_type: str, detail: str, resource: str) -> None:
         answer = self._client_factory().put_events(Entries=[{
@@ -56,12 +62,16 @@ class RecordingPublisher:
     def __init__(self) -> None:
         self.updates: list[IncidentUpdateRequested] = []
         self.creates: list[IncidentCreateRequested] = []
+        self.notes: list[IncidentNoteRequested] = []
 
     def publish_update(self, request: IncidentUpdateRequested) -> None:
         self.updates.append(request)
 
     def publish_create(self, request: IncidentCreateRequested) -> None:
         self.creates.append(request)
+
+    def publish_note(self, request: IncidentNoteRequested) -> None:
+        self.notes.append(request)
 
 
 # PagerDuty's Events API severities, from the incident severity/priority names the runbooks use.
@@ -91,6 +101,9 @@ class PagerDutyPublisher:
             note=_note_text(request),
         )
 
+    def publish_note(self, request: IncidentNoteRequested) -> None:
+        self._rest.update_incident(request.incident_id, note=f"Jira Bridge: {request.text}")
+
     def publish_create(self, request: IncidentCreateRequested) -> None:
         if not self._routing_key:
             raise PublishFailed("PagerDuty secret has no events_routing_key: cannot open incidents from Jira")
@@ -118,9 +131,19 @@ class FanOutPublisher:
         for publisher in self.publishers:
             publisher.publish_create(request)
 
+    def publish_note(self, request: IncidentNoteRequested) -> None:
+        for publisher in self.publishers:
+            publisher.publish_note(request)
+
 
 def _note_text(request: IncidentUpdateRequested) -> str | None:
-    if request.note is None:
-        return None
-    author = f" ({request.note.author_name} in {request.origin.issue_key})" if request.note.author_name else ""
-    return request.note.text + author
+    parts = []
+    if request.note is not None:
+        author = f" ({request.note.author_name} in {request.origin.issue_key})" if request.note.author_name else ""
+        kind = {"internal": "internal note", "public": "public reply", "customer": "customer's comment"}
+        said = f" [Jira {kind[request.note.jira_visibility]}]" if request.note.jira_visibility else ""
+        parts.append(request.note.text + author + said)
+    if request.owner_cleared:  # the PagerDuty sink never removes assignees: say so instead of dropping it
+        parts.append(f"{request.origin.issue_key} was unassigned in Jira; "
+                     "the bridge does not remove PagerDuty assignees.")
+    return "\n\n".join(parts) or None

@@ -34,15 +34,16 @@ _log = logging.getLogger("jira_bridge.queue_retries")
 def retry_delay(retry_after: float | None, receive_count: int, rand: float) -> int:
     """Seconds before a failed message is tried again (its new visibility timeout).
 
-    The remote's ``Retry-After`` is honoured as given (plus up to 10% jitter, so a crowd throttled
-    together does not return together); otherwise exponential backoff with equal jitter: 10 s, 20 s,
-    40 s ... capped at 15 min. ``receive_count`` is SQS's ApproximateReceiveCount (1 on first delivery).
+    Exponential backoff with equal jitter by SQS's ApproximateReceiveCount (1 on first delivery):
+    5-10 s, 10-20 s, 20-40 s ... capped at 7.5-15 min. The remote's ``Retry-After`` is honoured as a
+    lower bound (plus up to 10% jitter, so a crowd throttled together does not return together), never
+    as the whole answer: a short Retry-After repeated on every receive would otherwise burn through
+    maxReceiveCount in minutes and park a message that only needed patience.
     """
+    ceiling = min(MAX_BACKOFF_SECONDS, FIRST_RETRY_SECONDS * 2.0 ** max(receive_count - 1, 0))
+    delay = ceiling / 2 + rand * ceiling / 2
     if retry_after is not None and retry_after > 0:
-        delay = retry_after + rand * max(1.0, retry_after * 0.1)
-    else:
-        ceiling = min(MAX_BACKOFF_SECONDS, FIRST_RETRY_SECONDS * 2.0 ** max(receive_count - 1, 0))
-        delay = ceiling / 2 + rand * ceiling / 2
+        delay = max(delay, retry_after + rand * max(1.0, retry_after * 0.1))
     return int(min(MAX_VISIBILITY_SECONDS, max(1, math.ceil(delay))))
 
 

@@ -53,6 +53,8 @@ class JiraChangesSettings(BaseSettings):
     # The queue the worker consumes (to back off a failed delivery); unset for the reconciliation.
     changes_queue_url: str | None = Field(alias="JIRA_CHANGES_QUEUE_URL", default=None)
     pagerduty_secret_name: str | None = Field(alias="PAGERDUTY_SECRET_NAME", default=None)
+    # Unsigned Data Center webhooks (webhook_auth: hint): at most one re-read per issue this often.
+    hint_min_interval_seconds: int = Field(alias="JIRA_HINT_MIN_INTERVAL_SECONDS", default=30, ge=1, le=900)
 
 
 class PagerDutyWebhookSettings(BaseSettings):

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from werkzeug.wrappers import Response
 
-AuthKind = Literal["none", "basic", "connect", "oauth"]
+AuthKind = Literal["none", "basic", "optional", "connect", "oauth"]
+"""``optional``: Data Center routes that answer the anonymous user too (with what anonymous may see)."""
 ApiFamily = Literal["platform", "software", "oauth", "admin"]
 Handler = Callable[..., Response]
 

@@ -20,6 +20,9 @@ def list_comments(ctx: RequestContext, issue_id_or_key: str) -> Response:
     with ctx.state.lock:
         issue = find_visible_issue(ctx.state, ctx.user, issue_id_or_key)
         comments = list(reversed(issue.comments)) if newest_first else list(issue.comments)
+        project = ctx.site.project_by_id(issue.project_id)
+        if "SERVICEDESK_AGENT" not in ctx.user.permissions_in(project.key):  # internal notes are agents' only
+            comments = [c for c in comments if not c.internal]
         return json_response(ctx.renderer().comments_page(issue, comments, start, limit))
 
 

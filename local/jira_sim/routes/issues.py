@@ -70,6 +70,15 @@ def edit_issue(ctx: RequestContext, issue_id_or_key: str) -> Response:
     return no_content()
 
 
+@routes.route(f"{ISSUE}/assignee", "PUT", auth="basic")
+def assign_issue(ctx: RequestContext, issue_id_or_key: str) -> Response:
+    body = ctx.json()
+    with ctx.state.lock:
+        issue = find_visible_issue(ctx.state, ctx.user, issue_id_or_key)
+        ctx.services.issues.assign(ctx.user, issue, body)
+    return no_content()
+
+
 @routes.route(ISSUE, "DELETE", auth="basic")
 def delete_issue(ctx: RequestContext, issue_id_or_key: str) -> Response:
     with ctx.state.lock:

@@ -25,6 +25,14 @@ def get_project(ctx: RequestContext, project_id_or_key: str) -> Response:
     return json_response(ctx.renderer().project(visible_project(ctx, project_id_or_key)))
 
 
+@routes.route("/rest/api/3/project", "GET", auth="basic")
+def all_projects(ctx: RequestContext) -> Response:
+    """The deprecated "Get all projects": every project the caller may browse, as an array."""
+    renderer = ctx.renderer()
+    visible = [p for p in ctx.site.projects if "BROWSE_PROJECTS" in ctx.user.permissions_in(p.key)]
+    return json_response([renderer.project(p) for p in visible])
+
+
 @routes.route("/rest/api/3/project/search", "GET", auth="basic")
 def search_projects(ctx: RequestContext) -> Response:
     start = ctx.query_int("startAt", 0)

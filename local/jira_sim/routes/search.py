@@ -26,6 +26,17 @@ from jira_sim.routes.issues import render_issue
 
 routes = RouteTable("platform")
 SEARCH = "/rest/api/3/search/jql"
+REMOVED_SEARCH = "/rest/api/3/search"
+REMOVED_MESSAGE = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+    "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+)
+
+
+@routes.route(REMOVED_SEARCH, "GET", "POST", auth="basic")
+def removed_search(ctx: RequestContext) -> Response:
+    """Cloud removed the old search (CHANGE-2046): it answers 410 Gone, not 404."""
+    raise JiraError(410, [REMOVED_MESSAGE])
 
 
 @routes.route(SEARCH, "GET", auth="basic")
@@ -59,7 +70,20 @@ def search_post(ctx: RequestContext) -> Response:
         fields=[str(f) for f in body.get("fields") or []],
         expand=[e.strip() for e in str(expand).split(",") if e.strip()],
         properties=[str(p) for p in body.get("properties") or []],
+        reconcile=_reconcile_ids(body.get("reconcileIssues")),
     )
+
+
+def _reconcile_ids(value: Any) -> frozenset[str]:
+    """``reconcileIssues``: "Strong consistency issue ids to be reconciled with search results. Accepts
+    max 50 ids" (REST v3, search/jql POST)."""
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+        raise JiraError(400, ["'reconcileIssues' must be an array of issue ids (integers)."])
+    if len(value) > 50:
+        raise JiraError(400, ["'reconcileIssues' accepts at most 50 issue ids."])
+    return frozenset(str(v) for v in value)
 
 
 def _search(
@@ -71,6 +95,7 @@ def _search(
     fields: list[str],
     expand: list[str],
     properties: list[str],
+    reconcile: frozenset[str] = frozenset(),
 ) -> Response:
     selection = FieldSelection.parse(fields, default="id")
     page_size = max(1, min(max_results, 5000 if selection.only_ids else 100))
@@ -84,6 +109,7 @@ def _search(
             issue
             for issue in ctx.state.all()
             if "BROWSE_PROJECTS" in ctx.user.permissions_in(ctx.site.project_by_id(issue.project_id).key)
+            and ctx.state.indexed(issue, reconcile)
             and compiled.predicate(issue)
         ]
         ordered = compiled.sort(visible)

@@ -46,11 +46,16 @@ def authorize(
             raise SoftwareError(403, f"The access token lacks the {access}:{singular}:jira-software scope.")
 
 
+def _bulk_body(ctx: RequestContext, kind: Literal["builds", "deployments"]) -> object:
+    ctx.services.software.check_size(kind, len(ctx.request.get_data(cache=True)))
+    return _json(ctx)
+
+
 def _json(ctx: RequestContext) -> object:
     try:
         return ctx.json()
     except JiraError as error:
-        raise SoftwareError(400, *error.messages) from error
+        raise SoftwareError(error.status, *error.messages) from error
 
 
 def _found(entity: StoredEntity | None, what: str) -> Response:
@@ -66,7 +71,7 @@ def _found(entity: StoredEntity | None, what: str) -> Response:
 @routes.route(f"{BUILDS_GATEWAY}/bulk", "POST", auth="oauth")
 def submit_builds(ctx: RequestContext, cloud_id: str | None = None) -> Response:
     authorize(ctx, "builds", "write", cloud_id)
-    body = _json(ctx)
+    body = _bulk_body(ctx, "builds")
     with ctx.state.lock:
         return json_response(ctx.services.software.submit_builds(body), 202)
 
@@ -93,7 +98,7 @@ def delete_build(ctx: RequestContext, pipeline_id: str, build_number: int, cloud
 @routes.route(f"{DEPLOYMENTS_GATEWAY}/bulk", "POST", auth="oauth")
 def submit_deployments(ctx: RequestContext, cloud_id: str | None = None) -> Response:
     authorize(ctx, "deployments", "write", cloud_id)
-    body = _json(ctx)
+    body = _bulk_body(ctx, "deployments")
     with ctx.state.lock:
         return json_response(ctx.services.software.submit_deployments(body), 202)
 

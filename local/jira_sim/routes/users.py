@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from werkzeug.wrappers import Response
 
 from jira_sim.context import RequestContext
@@ -70,23 +72,24 @@ def my_permissions(ctx: RequestContext) -> Response:
     unknown = [p for p in wanted if p not in PROJECT_PERMISSIONS]
     if unknown:
         raise JiraError(400, [f"Invalid permission key(s): {', '.join(unknown)}."])
-    project_keys = _context_projects(ctx)
-    permissions = {}
-    for key in wanted:
-        permission_id, name = PROJECT_PERMISSIONS[key]
-        granted = any(key in ctx.user.permissions_in(p) for p in project_keys)
-        permissions[key] = {
-            "id": permission_id,
-            "key": key,
-            "name": name,
-            "type": "PROJECT",
-            "description": f"Ability to {name.lower()}.",
-            "havePermission": granted,
-        }
-    return json_response({"permissions": permissions})
+    project_keys = context_projects(ctx)
+    return json_response({"permissions": {key: permission_json(ctx, key, project_keys) for key in wanted}})
 
 
-def _context_projects(ctx: RequestContext) -> list[str]:
+def permission_json(ctx: RequestContext, key: str, project_keys: list[str]) -> dict[str, Any]:
+    """One ``mypermissions`` entry: held when the caller has it in any of ``project_keys``."""
+    permission_id, name = PROJECT_PERMISSIONS[key]
+    return {
+        "id": permission_id,
+        "key": key,
+        "name": name,
+        "type": "PROJECT",
+        "description": f"Ability to {name.lower()}.",
+        "havePermission": any(key in ctx.user.permissions_in(p) for p in project_keys),
+    }
+
+
+def context_projects(ctx: RequestContext) -> list[str]:
     """The project(s) the question is about; without context, a permission held anywhere counts."""
     args = ctx.request.args
     project_ref = args.get("projectKey") or args.get("projectId")

@@ -3,11 +3,12 @@ Jira's 202 (known / unknown keys, rejections on demand) and records every reques
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from jira_bridge.ci.sites import CiSite, SiteDirectory
-from jira_bridge.jira.errors import JiraError
+from jira_bridge.jira.errors import JiraError, JiraPayloadTooLarge
 from jira_bridge.jira.software import GatingStatus, SubmissionResult
 
 
@@ -21,6 +22,8 @@ class FakeSoftware:
     gating: dict[tuple[str, str, int], str] = field(default_factory=dict)
     gating_details: tuple[dict[str, Any], ...] = ()
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    max_bytes: int | None = None
+    """Answer 413 to a request whose JSON body is longer than this, as Jira does over its size limit."""
 
     def cloud_id(self) -> str:
         return self.cloud
@@ -35,6 +38,9 @@ class FakeSoftware:
         self.requests.append((kind, payload))
         if self.fail_with is not None:
             raise self.fail_with
+        if self.max_bytes is not None and len(json.dumps(payload).encode()) > self.max_bytes:
+            raise JiraPayloadTooLarge(method="POST", path=f"/rest/{kind}/0.1/bulk", status=413,
+                                      error_messages=[f"Data is too large. Submit fewer {kind} in each payload."])
         accepted, rejected, unknown = [], [], []
         for entity in payload[kind]:
             if kind == "builds":

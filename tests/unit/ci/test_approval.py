@@ -1,13 +1,14 @@
+import re
 from pathlib import Path
 
 import pytest
 
-from jira_bridge.ci.approval import ApprovalGate, GatedDeployment, NotAnIssueKey, ProjectNotAllowed
+from jira_bridge.ci.approval import ApprovalGate, GatedDeployment, gated_from_query
 from jira_bridge.ci.config import ApprovalConfig, load_ci_config
 from jira_bridge.ci.environments import environment_id
+from jira_bridge.ci.errors import GatingQueryInvalid, NotAnIssueKey, NotFoundInJira, ProjectNotAllowed
 from jira_bridge.errors import ConfigurationError
 from jira_bridge.jira.client import JiraField
-from jira_bridge.jira.errors import JiraNotFound
 from tests.unit.ci.ci_fakes import FakePlatform, FakeSoftware, site
 
 pytestmark = pytest.mark.unit
@@ -97,8 +98,35 @@ def test_invalid_gating_status_fails_closed(gate: ApprovalGate) -> None:
 def test_not_an_issue_key_and_unknown_issue(gate: ApprovalGate) -> None:
     with pytest.raises(NotAnIssueKey):
         gate.decide("OPS-01")
-    with pytest.raises(JiraNotFound):
+    with pytest.raises(NotFoundInJira, match="Jira has no such issue"):
         gate.decide("OPS-999")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, None),
+        ({"other": "x"}, None),
+        ({"pipeline": "ci", "environment": "Production", "deployment": "7"}, GatedDeployment("ci", "Production", 7)),
+        ({"pipeline": "ci", "environmentId": "prod-1", "deployment": "7"},
+         GatedDeployment("ci", "prod-1", 7, environment_is_id=True)),
+    ],
+)
+def test_gating_query(query: dict[str, str], expected: GatedDeployment | None) -> None:
+    assert gated_from_query(query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ({"pipeline": "ci"}, "missing deployment, environment"),
+        ({"pipeline": "ci", "environment": "p", "deployment": "²"}, "deployment (a number)"),
+        ({"pipeline": "ci", "environment": "p", "deployment": "1" * 19}, "deployment (a number)"),
+    ],
+)
+def test_gating_query_needs_all_three(query: dict[str, str], problem: str) -> None:
+    with pytest.raises(GatingQueryInvalid, match=re.escape(problem)):
+        gated_from_query(query)
 
 
 def test_a_caller_limited_to_projects_asks_only_about_their_issues(gate: ApprovalGate,

@@ -9,10 +9,13 @@ pytestmark = pytest.mark.unit
 API_KEY = "gitlab-api-key-0123456789"
 HMAC_SECRET = "jenkins-hmac-secret-0123456789"
 GITHUB_SECRET = "github-webhook-secret-0123456789"
+GITLAB_TOKEN = "gitlab-webhook-token-0123456789"
 SECRET = {
     "github_webhook_secret": GITHUB_SECRET,
+    "gitlab_webhook_token": GITLAB_TOKEN,
     "callers": {
         "gitlab-ci": {"api_key": API_KEY, "projects": ["ops"]},
+        "acme/api": {"gitlab_token": "per-project-gitlab-token-0123", "projects": ["api"]},
         "jenkins": {"hmac_secret": HMAC_SECRET},
         "acme/shop": {"hmac_secret": "per-repository-secret-0123"},
     },
@@ -72,6 +75,22 @@ def test_github_with_the_webhook_secret_or_a_named_callers(directory: CallerDire
         directory.github(BODY, None)
 
 
+def test_gitlab_token_of_the_stack_or_of_a_caller(directory: CallerDirectory) -> None:
+    assert directory.gitlab(GITLAB_TOKEN).name == "gitlab"
+    assert directory.gitlab(GITLAB_TOKEN).projects is None
+    per_project = directory.gitlab("per-project-gitlab-token-0123")
+    assert (per_project.name, per_project.projects) == ("acme/api", ("API",))
+    for wrong in (None, "", API_KEY, GITLAB_TOKEN + "x"):
+        with pytest.raises(Unauthenticated):
+            directory.gitlab(wrong)
+
+
+def test_no_gitlab_token_means_no_gitlab_webhooks() -> None:
+    bare = CallerDirectory(parse_callers_secret("test", {"callers": {"x1": {"api_key": API_KEY}}}))
+    with pytest.raises(Unauthenticated):
+        bare.gitlab(API_KEY)
+
+
 def test_no_github_secret_means_no_github_webhooks() -> None:
     directory = CallerDirectory(parse_callers_secret("test", {"callers": {}}))
     with pytest.raises(Unauthenticated, match="github_webhook_secret"):
@@ -81,7 +100,7 @@ def test_no_github_secret_means_no_github_webhooks() -> None:
 @pytest.mark.parametrize(
     ("secret", "problem"),
     [
-        ({"callers": {"x": {}}}, "api_key or an hmac_secret"),
+        ({"callers": {"x": {}}}, "an api_key, an hmac_secret or a gitlab_token"),
         ({"callers": {"x": {"api_key": "short"}}}, "api_key"),
         ({"callers": {"bad name!": {"api_key": API_KEY}}}, "not a caller name"),
         ({"callers": {}, "extra": 1}, "extra"),

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from jira_bridge.ci.config import NativeSources
+from jira_bridge.ci.payloads import build_data
 from jira_bridge.ci.reporting import issue_keys_for
-from jira_bridge.ci.sources import codebuild, codepipeline, github
+from jira_bridge.ci.sources import codebuild, codepipeline, github, gitlab
 from jira_bridge.ci.states import jira_state
 
 pytestmark = pytest.mark.unit
@@ -147,6 +148,18 @@ def test_workflow_run_keys_from_pr_title_head_commit_and_branches() -> None:
     run = github.workflow_run(github.WorkflowRunEvent.model_validate(data), NONE, RECEIVED)
     assert issue_keys_for(run) == ["OPS-1", "OPS-2", "OPS-3", "OPS-4"]
     assert run.branch_url == "https://github.com/octo-org/octo-repo/tree/master"
+    assert run.pull_request_url == "https://github.com/octo-org/octo-repo/pull/2"
+    (reference,) = build_data(run, "successful", ["OPS-1"])["references"]
+    assert reference["ref"] == {"name": "master", "uri": "https://github.com/octo-org/octo-repo/pull/2"}
+
+
+def test_workflow_run_without_pull_request_links_the_branch() -> None:
+    data = sample("github/workflow_run.completed.success.octokit.json")
+    data["workflow_run"]["pull_requests"] = []
+    data["workflow_run"]["head_branch"] = "feature/OPS-4 #x"
+    run = github.workflow_run(github.WorkflowRunEvent.model_validate(data), NONE, RECEIVED)
+    (reference,) = build_data(run, "successful", ["OPS-4"])["references"]
+    assert reference["ref"]["uri"] == f"{data['repository']['html_url']}/tree/feature/OPS-4%20%23x"
 
 
 @pytest.mark.parametrize(
@@ -173,3 +186,61 @@ def test_deployment_status_keys_from_ref_and_inactive_is_not_reported() -> None:
     assert issue_keys_for(run) == ["OPS-5"]
     data["deployment_status"]["state"] = "inactive"
     assert github.deployment_status(github.DeploymentStatusEvent.model_validate(data), NONE, RECEIVED) is None
+
+
+# ----- GitLab ------------------------------------------------------------------------------------------
+
+GITLAB_PIPELINE = "gitlab/pipeline-hook.success.go-gitlab.json"
+GITLAB_DEPLOYMENT = "gitlab/deployment-hook.go-gitlab.json"
+
+
+def test_gitlab_pipeline_hook_sample_is_a_build_linking_its_merge_request() -> None:
+    data = sample(GITLAB_PIPELINE)
+    run = gitlab.pipeline_run(gitlab.PipelineHook.model_validate(data), NONE, RECEIVED)
+    assert (run.kind, jira_state(run.state), run.number) == ("build", "successful", 123)
+    assert run.pipeline.id == "http://192.168.64.1:3005/gitlab-org/gitlab-test/-/pipelines"
+    assert run.url == "http://192.168.64.1:3005/gitlab-org/gitlab-test/-/pipelines/31"
+    assert run.updated_at == datetime(2016, 8, 12, 15, 26, 29, tzinfo=UTC)  # finished_at "... UTC"
+    assert run.started_at == datetime(2016, 8, 12, 15, 23, 28, tzinfo=UTC)
+    assert (run.texts.pr_title, run.texts.branch, run.texts.commit_messages) == ("Test", "test", ("test\n",))
+    (reference,) = build_data(run, "successful", ["OPS-1"])["references"]
+    assert reference["ref"] == {"name": "test",
+                                "uri": "http://192.168.64.1:3005/gitlab-org/gitlab-test/merge_requests/1"}
+    assert reference["commit"]["id"] == "bcbb5ec396a2c0f828686f14fac9b80b780504f2"
+
+
+def test_gitlab_pipeline_keys_from_merge_request_commit_and_branches() -> None:
+    data = sample(GITLAB_PIPELINE)
+    data["merge_request"]["title"] = "OPS-1 Faster checkout"
+    data["commit"]["message"] = "ops-2: cache"
+    data["merge_request"]["source_branch"] = "feature/OPS-3-x"
+    data["object_attributes"]["ref"] = "refs/merge-requests/1/head"
+    del data["merge_request"]["url"]
+    run = gitlab.pipeline_run(gitlab.PipelineHook.model_validate(data), NONE, RECEIVED)
+    assert issue_keys_for(run) == ["OPS-1", "OPS-2", "OPS-3"]
+    assert build_data(run, "successful", ["OPS-1"])["references"][0]["ref"]["uri"] == (
+        "http://192.168.64.1:3005/gitlab-org/gitlab-test/-/tree/feature/OPS-3-x")
+
+
+def test_gitlab_running_pipeline_is_as_of_its_delivery() -> None:
+    data = sample(GITLAB_PIPELINE)
+    data["object_attributes"].update(status="running", finished_at=None)
+    run = gitlab.pipeline_run(gitlab.PipelineHook.model_validate(data), NONE, RECEIVED)
+    assert (jira_state(run.state), run.updated_at) == ("in_progress", RECEIVED)
+
+
+def test_gitlab_deployment_hook_sample_is_a_deployment() -> None:
+    run = gitlab.deployment_run(gitlab.DeploymentHook.model_validate(sample(GITLAB_DEPLOYMENT)), NONE, RECEIVED)
+    assert (run.kind, jira_state(run.state, "deployment"), run.number) == ("deployment", "successful", 15)
+    assert run.environment is not None
+    assert run.environment.name == "staging"
+    assert run.updated_at == datetime(2021, 4, 28, 19, 50, tzinfo=UTC)  # "21:50:00 +0200"
+    assert run.commit == "279484c09fbe69ededfced8c1bb6e6d24616b468"
+    assert run.url == "http://10.126.0.2:3000/root/test-deployment-webhooks/-/jobs/796"
+    assert run.pipeline.id == "http://10.126.0.2:3000/root/test-deployment-webhooks/-/environments"
+    assert run.texts.branch == "1.0.0"
+
+
+def test_gitlab_hooks_of_the_wrong_kind_are_refused() -> None:
+    with pytest.raises(ValueError, match="object_kind"):
+        gitlab.PipelineHook.model_validate(sample(GITLAB_DEPLOYMENT))

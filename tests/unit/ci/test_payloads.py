@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -6,7 +7,9 @@ from hypothesis import strategies as st
 
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline, TestCounts
 from jira_bridge.ci.payloads import (
+    MAX_ATTEMPT,
     MAX_URL,
+    branch_url,
     build_data,
     deployment_data,
     fit_url,
@@ -48,8 +51,8 @@ def test_a_later_update_has_a_higher_number_unless_it_would_undo_a_final_state(
     elif (first_state in FINAL_STATES) == (second_state in FINAL_STATES) and second > first + timedelta(
             milliseconds=1):
         assert b > a, "a later update of the same kind wins"
-    assert 0 < a < 2**63
-    assert 0 < b < 2**63
+    assert 0 < a < 2**53
+    assert 0 < b < 2**53
 
 
 @given(moments, moments, st.sampled_from(STATES), st.sampled_from(NON_FINAL), st.integers(1, 50))
@@ -122,7 +125,7 @@ def test_build_data() -> None:
         "url": "https://ci.example.com/42", "state": "successful", "lastUpdated": "2026-11-23T03:00:00.000Z",
         "issueKeys": ["OPS-1"], "description": "OPS-1 Faster checkout", "label": "OPS-1-x",
         "references": [{"commit": {"id": "abc123", "repositoryUri": "https://github.com/org/repo"},
-                        "ref": {"name": "OPS-1-x", "uri": "https://github.com/org/repo"}}],
+                        "ref": {"name": "OPS-1-x", "uri": "https://github.com/org/repo/tree/OPS-1-x"}}],
         "testInfo": {"totalNumber": 10, "numberPassed": 8, "numberFailed": 1, "numberSkipped": 1},
     }
 
@@ -160,3 +163,58 @@ def test_deployment_description_is_always_there() -> None:
 def test_a_build_needs_no_environment_and_a_deployment_needs_one() -> None:
     with pytest.raises(ValueError, match="environment"):
         deployment_data(run(), "successful", ["OPS-1"])
+
+
+@given(moments, st.sampled_from(STATES), st.integers(1, 10_000))
+def test_numbers_stay_exact_as_json_doubles(moment: datetime, state: str, attempt: int) -> None:
+    number = update_sequence_number(state, moment, attempt)
+    assert number < 2**53
+    assert int(float(number)) == number
+    assert json.loads(json.dumps(number)) == number
+
+
+def test_the_largest_number_is_below_2_to_the_53() -> None:
+    largest = update_sequence_number("rolled_back", datetime(2200, 1, 1, tzinfo=UTC), MAX_ATTEMPT)
+    assert largest == 2**53 - 2  # every bit used, rank 6 of 7
+    assert update_sequence_number("successful", T0, 1) < 2**53
+
+
+def test_deployments_of_one_pipeline_and_environment_number_upwards_over_time() -> None:
+    numbers = [update_sequence_number("successful", T0 + timedelta(minutes=n)) for n in range(10)]
+    assert numbers == sorted(numbers)
+    assert len(set(numbers)) == 10
+
+
+# ----- references: the branch (or the pull request), not the repository root ------------------------
+
+
+@pytest.mark.parametrize(
+    ("repository", "branch", "expected"),
+    [
+        ("https://github.com/org/repo", "feature/OPS-1-x", "https://github.com/org/repo/tree/feature/OPS-1-x"),
+        ("https://github.com/org/repo.git", "refs/heads/main", "https://github.com/org/repo/tree/main"),
+        ("https://gitlab.com/group/sub/repo/", "OPS-2-fix", "https://gitlab.com/group/sub/repo/-/tree/OPS-2-fix"),
+        ("https://bitbucket.org/team/repo", "bug/ops 3", "https://bitbucket.org/team/repo/src/bug/ops%203"),
+        ("https://dev.azure.com/org/proj/_git/repo", "feature/x",
+         "https://dev.azure.com/org/proj/_git/repo?version=GBfeature%2Fx"),
+        ("https://git.example.com/org/repo", "main", None),
+        (None, "main", None),
+    ],
+)
+def test_branch_url_on_known_hosts(repository: str | None, branch: str, expected: str | None) -> None:
+    assert branch_url(repository, branch) == expected
+
+
+def ref_of(**changes: object) -> dict[str, str]:
+    (reference,) = build_data(run(**changes), "successful", ["OPS-1"])["references"]
+    ref: dict[str, str] = reference["ref"]
+    return ref
+
+
+def test_the_ref_links_the_pull_request_then_the_branch_then_the_repository() -> None:
+    pr = "https://github.com/org/repo/pull/7"
+    assert ref_of(pull_request_url=pr)["uri"] == pr
+    assert ref_of()["uri"] == "https://github.com/org/repo/tree/OPS-1-x"
+    assert ref_of(branch_url="https://git.example.com/org/repo/branches/x")["uri"] == (
+        "https://git.example.com/org/repo/branches/x")
+    assert ref_of(repository_url="https://git.example.com/org/repo")["uri"] == "https://git.example.com/org/repo"

@@ -1,9 +1,11 @@
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from jira_bridge.ci.errors import DeliveryFailed
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline, Site
-from jira_bridge.ci.reporting import CiReporter, DeliveryFailed, ReportOutcome, issue_keys_for
+from jira_bridge.ci.reporting import CiReporter, ReportOutcome, issue_keys_for
 from jira_bridge.jira.errors import JiraAuthError, JiraRequestRefused, JiraUnavailable
 from tests.unit.ci.ci_fakes import FakeSoftware, directory, site
 
@@ -69,6 +71,51 @@ def test_more_than_a_hundred_entities_are_split_at_jiras_limit(reporter: CiRepor
     outcome = reporter.report([run(n) for n in range(1, 251)])
     assert [len(payload["builds"]) for _, payload in jira.requests] == [100, 100, 50]
     assert outcome.count("reported") == 250
+
+
+def test_a_batch_over_jiras_size_limit_is_split_until_it_fits(reporter: CiReporter, jira: FakeSoftware) -> None:
+    runs = [run(n, description="x" * 200) for n in range(1, 101)]
+    one_build = len(json.dumps(reporter.report(runs[:1]) and jira.requests[0][1]).encode())
+    jira.requests.clear()
+    jira.max_bytes = one_build * 30  # about 30 builds per request
+    outcome = reporter.report(runs)
+    sizes = [len(payload["builds"]) for _, payload in jira.requests]
+    assert sizes[:3] == [100, 50, 25]  # refused, refused, accepted
+    assert sum(r.entities for r in outcome.requests if not r.too_large) == 100
+    assert sum(r.accepted for r in outcome.requests) == 100
+    assert outcome.count("reported") == 100
+    assert len([r for r in outcome.requests if r.too_large]) == 3  # 100, and both 50s
+    assert len(jira.requests) == 7
+
+
+def test_only_an_entity_too_large_on_its_own_is_named(reporter: CiReporter, jira: FakeSoftware) -> None:
+    runs = [run(n) for n in range(1, 9)]
+    runs[5] = run(6, issue_keys=("OPS-1", *(f"{'LONG' * 8}-{n}" for n in range(1, 100))))
+    jira.max_bytes = 3000
+    outcome = reporter.report(runs)
+    statuses = [r.status for r in outcome.results]
+    assert statuses == ["reported"] * 5 + ["rejected"] + ["reported"] * 2
+    assert "the build alone is over Jira's request size limit" in outcome.results[5].reason
+    assert "Submit fewer builds" in outcome.results[5].reason
+    assert outcome.worst == "rejected"
+
+
+def test_unrecognised_words_are_reported_with_a_warning(reporter: CiReporter) -> None:
+    outcome = reporter.report([
+        run(1, state="sucess"),
+        run(2, state="success"),
+        run(3, state="running", report_only_state="sucessful"),
+        run(4, environment=Environment("eu-1", type="prodd")),
+    ])
+    first, second, third, fourth = outcome.results
+    assert (first.status, first.state) == ("reported", "unknown")
+    assert first.warnings == ("state 'sucess' is not a CI state the bridge knows: reported as unknown "
+                              "(see README 'CI states and environment words'; check the spelling)",)
+    assert second.warnings == ()
+    assert third.status == "skipped"
+    assert "STATE 'sucessful'" in third.warnings[0]
+    assert "ENVIRONMENT_TYPE 'prodd' is not one of Jira's types" in fourth.warnings[0]
+    assert ReportOutcome.from_dict(outcome.as_dict()) == outcome
 
 
 def test_two_updates_of_one_build_collapse_into_the_newer(reporter: CiReporter, jira: FakeSoftware) -> None:

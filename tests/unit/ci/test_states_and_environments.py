@@ -1,9 +1,18 @@
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jira_bridge.ci.environments import ENVIRONMENT_TYPES, environment_id, environment_type
-from jira_bridge.ci.states import BUILD_STATES, DEPLOYMENT_STATES, is_final, jira_state
+from jira_bridge.ci.environments import ENVIRONMENT_TYPES, TYPE_WORDS, environment_id, environment_type
+from jira_bridge.ci.states import (
+    BUILD_STATES,
+    DEPLOYMENT_STATES,
+    STATE_WORDS,
+    is_final,
+    jira_state,
+    unknown_state_warning,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -27,7 +36,11 @@ pytestmark = pytest.mark.unit
         ("Timed Out", "failed"), ("in-progress", "in_progress"), ("  Success ", "successful"),
         # Jira's own words map to themselves; anything else is unknown
         ("successful", "successful"), ("pending", "pending"), ("unknown", "unknown"),
-        ("banana", "unknown"), ("", "unknown"),
+        ("banana", "unknown"), ("", "unknown"), ("sucess", "unknown"),
+        # words users expect (issue 15), accents and spacing ignored
+        ("terminated", "cancelled"), ("TIMED_OUT", "failed"), ("Skipped", "cancelled"), ("Action Required", "pending"),
+        ("interrupted", "cancelled"), ("expired", "cancelled"), ("waiting-for-approval", "pending"),
+        ("canceling", "in_progress"), ("Succès", "unknown"), ("sùccess", "successful"), ("  timed  out ", "failed"),
     ],
 )
 def test_ci_states_map_onto_jira(ci_state: str, expected: str) -> None:
@@ -58,6 +71,9 @@ def test_final_states() -> None:
         ("PRD", "production"), ("live", "production"), ("staging", "staging"), ("stg-2", "staging"),
         ("pre-prod", "staging"), ("preprod", "staging"), ("Pre_Prod", "staging"), ("qa", "testing"),
         ("UAT", "testing"), ("integration", "testing"), ("test", "testing"), ("prod-test", "testing"),
+        ("stàging", "staging"), ("STÁGING-EU", "staging"), ("internal", "staging"), ("uat", "testing"),
+        ("QA-2", "testing"), ("perf", "testing"), ("perf-eu", "testing"), ("sandbox", "development"),
+        ("Préprod", "staging"),
         ("dev", "development"), ("Development", "development"), ("my-sandbox", "development"),
         ("github-pages", "unmapped"), ("eu-west-1", "unmapped"), ("productivity", "unmapped"),
     ],
@@ -87,3 +103,35 @@ def test_environment_ids_fit_jira(name: str) -> None:
     assert 1 <= len(value) <= 255
     assert value == environment_id(name)
     assert environment_type(name) in ENVIRONMENT_TYPES
+
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def readme_table(first_header: str) -> dict[str, set[str]]:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### CI states and environment words"):]
+    lines = section[section.index(first_header):].splitlines()[2:]
+    table: dict[str, set[str]] = {}
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        name, words = (cell.strip() for cell in line.strip("|").split("|"))
+        table[name.strip("`")] = {w.strip().strip("`") for w in words.split(",")}
+    return table
+
+
+def test_the_readme_tables_are_the_words_the_bridge_knows() -> None:
+    states: dict[str, set[str]] = {}
+    for word, state in STATE_WORDS.items():
+        states.setdefault(state, set()).add(word)
+    assert readme_table("| Jira state |") == states
+    assert readme_table("| Jira environment type |") == {t: set(words) for t, words in TYPE_WORDS}
+
+
+def test_unknown_words_are_warned_about() -> None:
+    assert unknown_state_warning("success") is None
+    assert unknown_state_warning(None) is None
+    warning = unknown_state_warning("sucess")
+    assert warning is not None
+    assert "'sucess' is not a CI state the bridge knows: reported as unknown" in warning

@@ -22,6 +22,7 @@ def test_secret_parses_and_hides_values() -> None:
     connector = parse_connector_secret("default", "jira-bridge/s/connectors/default", SECRET)
     assert connector.credentials.site == "https://myorg.atlassian.net"
     assert "tok-123" not in repr(connector)
+    assert connector.credentials.api_token is not None
     assert connector.credentials.api_token.get_secret_value() == "tok-123"
     assert str(connector.credentials.api_gateway_url).startswith("https://api.atlassian.com")
 
@@ -102,3 +103,36 @@ def test_a_rotated_token_changes_the_fingerprint_the_client_cache_is_keyed_on() 
     after = parse_connector_secret("default", "id", {**SECRET, "api_token": "tok-rotated"}).credentials
     assert _fingerprint(before) != _fingerprint(after)
     assert _fingerprint(before) == _fingerprint(parse_connector_secret("default", "id", SECRET).credentials)
+
+
+def test_a_datacenter_secret_takes_a_pat_or_username_and_password() -> None:
+    pat = parse_connector_secret("dc", "s", {"kind": "datacenter", "site_url": "https://jira.corp/",
+                                             "personal_access_token": "pat-1", "username": "svc-bridge"})
+    assert pat.credentials.kind == "datacenter"
+    assert "pat-1" not in repr(pat)
+    basic = parse_connector_secret("dc", "s", {"kind": "datacenter", "site_url": "https://jira.corp/",
+                                               "username": "svc-bridge", "password": "pw-1"})
+    assert basic.credentials.username == "svc-bridge"
+
+
+@pytest.mark.parametrize(("payload", "complaint"), [
+    ({"kind": "datacenter", "site_url": "https://jira.corp"}, "needs personal_access_token"),
+    ({"kind": "datacenter", "site_url": "https://jira.corp", "personal_access_token": "p", "email": "a@b.c",
+      "api_token": "t"}, "email, api_token only apply to Jira Cloud"),
+    ({"site_url": "https://x.atlassian.net", "personal_access_token": "p"}, "needs email and api_token"),
+    ({"kind": "server", "site_url": "https://jira.corp", "personal_access_token": "p"}, "kind"),
+])
+def test_a_secret_of_the_wrong_shape_for_its_kind_says_what_to_give(payload: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(ConfigurationError, match=complaint) as caught:
+        parse_connector_secret("dc", "s", payload)
+    assert "'p'" not in str(caught.value)
+
+
+def test_a_service_account_token_calls_the_api_gateway_with_the_cloud_id() -> None:
+    secret = {**SECRET, "api_route": "gateway", "cloud_id": "35273b54-3f06-40d2-880f-dd28cf8daafa"}
+    credentials = parse_connector_secret("svc", "s", secret).credentials
+    assert credentials.rest_base == "https://api.atlassian.com/ex/jira/35273b54-3f06-40d2-880f-dd28cf8daafa"
+    assert credentials.site == "https://myorg.atlassian.net"  # links and webhooks still name the site
+    assert parse_connector_secret("c", "s", SECRET).credentials.rest_base == "https://myorg.atlassian.net"
+    with pytest.raises(ConfigurationError, match="add cloud_id"):
+        parse_connector_secret("svc", "s", {**SECRET, "api_route": "gateway"})

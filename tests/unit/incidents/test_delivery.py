@@ -82,9 +82,14 @@ def test_a_lone_surrogate_or_deep_nesting_never_crashes_the_router() -> None:
 
 
 def test_retry_after_is_honoured_even_when_long() -> None:
-    assert retry_delay(1, 1, 0.0) == 1
     assert 3600 <= retry_delay(3600, 1, 0.5) <= 3600 + 360
     assert retry_delay(10**9, 1, 1.0) == MAX_VISIBILITY_SECONDS
+
+
+def test_a_short_retry_after_on_every_receive_cannot_exhaust_the_receives_quickly() -> None:
+    """A 429 storm answering Retry-After: 1 each time: the 100 receives still span many hours."""
+    assert retry_delay(1, 1, 0.0) == FIRST_RETRY_SECONDS / 2
+    assert sum(retry_delay(1, n, 0.0) for n in range(1, 100)) > 6 * 3600
 
 
 def test_without_retry_after_the_delay_doubles_to_a_cap_with_jitter() -> None:

@@ -10,6 +10,7 @@ from jira_bridge.jira.errors import (
     JiraConflict,
     JiraError,
     JiraNotFound,
+    JiraPayloadTooLarge,
     JiraPermissionError,
     JiraRateLimited,
     JiraRequestRefused,
@@ -56,7 +57,7 @@ def test_refusal_shows_why_jira_refused(
         (403, JiraPermissionError, False),
         (404, JiraNotFound, False),
         (409, JiraConflict, True),
-        (413, JiraRequestRefused, False),
+        (413, JiraPayloadTooLarge, False),
         (422, JiraRequestRefused, False),
     ],
 )

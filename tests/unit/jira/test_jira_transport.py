@@ -448,3 +448,29 @@ def test_a_429_from_jira_slows_the_site_budget(
     transport.budget = RequestBudget(10, clock=fake_time.clock, sleep=fake_time.sleep)
     transport.get("/rest/api/3/myself")
     assert transport.budget.rate == 5
+
+
+def test_a_429_without_retry_after_waits_until_jiras_reset_time(
+    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+) -> None:
+    from jira_bridge.jira.transport import parse_rate_limit_reset
+
+    now = datetime(2026, 3, 26, 15, 58, 30, tzinfo=UTC)
+    assert parse_rate_limit_reset("2026-03-26T16:00Z", now=now) == 90
+    assert parse_rate_limit_reset("1711468800", now=now) is None  # not epoch seconds: Jira sends ISO
+    mocked.get(MYSELF, status=429, headers={"X-RateLimit-Reset": "2000-01-01T00:00Z"})
+    mocked.get(MYSELF, json={})
+    make_transport().get("/rest/api/3/myself")  # a reset in the past: retry at once
+    assert len(mocked.calls) == 2
+
+
+def test_near_limit_slows_the_site_budget_before_any_429(
+    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+) -> None:
+    from jira_bridge.jira.request_budget import RequestBudget
+
+    mocked.get(MYSELF, json={}, headers={"X-RateLimit-NearLimit": "true"})
+    transport = make_transport()
+    transport.budget = RequestBudget(8, clock=fake_time.clock, sleep=fake_time.sleep)
+    transport.get("/rest/api/3/myself")
+    assert transport.budget.rate == 6

@@ -93,3 +93,42 @@ def test_failures_are_recorded_with_jiras_message(store: LinkStore) -> None:
     assert reread.last_error == "customfield_10050: Field cannot be set"
     assert reread.actions[-1].outcome == "failed"
     assert reread.version == saved.version
+
+
+def linked(store: LinkStore, issue_id: str = "10001", key: str = "OPS-1") -> IssueLink:
+    link = store.claim(new_link()).link
+    link.issue_id, link.issue_key, link.state = issue_id, key, LinkState.LINKED
+    return store.save(link)
+
+
+def test_an_ended_issue_stays_as_history_and_its_item_no_longer_points_at_it(store: LinkStore) -> None:
+    link = linked(store)
+    link.end_issue("deleted in Jira by Alice")
+    ended = store.save(link)
+    assert (ended.state, ended.issue_id, ended.issue_key) == (LinkState.ENDED, None, None)
+    assert [(p.issue_key, p.reason) for p in ended.history] == [("OPS-1", "deleted in Jira by Alice")]
+    via_old_issue = store.get_by_issue("default", "10001")
+    assert via_old_issue is not None
+    assert via_old_issue.issue_id is None  # the old issue's item says: no longer linked
+    assert via_old_issue.was_linked_to("default", "10001") is not None
+    ended.issue_id, ended.issue_key, ended.state = "10002", "OPS-2", LinkState.LINKED
+    relinked = store.save(ended)
+    assert store.get_by_issue("default", "10002") == relinked
+    old = store.get_by_issue("default", "10001")
+    assert old is not None
+    assert old.issue_key == "OPS-2"
+
+
+def test_ending_a_link_without_an_issue_changes_nothing(store: LinkStore) -> None:
+    link = store.claim(new_link()).link
+    link.end_issue("whatever")
+    assert (link.state, link.history) == (LinkState.CLAIMED, [])
+
+
+def test_a_lost_version_race_on_a_linked_issue_is_stale_not_already_linked(store: LinkStore) -> None:
+    link = linked(store)
+    racing = link.model_copy(deep=True)
+    store.save(link)
+    racing.last_error = "racing writer"
+    with pytest.raises(StaleLink):  # re-read and retried by the caller, never reported as a conflict
+        store.save(racing)

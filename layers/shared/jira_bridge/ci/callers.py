@@ -6,10 +6,12 @@ CI function may read it, not every function that reads connectors. JSON::
 
     {
       "github_webhook_secret": "<generated>",
+      "gitlab_webhook_token": "<at least 16 characters>",
       "callers": {
         "gitlab-ci":  {"api_key": "<at least 16 characters>", "projects": ["OPS"]},
         "jenkins":    {"hmac_secret": "<at least 16 characters>"},
-        "acme/shop":  {"hmac_secret": "<per-repository GitHub webhook secret>"}
+        "acme/shop":  {"hmac_secret": "<per-repository GitHub webhook secret>"},
+        "acme/api":   {"gitlab_token": "<per-project GitLab webhook secret token>", "projects": ["API"]}
       }
     }
 
@@ -29,6 +31,9 @@ A caller proves itself one of two ways (never anonymously):
 ``projects`` (optional) limits a caller to those Jira projects: other keys it names are not reported.
 GitHub webhooks are verified with ``github_webhook_secret``, or, for a webhook URL ending in
 ``?caller=<name>``, with that caller's ``hmac_secret`` (per-repository secrets, per-caller projects).
+GitLab webhooks carry their "secret token" in plain text (``X-Gitlab-Token``; GitLab signs nothing):
+it is compared, in constant time, with ``gitlab_webhook_token`` and every caller's ``gitlab_token``
+(a per-project token gives that caller's projects).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from jira_bridge.webhooks.signature import SignatureInvalid, verify_hub_signatur
 
 CALLER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,99}$")
 GITHUB = "github"
+GITLAB = "gitlab"
 TIMESTAMP_HEADER = "X-Jira-Bridge-Timestamp"
 TIMESTAMP_WINDOW_SECONDS = 300
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -66,6 +72,7 @@ class CallerEntry(BaseModel):
 
     api_key: SecretStr | None = Field(default=None, min_length=16)
     hmac_secret: SecretStr | None = Field(default=None, min_length=16)
+    gitlab_token: SecretStr | None = Field(default=None, min_length=16)
     projects: list[str] | None = None
 
     @field_validator("projects")
@@ -75,8 +82,8 @@ class CallerEntry(BaseModel):
 
     @model_validator(mode="after")
     def _has_credentials(self) -> CallerEntry:
-        if self.api_key is None and self.hmac_secret is None:
-            raise ValueError("a caller needs an api_key or an hmac_secret")
+        if self.api_key is None and self.hmac_secret is None and self.gitlab_token is None:
+            raise ValueError("a caller needs an api_key, an hmac_secret or a gitlab_token")
         return self
 
 
@@ -84,6 +91,7 @@ class CallersSecret(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     github_webhook_secret: SecretStr | None = Field(default=None, min_length=16)
+    gitlab_webhook_token: SecretStr | None = Field(default=None, min_length=16)
     callers: dict[str, CallerEntry] = Field(default_factory=dict)
 
     @field_validator("callers")
@@ -157,16 +165,30 @@ class CallerDirectory:
         return Caller(name, tuple(entry.projects) if entry.projects is not None else None)
 
     def by_api_key(self, presented: str) -> Caller:
-        presented_digest = _digest(presented)
-        found: str | None = None
-        for name, entry in self._secret.callers.items():  # no early exit: same time whoever matches
-            if entry.api_key is not None and hmac.compare_digest(
-                presented_digest, _digest(entry.api_key.get_secret_value())
-            ):
-                found = name
+        found = self._matching(presented, {n: e.api_key for n, e in self._secret.callers.items()})
         if found is None:
             raise Unauthenticated("API key matches no caller")
         return self._caller(found)
+
+    @staticmethod
+    def _matching(presented: str, secrets: dict[str, SecretStr | None]) -> str | None:
+        """The name whose secret equals ``presented``, compared in constant time with every one."""
+        presented_digest = _digest(presented)
+        found: str | None = None
+        for name, secret in secrets.items():  # no early exit: same time whoever matches
+            if secret is not None and hmac.compare_digest(presented_digest, _digest(secret.get_secret_value())):
+                found = name
+        return found
+
+    def gitlab(self, token: str | None) -> Caller:
+        """A GitLab delivery: ``X-Gitlab-Token`` equal to ``gitlab_webhook_token`` or a caller's ``gitlab_token``."""
+        if not token:
+            raise Unauthenticated("gitlab: no X-Gitlab-Token (set the webhook's secret token)")
+        tokens = {n: e.gitlab_token for n, e in self._secret.callers.items()}
+        found = self._matching(token, {**tokens, "": self._secret.gitlab_webhook_token})
+        if found is None:
+            raise Unauthenticated("gitlab: X-Gitlab-Token matches no token")
+        return Caller(GITLAB) if found == "" else self._caller(found)
 
     def by_signature(self, name: str, signed: bytes, signature: str | None) -> Caller:
         entry = self._secret.callers.get(name)

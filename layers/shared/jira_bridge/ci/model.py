@@ -12,11 +12,12 @@ from typing import ClassVar, Literal
 
 from jira_bridge.ci.states import Kind
 
-type Source = Literal["notify", "github", "codebuild", "codepipeline"]
+type Source = Literal["notify", "github", "gitlab", "codebuild", "codepipeline"]
 
 PRODUCTS: dict[str, str] = {
     "notify": "Jira Bridge",
     "github": "GitHub Actions",
+    "gitlab": "GitLab CI/CD",
     "codebuild": "AWS CodeBuild",
     "codepipeline": "AWS CodePipeline",
 }
@@ -102,6 +103,9 @@ class CiRun:
     commit: str | None = None
     repository_url: str | None = None
     branch_url: str | None = None
+    """The branch's page (default: derived from ``repository_url`` on hosts whose scheme is known)."""
+    pull_request_url: str | None = None
+    """The pull request built, if any: the build's ref links it rather than the branch."""
     tests: TestCounts | None = None
 
     @property

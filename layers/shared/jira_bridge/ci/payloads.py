@@ -10,16 +10,17 @@ What makes them correct beyond the schema:
   state), whether the state is final (an in-progress report never replaces a final one, however late
   it arrives), the time the run reached the state (milliseconds), and the state's rank (for two
   updates in the same millisecond). The same update always gets the same number, so a redelivery
-  is a no-op in Jira too.
+  is a no-op in Jira too. The number stays below 2^53 (see ``update_sequence_number``), so no JSON
+  parser that reads numbers as doubles loses precision.
 * **Limits.** Text is truncated by characters (``maxLength``), ids are made to fit without
   colliding, issue keys are capped per entity.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from jira_bridge.ci.environments import environment_id, environment_type
 from jira_bridge.ci.model import CiRun
@@ -33,11 +34,18 @@ MAX_BUILD_KEYS = 100
 MAX_DEPLOYMENT_KEYS = 500
 """``DeploymentData.associations[].values``: maxItems 500 (500 values across all associations)."""
 
-_ATTEMPT_SHIFT = 54
-_FINAL_SHIFT = 53
-_TIME_SHIFT = 3
-_MAX_ATTEMPT = (1 << (63 - _ATTEMPT_SHIFT)) - 1  # 511: the number stays a positive int64
-_MAX_MILLIS = (1 << (_FINAL_SHIFT - _TIME_SHIFT)) - 1
+# The number fits in 53 bits, so it survives any JSON parser that reads numbers as doubles
+# (JavaScript, jq): 7 bits of attempt | 1 bit "final" | 42 bits of milliseconds since 2000 | 3 bits of
+# state rank. 42 bits of milliseconds last until 2139; 127 attempts is more than GitHub allows (50).
+_RANK_BITS = 3
+_TIME_BITS = 42
+_TIME_SHIFT = _RANK_BITS
+_FINAL_SHIFT = _TIME_SHIFT + _TIME_BITS
+_ATTEMPT_SHIFT = _FINAL_SHIFT + 1
+MAX_ATTEMPT = (1 << (53 - _ATTEMPT_SHIFT)) - 1
+"""127: the highest re-run attempt told apart (a later one counts as this one)."""
+_MAX_MILLIS = (1 << _TIME_BITS) - 1
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _RANK: dict[str, int] = {
     "unknown": 0, "pending": 1, "in_progress": 2, "cancelled": 3, "failed": 4, "successful": 5, "rolled_back": 6,
 }
@@ -45,8 +53,10 @@ _RANK: dict[str, int] = {
 
 def update_sequence_number(state: str, updated_at: datetime, attempt: int = 1) -> int:
     """Higher for a newer update of the same build or deployment (see the module docstring)."""
-    millis = min(max(int(updated_at.timestamp() * 1000), 0), _MAX_MILLIS)
-    attempt = min(max(attempt, 1), _MAX_ATTEMPT)
+    if updated_at.tzinfo is None:
+        updated_at = updated_at.replace(tzinfo=UTC)
+    millis = min(max((updated_at - _EPOCH) // timedelta(milliseconds=1), 0), _MAX_MILLIS)
+    attempt = min(max(attempt, 1), MAX_ATTEMPT)
     return (
         (attempt << _ATTEMPT_SHIFT)
         | (int(is_final(state)) << _FINAL_SHIFT)
@@ -85,13 +95,47 @@ def _summary(run: CiRun) -> str | None:
     return run.description or run.texts.pr_title or first_line(messages[0] if messages else None)
 
 
+# Where a branch (or tag) lives on the hosts whose URL scheme is known; the repository URL is the
+# prefix. Self-hosted GitHub/GitLab/Bitbucket cannot be told apart by their host: pass `branch_url`.
+_BRANCH_PATHS: dict[str, str] = {
+    "github.com": "/tree/{ref}",
+    "gitlab.com": "/-/tree/{ref}",
+    "bitbucket.org": "/src/{ref}",
+}
+
+
+def branch_url(repository_url: str | None, branch: str | None) -> str | None:
+    """The page of ``branch`` in the repository, on github.com, gitlab.com, bitbucket.org and Azure
+    DevOps; ``None`` on a host whose URL scheme is unknown."""
+    if not repository_url or not branch:
+        return None
+    parts = urlsplit(repository_url)
+    host = (parts.hostname or "").lower()
+    path = parts.path.rstrip("/").removesuffix(".git")
+    ref = branch.removeprefix("refs/heads/")
+    if host in _BRANCH_PATHS:
+        suffix = _BRANCH_PATHS[host].format(ref=quote(ref, safe="/"))
+        return urlunsplit((parts.scheme, parts.netloc, path + suffix, "", ""))
+    if host == "dev.azure.com" or host.endswith(".visualstudio.com"):
+        return urlunsplit((parts.scheme, parts.netloc, path, urlencode({"version": f"GB{ref}"}), ""))
+    return None
+
+
+def ref_uri(run: CiRun) -> str | None:
+    """What the build's ref links: the pull request when there is one, else the branch, else (a
+    host whose branch pages are unknown) the repository."""
+    return run.pull_request_url or run.branch_url or branch_url(run.repository_url, run.texts.branch) or (
+        run.repository_url
+    )
+
+
 def _references(run: CiRun) -> list[dict[str, Any]]:
     reference: dict[str, Any] = {}
     if run.commit and run.repository_url:
         reference["commit"] = {"id": truncate(run.commit, MAX_TEXT), "repositoryUri": fit_url(run.repository_url)}
-    branch_uri = run.branch_url or run.repository_url
-    if run.texts.branch and branch_uri:
-        reference["ref"] = {"name": truncate(run.texts.branch, MAX_TEXT), "uri": fit_url(branch_uri)}
+    uri = ref_uri(run)
+    if run.texts.branch and uri:
+        reference["ref"] = {"name": truncate(run.texts.branch, MAX_TEXT), "uri": fit_url(uri)}
     return [reference] if reference else []
 
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from jira_bridge.ci.errors import DeliveryInProgress
+
+__all__ = ["AlwaysOnce", "DeliveryInProgress", "IdempotentOnce", "Once"]  # DeliveryInProgress: as before
+
 EXPIRES_AFTER_SECONDS = 24 * 3600
 KEY_PREFIX = "ci-delivery"
 
 type Work = Callable[[], dict[str, Any]]
-
-
-class DeliveryInProgress(Exception):
-    """The same delivery is being reported by another invocation right now."""
 
 
 class Once(Protocol):

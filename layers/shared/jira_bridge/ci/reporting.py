@@ -9,17 +9,21 @@ newer one (Jira would ignore the older anyway).
 
 Jira's 202 is read entity by entity: accepted; unknown issue keys only (not a failure: the keys may
 belong to another site or be typos in a commit message); rejected with Jira's messages. A request
-Jira refuses (4xx) marks its entities; a transient failure (5xx, 429, network) propagates so the
+over Jira's size limit (413, "Submit fewer builds in each payload") is split in halves, each sent on
+its own, down to single entities: only an entity too large by itself is rejected, with its size. A
+request Jira refuses otherwise (4xx) marks its entities; a transient failure (5xx, 429, network) propagates so the
 whole delivery is retried: resending what was already accepted is harmless because the update
 sequence numbers are the same.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from jira_bridge.ci.environments import ENVIRONMENT_TYPES, environment_type, is_environment_type
 from jira_bridge.ci.issue_keys import find_issue_keys
 from jira_bridge.ci.model import CiRun
 from jira_bridge.ci.payloads import (
@@ -29,11 +33,19 @@ from jira_bridge.ci.payloads import (
     deployment_data,
     entity_identity,
 )
+from jira_bridge.ci.remote_links import is_newer, remote_link
 from jira_bridge.ci.sites import SiteDirectory
-from jira_bridge.ci.states import JiraState, Kind, jira_state
-from jira_bridge.jira.errors import JiraAuthError, JiraPermissionError, JiraRequestRefused
+from jira_bridge.ci.states import JiraState, Kind, jira_state, unknown_state_warning
+from jira_bridge.jira.errors import (
+    JiraAuthError,
+    JiraNotFound,
+    JiraPayloadTooLarge,
+    JiraPermissionError,
+    JiraRequestRefused,
+)
 
 if TYPE_CHECKING:
+    from jira_bridge.jira.client import JiraClient
     from jira_bridge.jira.software import SubmissionResult
 
 MAX_ENTITIES_PER_REQUEST = 100
@@ -58,12 +70,14 @@ class RunResult:
     unknown_issue_keys: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()
     connectors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Words the bridge did not recognise (an unknown CI state...): reported anyway, but likely a typo."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "index": self.index, "kind": self.kind, "status": self.status, "reason": self.reason,
             "state": self.state, "issueKeys": list(self.issue_keys), "unknownIssueKeys": list(self.unknown_issue_keys),
-            "messages": list(self.messages), "connectors": list(self.connectors),
+            "messages": list(self.messages), "connectors": list(self.connectors), "warnings": list(self.warnings),
         }
 
     @classmethod
@@ -73,6 +87,7 @@ class RunResult:
             state=data.get("state"), issue_keys=tuple(data.get("issueKeys") or ()),
             unknown_issue_keys=tuple(data.get("unknownIssueKeys") or ()),
             messages=tuple(data.get("messages") or ()), connectors=tuple(data.get("connectors") or ()),
+            warnings=tuple(data.get("warnings") or ()),
         )
 
 
@@ -88,12 +103,14 @@ class Request:
     unknown_issue_keys: int
     debug: bool = False
     answer: dict[str, Any] = field(default_factory=dict, compare=False)
+    too_large: bool = False
+    """Jira answered 413: the entities were sent again in smaller requests."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "connector": self.connector, "kind": self.kind, "entities": self.entities, "accepted": self.accepted,
             "rejected": self.rejected, "unknownIssueKeys": self.unknown_issue_keys, "debug": self.debug,
-            "answer": self.answer if self.debug else {},
+            "answer": self.answer if self.debug else {}, "tooLarge": self.too_large,
         }
 
     @classmethod
@@ -102,7 +119,7 @@ class Request:
             connector=str(data["connector"]), kind=data["kind"], entities=int(data["entities"]),
             accepted=int(data["accepted"]), rejected=int(data["rejected"]),
             unknown_issue_keys=int(data["unknownIssueKeys"]), debug=bool(data.get("debug")),
-            answer=dict(data.get("answer") or {}),
+            answer=dict(data.get("answer") or {}), too_large=bool(data.get("tooLarge")),
         )
 
 
@@ -127,20 +144,6 @@ class ReportOutcome:
             results=tuple(RunResult.from_dict(r) for r in data.get("results") or []),
             requests=tuple(Request.from_dict(r) for r in data.get("requests") or []),
         )
-
-
-class DeliveryFailed(Exception):
-    """A delivery with an ``error`` result (the bridge's own Jira credentials failed, or a connector
-    has none for builds/deployments). Raised inside the once-per-delivery work so that nothing is
-    recorded: a retry after the credentials are fixed reports normally, and an EventBridge event
-    fails its invocation (Lambda retries it, then sends it to the on-failure destination). Resending
-    the runs of the same delivery that were reported is harmless (same update sequence numbers)."""
-
-    def __init__(self, outcome: ReportOutcome) -> None:
-        self.outcome = outcome
-        errors = [r for r in outcome.results if r.status == "error"]
-        reasons = "; ".join(dict.fromkeys(r.reason for r in errors))
-        super().__init__(f"{len(errors)} of {len(outcome.results)} runs not reported: {reasons}")
 
 
 @dataclass
@@ -170,12 +173,25 @@ class _Partial:
 def issue_keys_for(run: CiRun, allowed_projects: Iterable[str] | None = None) -> list[str]:
     """The run's issue keys: explicitly named first, then PR title, commits, branch; capped per entity."""
     limit = MAX_DEPLOYMENT_KEYS if run.kind == "deployment" else MAX_BUILD_KEYS
-    texts = [" ".join(run.issue_keys), *run.texts.in_order()]
+    texts = run.texts.in_order()
     allowed = {p.upper() for p in allowed_projects} if allowed_projects is not None else None
     if allowed is None:
-        return find_issue_keys(texts, project=run.project, limit=limit)
-    keys = find_issue_keys(texts, project=run.project, limit=10_000)
+        return find_issue_keys(texts, project=run.project, limit=limit, explicit=run.issue_keys)
+    keys = find_issue_keys(texts, project=run.project, limit=10_000, explicit=run.issue_keys)
     return [k for k in keys if k.rsplit("-", 1)[0] in allowed][:limit]
+
+
+def run_warnings(run: CiRun) -> tuple[str, ...]:
+    """What in the run the bridge did not recognise and reported as best it could."""
+    warnings = [unknown_state_warning(run.state), unknown_state_warning(run.report_only_state, "STATE")]
+    environment = run.environment
+    if environment is not None and environment.type and not is_environment_type(environment.type):
+        guessed = environment_type(environment.name)
+        warnings.append(
+            f"ENVIRONMENT_TYPE {environment.type!r} is not one of Jira's types ({', '.join(ENVIRONMENT_TYPES)}): "
+            f"{guessed!r} was guessed from the environment name"
+        )
+    return tuple(w for w in warnings if w)
 
 
 class CiReporter:
@@ -221,7 +237,8 @@ class CiReporter:
         requests = self._submit(list(plans.values()), partials)
         for index, partial in partials.items():
             final[index] = _combine(index, partial)
-        return ReportOutcome(results=tuple(final[i] for i in sorted(final)), requests=tuple(requests))
+        results = tuple(replace(final[i], warnings=run_warnings(runs[i])) for i in sorted(final))
+        return ReportOutcome(results=results, requests=tuple(requests))
 
     # ----- planning -----------------------------------------------------------------------------
 
@@ -240,7 +257,7 @@ class CiReporter:
         problem = site.mismatch(run.site)
         if problem:
             return problem, None
-        if site.software is None:
+        if site.software is None and not site.remote_links:
             return (
                 f"connector {connector!r} has no builds/deployments credentials: add oauth_client_id and "
                 "oauth_client_secret (or connect_app_key and connect_shared_secret) to its secret"
@@ -256,23 +273,81 @@ class CiReporter:
             batches.setdefault((plan.connector, plan.kind), []).append(plan)
         requests: list[Request] = []
         for (connector, kind), planned in batches.items():
-            client = self.sites.site(connector).software
-            assert client is not None  # checked when planning
+            site = self.sites.site(connector)
+            if site.remote_links:
+                requests.append(_link(site.platform, connector, kind, planned, partials))
+                continue
             for start in range(0, len(planned), MAX_ENTITIES_PER_REQUEST):
-                chunk = planned[start : start + MAX_ENTITIES_PER_REQUEST]
-                products = {p.product for p in chunk}
-                payload: dict[str, Any] = {f"{kind}s": [p.entity for p in chunk]}
-                payload["providerMetadata"] = {"product": products.pop() if len(products) == 1 else "Jira Bridge"}
-                try:
-                    answer = client.submit_builds(payload) if kind == "build" else client.submit_deployments(payload)
-                except JiraRequestRefused as refusal:
-                    status: Status = "error" if isinstance(refusal, JiraAuthError | JiraPermissionError) else "rejected"
-                    for plan in chunk:
-                        for index in plan.runs:
-                            partials[index].parts.append((status, str(refusal), [], [refusal.details]))
-                    continue
-                requests.append(_read_answer(connector, kind, chunk, answer, partials))
+                self._send(connector, kind, planned[start : start + MAX_ENTITIES_PER_REQUEST], partials, requests)
         return requests
+
+    def _send(
+        self, connector: str, kind: Kind, chunk: list[_Planned], partials: dict[int, _Partial], requests: list[Request]
+    ) -> None:
+        """One bulk request; on 413 (over Jira's size limit) each half is sent on its own, down to
+        single entities: only an entity too large by itself is reported as such."""
+        client = self.sites.site(connector).software
+        assert client is not None  # checked when planning
+        products = {p.product for p in chunk}
+        payload: dict[str, Any] = {f"{kind}s": [p.entity for p in chunk]}
+        payload["providerMetadata"] = {"product": products.pop() if len(products) == 1 else "Jira Bridge"}
+        try:
+            answer = client.submit_builds(payload) if kind == "build" else client.submit_deployments(payload)
+        except JiraPayloadTooLarge as refusal:
+            requests.append(Request(connector, kind, len(chunk), 0, 0, 0, too_large=True))
+            if len(chunk) > 1:
+                middle = len(chunk) // 2
+                self._send(connector, kind, chunk[:middle], partials, requests)
+                self._send(connector, kind, chunk[middle:], partials, requests)
+                return
+            size = len(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+            reason = (
+                f"the {kind} alone is over Jira's request size limit ({size} bytes as JSON): shorten its "
+                f"texts or issue keys (Jira: {refusal.details})"
+            )
+            for index in chunk[0].runs:
+                partials[index].parts.append(("rejected", reason, [], [refusal.details]))
+            return
+        except JiraRequestRefused as refusal:
+            status: Status = "error" if isinstance(refusal, JiraAuthError | JiraPermissionError) else "rejected"
+            for plan in chunk:
+                for index in plan.runs:
+                    partials[index].parts.append((status, str(refusal), [], [refusal.details]))
+            return
+        requests.append(_read_answer(connector, kind, chunk, answer, partials))
+
+
+def _link(platform: JiraClient, connector: str, kind: Kind, planned: list[_Planned],
+          partials: dict[int, _Partial]) -> Request:
+    """Each entity as a remote link on each of its issues (one read and at most one write per issue)."""
+    accepted = rejected = unknown_total = 0
+    for plan in planned:
+        body = remote_link(kind, plan.entity, plan.product)
+        unknown: list[str] = []
+        failures: list[str] = []
+        for key in plan.keys:
+            try:
+                existing = platform.remote_links(key, body["globalId"])
+                if is_newer(body, existing[0] if existing else None):
+                    platform.upsert_remote_link(key, body)
+            except JiraNotFound:
+                unknown.append(key)
+            except (JiraAuthError, JiraPermissionError) as refusal:
+                failures.append(str(refusal))
+        known = len(plan.keys) - len(unknown)
+        unknown_total += len(unknown)
+        if failures:
+            rejected += 1
+            outcome: tuple[Status, str, list[str], list[str]] = ("error", failures[0], unknown, failures)
+        elif not known:
+            outcome = ("unknown_keys", f"Jira knows none of the issue keys on {connector!r}", unknown, [])
+        else:
+            accepted += 1
+            outcome = ("reported", f"{kind} linked on {connector!r} (remote issue link)", unknown, [])
+        for index in plan.runs:
+            partials[index].parts.append(outcome)
+    return Request(connector=connector, kind=kind, entities=len(planned), accepted=accepted, rejected=rejected,
+                   unknown_issue_keys=unknown_total, debug=any(p.debug for p in planned))
 
 
 def _read_answer(

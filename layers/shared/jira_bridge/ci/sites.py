@@ -27,6 +27,9 @@ class CiSite:
     software: JiraSoftwareClient | None
     """``None`` when the connector has neither OAuth client credentials nor a Connect app."""
     configured_cloud_id: str | None = None
+    remote_links: bool = False
+    """The site has no builds/deployments API (Jira Data Center): runs become remote issue links,
+    and approval gating is decided by the configured field criteria."""
 
     def cloud_id(self) -> str:
         """The connector's ``cloud_id``, else the site's, looked up once per container."""

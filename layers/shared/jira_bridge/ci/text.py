@@ -10,6 +10,7 @@ gains a hash of the whole.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 ELLIPSIS = "\u2026"
 MAX_ID = 255
@@ -40,3 +41,12 @@ def first_line(text: str | None) -> str | None:
         if line.strip():
             return line.strip()
     return None
+
+
+def fold(word: str) -> str:
+    """``word`` case-folded without accents, for matching words people type: "Stàging" -> "staging".
+
+    (Decompose, drop the combining marks, as lodash's ``deburr`` does in Atlassian's GitHub app.)
+    """
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

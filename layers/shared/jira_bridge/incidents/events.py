@@ -91,6 +91,12 @@ class IncidentChanged(_Model):
     occurred_at: datetime
     source: str = Field(default="custom", description="the incident tool, e.g. pagerduty")
     actor: Person | None = None
+    correlation_id: str | None = Field(
+        default=None, max_length=256,
+        description="set when this change fulfils a request the bridge published (\"Incident Update/Create "
+                    "Requested\"): that request's `request_id`, echoed back. The bridge then never writes the "
+                    "change back to Jira (recognised by id first, by the incident side's integration user "
+                    "second, never by text).")
     incident: Incident
     change: Change
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from jira_bridge.jira.adf import to_adf
+from jira_bridge.jira.adf import from_markdown, to_adf
 
 # System fields the bridge knows how to fill without asking Jira for metadata.
 SYSTEM_FIELDS = frozenset(
@@ -50,7 +50,7 @@ def format_field(
     if field_id in {"assignee", "reporter"}:
         return _user(value, account_for)
     if field_id in {"description", "environment"}:
-        return to_adf(value)
+        return _rich_text(value)
     if field_id in {"summary", "duedate"}:
         return str(value)
     return _custom(field_id, value, schema or {}, account_for)
@@ -63,7 +63,7 @@ def _custom(field_id: str, value: Any, schema: dict[str, Any], account_for: Call
     if isinstance(value, dict):  # already Jira-shaped: trust the author
         return value
     if custom.endswith(":textarea"):
-        return to_adf(value)
+        return _rich_text(value)
     if kind == "number":
         try:
             return float(value) if "." in str(value) else int(str(value))
@@ -100,3 +100,8 @@ def _as_list(value: Any) -> list[Any]:
     if isinstance(value, str) and "," in value:
         return [part.strip() for part in value.split(",") if part.strip()]
     return [value]
+
+
+def _rich_text(value: Any) -> Any:
+    """Runbook text is Markdown-ish (lists, code, links): proper ADF; a document passes through."""
+    return from_markdown(value) if isinstance(value, str) else to_adf(value)

@@ -12,6 +12,7 @@ from typing import Any
 
 from jira_bridge.incidents.workflow import TransitionOption, WorkflowMap
 from jira_bridge.jira.client import JiraClient, JiraField
+from jira_bridge.jira.service_desk import SERVICE_DESK_PROJECT_TYPE, RequestType, ServiceDesk, ServiceDeskApi
 
 
 class JiraMetadata:
@@ -23,6 +24,11 @@ class JiraMetadata:
         self._accounts: dict[str, tuple[float, str | None]] = {}
         self._workflows: dict[tuple[str, str], tuple[float, WorkflowMap]] = {}
         self._myself: str | None = None
+        self._project_types: dict[str, tuple[float, str | None]] = {}
+        self._desks: dict[str, tuple[float, ServiceDesk | None]] = {}
+        self._request_types: dict[str, tuple[float, list[RequestType]]] = {}
+        self._account_types: dict[str, tuple[float, str | None]] = {}
+        self._request_forms: dict[tuple[str, str], tuple[float, set[str]]] = {}
 
     def _fresh(self, stamp: float) -> bool:
         return self._clock() - stamp < self._ttl
@@ -77,3 +83,46 @@ class JiraMetadata:
             ]
             workflow.learn(status, options)
         return workflow.options(status)
+
+    # ----- Jira Service Management ------------------------------------------------------------------
+
+    def is_service_desk(self, project: str) -> bool:
+        """Whether `project` is a JSM project (``projectTypeKey: service_desk``), cached per project."""
+        key = project.upper()
+        cached = self._project_types.get(key)
+        if cached is None or not self._fresh(cached[0]):
+            cached = (self._clock(), self.client.get_project(key).project_type_key)
+            self._project_types[key] = cached
+        return cached[1] == SERVICE_DESK_PROJECT_TYPE
+
+    def service_desk(self, project: str) -> ServiceDesk | None:
+        key = project.upper()
+        cached = self._desks.get(key)
+        if cached is None or not self._fresh(cached[0]):
+            cached = (self._clock(), ServiceDeskApi(self.client).service_desk_for(key))
+            self._desks[key] = cached
+        return cached[1]
+
+    def request_types(self, service_desk_id: str) -> list[RequestType]:
+        cached = self._request_types.get(service_desk_id)
+        if cached is None or not self._fresh(cached[0]):
+            cached = (self._clock(), ServiceDeskApi(self.client).request_types(service_desk_id))
+            self._request_types[service_desk_id] = cached
+        return cached[1]
+
+    def request_form(self, service_desk_id: str, request_type_id: str) -> set[str]:
+        """The field ids a request type's form takes (what ``requestFieldValues`` may set)."""
+        key = (service_desk_id, request_type_id)
+        cached = self._request_forms.get(key)
+        if cached is None or not self._fresh(cached[0]):
+            cached = (self._clock(), ServiceDeskApi(self.client).request_type_fields(*key))
+            self._request_forms[key] = cached
+        return cached[1]
+
+    def account_type(self, account_id: str) -> str | None:
+        """``atlassian``, ``app`` or ``customer`` (a JSM portal-only account), cached per account."""
+        cached = self._account_types.get(account_id)
+        if cached is None or not self._fresh(cached[0]):
+            cached = (self._clock(), self.client.get_user(account_id).account_type)
+            self._account_types[account_id] = cached
+        return cached[1]

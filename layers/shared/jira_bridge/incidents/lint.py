@@ -7,6 +7,8 @@ exist. With a Jira client: projects, issue types, fields, priorities and mapped 
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,13 +16,14 @@ from typing import Any
 
 from jira_bridge.config_files import Location, YamlDocument, parse_document, read_yaml
 from jira_bridge.errors import ConfigurationError
-from jira_bridge.incidents.events import Change, ChangeKind, Incident, IncidentChanged, Note, Person
+from jira_bridge.incidents.events import Change, ChangeKind, Incident, IncidentChanged, Note, Person, canonical_field
 from jira_bridge.incidents.field_values import CUSTOM_FIELD_ID, SYSTEM_FIELDS, FieldValueProblem, check_label
 from jira_bridge.incidents.runbooks import RunbookSet
 from jira_bridge.incidents.sync import template_context
-from jira_bridge.incidents.templating import TemplateProblem, is_template, render
+from jira_bridge.incidents.templating import TemplateProblem, UnknownName, is_template, render
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.errors import JiraError, JiraNotFound
+from jira_bridge.jira.service_desk import SERVICE_DESK_PROJECT_TYPE, ServiceDeskApi
 from jira_bridge.links.model import IssueLink
 
 TRANSITION_SCREEN_FIELDS = frozenset({"resolution", "fixVersions", "comment"})
@@ -30,9 +33,10 @@ TRANSITION_SCREEN_FIELDS = frozenset({"resolution", "fixVersions", "comment"})
 class Problem:
     where: str
     message: str
+    warning: bool = False  # reported, but the file is usable (e.g. a name that renders empty)
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        return f"{self.where}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 def sample_event() -> IncidentChanged:
@@ -66,6 +70,12 @@ def lint_offline(document: YamlDocument, runbooks: RunbookSet) -> list[Problem]:
     link = IssueLink(incident_id="INC-1", connector="default", project_key="OPS", issue_id="10000",
                      issue_key="OPS-1")
     for r_index, runbook in enumerate(runbooks.runbooks):
+        if runbook.trigger.field:
+            problems.extend(_lint_incident_field(document, ("runbooks", r_index, "trigger", "field"),
+                                                 runbook.trigger.field))
+        for c_index, condition in enumerate(runbook.conditions):
+            problems.extend(_lint_incident_field(document, ("runbooks", r_index, "conditions", c_index, "field"),
+                                                 condition.field))
         for a_index, action in enumerate(runbook.actions):
             loc: Location = ("runbooks", r_index, "actions", a_index, action.kind)
             context = template_context(event, None if action.kind == "create_issue" else link)
@@ -73,6 +83,44 @@ def lint_offline(document: YamlDocument, runbooks: RunbookSet) -> list[Problem]:
             problems.extend(_lint_templates(document, loc, raw, context))
             problems.extend(_lint_fields(document, loc, raw, action.kind))
             problems.extend(_lint_mappings(document, loc, raw, runbooks))
+    problems.extend(_lint_statuses(document, runbooks))
+    return problems
+
+
+# Incident fields runbooks may name (`assignee`/`status` are the same as `owner`/`state`).
+INCIDENT_FIELDS = frozenset({*Incident.model_fields, "assignee", "status"} - {"notes", "custom_fields"})
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name.lower(), [k.lower() for k in known], n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _lint_incident_field(document: YamlDocument, loc: Location, name: str) -> list[Problem]:
+    """A misspelt field never matches (the runbook never fires, the mapping finds nothing): an error when
+    it is close to a known field; otherwise it is read from custom_fields, which is worth a warning."""
+    if canonical_field(name) in INCIDENT_FIELDS:
+        return []
+    hint = _did_you_mean(name, INCIDENT_FIELDS)
+    if hint:
+        return [Problem(document.where(loc), f"unknown incident field {name!r}{hint}")]
+    return [Problem(document.where(loc), f"{name!r} is not an incident field: it is read from "
+                    f"incident.custom_fields.{name} (fields: {', '.join(sorted(INCIDENT_FIELDS))})", warning=True)]
+
+
+def _lint_statuses(document: YamlDocument, runbooks: RunbookSet) -> list[Problem]:
+    """Mapped Jira statuses (and reopen.status) must exist in every configured workflow snapshot."""
+    problems: list[Problem] = []
+    for key, snapshot in runbooks.workflows.items():
+        names = list(snapshot.statuses)
+        wanted: list[tuple[Location, str]] = [
+            (("mappings", "status", state), status) for state, status in runbooks.mappings.status.items()]
+        if runbooks.reopen is not None and runbooks.reopen.status:
+            wanted.append((("reopen", "status"), runbooks.reopen.status))
+        for loc, status in wanted:
+            if status.lower() not in {n.lower() for n in names}:
+                problems.append(Problem(document.where(loc), f"workflow {key} has no status {status!r}"
+                                        f"{_did_you_mean(status, names)} (it has: {', '.join(names)})"))
     return problems
 
 
@@ -90,9 +138,12 @@ def _lint_templates(document: YamlDocument, loc: Location, raw: Any, context: di
         if not isinstance(value, str) or not is_template(value):
             continue
         try:
-            rendered = render(value, context)
+            rendered = render(value, context, strict=True)
         except TemplateProblem as error:
-            problems.append(Problem(document.where(where), f"{error} (fix the name, or see README for variables)"))
+            undefined = isinstance(error, UnknownName)
+            hint = ("; it renders empty at run time" if undefined else "") + \
+                " (fix the name, or see README for variables)"
+            problems.append(Problem(document.where(where), f"{error}{hint}", warning=undefined))
             continue
         if "labels" in where and not isinstance(where[-1], str):
             try:
@@ -129,10 +180,14 @@ def _lint_mappings(document: YamlDocument, loc: Location, raw: Any, runbooks: Ru
             try:
                 runbooks.mappings.table(str(value))
             except KeyError:
+                known = ["status", "priority", "severity", "constants", *runbooks.mappings.tables]
                 problems.append(Problem(
                     document.where(where),
-                    f"no mapping named {value!r} (status, priority, severity, constants, or one under tables)",
+                    f"no mapping named {value!r}{_did_you_mean(str(value), known)} "
+                    "(status, priority, severity, constants, or one under tables)",
                 ))
+        if where and where[-1] == "from" and isinstance(value, str):
+            problems.extend(_lint_incident_field(document, where, value))
     return problems
 
 
@@ -161,6 +216,9 @@ def lint_against_jira(document: YamlDocument, runbooks: RunbookSet, client: Jira
                         problems.append(Problem(document.where((*loc, "issue_type")),
                                                 f"{spec.project} has no issue type {spec.issue_type!r} "
                                                 f"(it has: {', '.join(sorted(t.name for t in project.issue_types))})"))
+                    if spec.request_type:
+                        problems.extend(_lint_request_type(document, (*loc, "request_type"), client,
+                                                           project.key, project.project_type_key, spec.request_type))
             raw = document.data["runbooks"][r_index]["actions"][a_index][action.kind]
             for name in (raw.get("fields") or {}) if isinstance(raw, dict) else {}:
                 if CUSTOM_FIELD_ID.match(str(name)) and name not in field_ids:
@@ -172,3 +230,23 @@ def lint_against_jira(document: YamlDocument, runbooks: RunbookSet, client: Jira
                 problems.append(Problem(document.where(("mappings", table_name, key)),
                                         f"Jira has no priority {jira_priority!r}"))
     return problems
+
+
+def _lint_request_type(document: YamlDocument, loc: Location, client: JiraClient, project: str,
+                       project_type: str | None, name: str) -> list[Problem]:
+    """A JSM request type, by name, in the project's service desk (servicedeskapi)."""
+    if project_type != SERVICE_DESK_PROJECT_TYPE:
+        return [Problem(document.where(loc), f"{project} is a {project_type or 'non-service'} project: request_type "
+                                            "only applies to Jira Service Management projects")]
+    api = ServiceDeskApi(client)
+    try:
+        desk = api.service_desk_for(project)
+        types = api.request_types(desk.id) if desk is not None else []
+    except JiraError as error:
+        return [Problem(document.where(loc), f"cannot read {project}'s request types: {error}")]
+    if desk is None:
+        return [Problem(document.where(loc), f"{project} has no service desk visible to the connector")]
+    if name.strip().lower() not in {t.name.strip().lower() for t in types}:
+        return [Problem(document.where(loc), f"{project} has no request type {name!r} "
+                                            f"(it has: {', '.join(sorted(t.name for t in types)) or 'none'})")]
+    return []

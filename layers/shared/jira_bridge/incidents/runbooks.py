@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from jira_bridge.config_files import parse_document, read_yaml
 from jira_bridge.incidents.events import ChangeKind, IncidentChanged, canonical_field
 from jira_bridge.incidents.mappings import Mappings
+from jira_bridge.incidents.workflow import WorkflowSnapshot
 
 # A field value in an action: a literal or template, or one of the structured forms below.
 FieldValue = str | int | float | bool | list[Any] | dict[str, Any] | None
@@ -110,10 +111,19 @@ class Condition(_Config):
         return not _allowed(self.not_in, value)
 
 
+# Jira Service Management projects only: who may see a comment the bridge writes. Internal by
+# default (agents only, no email to customers); `public` is a reply customers see and are emailed.
+CommentVisibility = Literal["internal", "public"]
+# Which comments on a JSM issue become incident notes: internal notes, agents' public replies, customers'.
+JsmCommentKind = Literal["internal", "public", "customer"]
+
+
 class CreateIssue(_Config):
     project: str
     issue_type: str
     summary: str
+    # JSM projects: raise a customer request of this request type (by name) instead of a plain issue.
+    request_type: str | None = None
     description: str | None = None
     priority: FieldValue = None
     assignee: FieldValue = None
@@ -130,10 +140,12 @@ class Transition(_Config):
     to: FieldValue
     comment: str | None = None
     fields: dict[str, FieldValue] = Field(default_factory=dict)
+    visibility: CommentVisibility = "internal"  # of `comment`, on JSM projects
 
 
 class AddComment(_Config):
     body: str = Field(min_length=1)
+    visibility: CommentVisibility = "internal"  # on JSM projects
 
 
 ActionKind = Literal["create_issue", "update_fields", "transition", "add_comment"]
@@ -195,6 +207,55 @@ class InboundSettings(_Config):
     # secret, for teams whose incident tool is PagerDuty. The bus always gets them.
     pagerduty: bool = False
     sync_fields: tuple[Literal["state", "priority", "owner"], ...] = ("state", "priority", "owner")
+    # On JSM projects, which comments become incident notes. Customers' replies are left out unless
+    # listed: they are often not for the responders' timeline.
+    jsm_comments: tuple[JsmCommentKind, ...] = ("internal", "public")
+
+
+class IncidentSide(_Config):
+    """Who the bridge is on the incident side, so its own requests coming back are never sent to Jira.
+
+    `integration_users` lists, per event `source` (custom, pagerduty, ...), the emails or names the
+    incident tool shows as the author when it applies a request the bridge published. Events authored
+    by them never run runbooks (every runbook action writes to Jira). The correlation id the incident
+    side echoes (`correlation_id`) is checked first; this identity is the fallback for tools that
+    cannot echo it.
+    """
+
+    integration_users: dict[str, list[str]] = Field(default_factory=dict)
+
+    def is_integration_user(self, source: str, *people: Any) -> str | None:
+        """The configured identity one of `people` (Person-like: name, email) matches, if any."""
+        known = {value.strip().lower() for value in self.integration_users.get(source.strip().lower(), [])}
+        for person in people:
+            for value in (getattr(person, "email", None), getattr(person, "name", None)):
+                if value and value.strip().lower() in known:
+                    return str(value)
+        return None
+
+    @field_validator("integration_users")
+    @classmethod
+    def _lower_sources(cls, users: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {source.strip().lower(): names for source, names in users.items()}
+
+
+class ReopenSettings(_Config):
+    """What an issue closed in a done status gets when its incident becomes active again.
+
+    `transition`: move it (a planned path, e.g. Done -> To Do -> In Progress) to `status`, or to the
+    status the incident's state maps to when `status` is not given. `new_issue`: leave it closed as
+    history and open a new issue for the incident (the create_issue runbook, with the newest snapshot).
+    """
+
+    mode: Literal["transition", "new_issue"]
+    status: str | None = None
+
+    @model_validator(mode="after")
+    def _status_for_transitions(self) -> ReopenSettings:
+        if self.mode == "new_issue" and self.status is not None:
+            raise ValueError("reopen.status applies to mode: transition only (a new issue starts where the "
+                             "incident's state maps)")
+        return self
 
 
 class IncidentTemplate(_Config):
@@ -223,9 +284,13 @@ class RunbookSet(_Config):
     mappings: Mappings = Field(default_factory=Mappings)
     runbooks: list[Runbook] = Field(default_factory=list)
     inbound: InboundSettings = Field(default_factory=InboundSettings)
+    incident_side: IncidentSide = Field(default_factory=IncidentSide)
+    reopen: ReopenSettings | None = None  # unset: a closed issue follows the state mapping like any move
     jira_rules: list[JiraRule] = Field(default_factory=list)
     # Jira statuses the incident may not be moved *through* on the way to another status.
     terminal_statuses: list[str] = Field(default_factory=list)
+    # Whole workflows, keyed "PROJECT/Issue type" or "PROJECT": how a move is planned before it starts.
+    workflows: dict[str, WorkflowSnapshot] = Field(default_factory=dict)
 
     @field_validator("runbooks")
     @classmethod
@@ -254,6 +319,18 @@ class RunbookSet(_Config):
                 if action.transition is not None:
                     fields.update(action.transition.fields)
         return fields
+
+    def workflow_snapshot(self, project: str, issue_type: str) -> WorkflowSnapshot | None:
+        """The configured workflow of `project`'s `issue_type` ("OPS/Incident" before "OPS")."""
+        by_key = {key.strip().lower(): snapshot for key, snapshot in self.workflows.items()}
+        return by_key.get(f"{project}/{issue_type}".lower()) or by_key.get(project.lower())
+
+    def create_runbook(self) -> tuple[Runbook, CreateIssue] | None:
+        for runbook in self.runbooks:
+            for action in runbook.actions:
+                if action.create_issue is not None:
+                    return runbook, action.create_issue
+        return None
 
     def create_action(self) -> CreateIssue | None:
         """The issue a created incident gets (the first create_issue action of any runbook)."""

@@ -24,11 +24,13 @@ from typing import Any, NoReturn
 
 from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
 from jira_bridge.incidents.events import ChangeKind, IncidentChanged, canonical_field
-from jira_bridge.incidents.field_values import FieldValueProblem, format_field
+from jira_bridge.incidents.field_values import FieldValueProblem, check_label, format_field
 from jira_bridge.incidents.jira_metadata import JiraMetadata
+from jira_bridge.incidents.jsm import comment_properties_for, create_request, fields_off_form
 from jira_bridge.incidents.runbooks import (
     Action,
     AddComment,
+    CommentVisibility,
     CreateIssue,
     MappedValue,
     Runbook,
@@ -37,18 +39,20 @@ from jira_bridge.incidents.runbooks import (
     UpdateFields,
     UserValue,
 )
-from jira_bridge.incidents.templating import TemplateProblem, render, render_value
+from jira_bridge.incidents.templating import TemplateProblem, one_line, render, render_value
 from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, same_status
-from jira_bridge.jira.client import JiraClient
-from jira_bridge.jira.errors import JiraError, JiraRequestRefused
+from jira_bridge.jira.adf import AdfNode, from_markdown
+from jira_bridge.jira.client import CreatedIssue, JiraClient
+from jira_bridge.jira.errors import JiraError, JiraNotFound, JiraRequestRefused
+from jira_bridge.jira.users import user_id
 from jira_bridge.links.model import IssueLink, LinkState, utc_now
 from jira_bridge.links.store import ClaimOutcome, IssueAlreadyLinked, LinkStore, StaleLink
+from jira_bridge.timeline import NotePublisher, cause_key, note_for, remember_told
 
 MARKER_PROPERTY = "jira-bridge"
 # An incident opened from a Jira issue ("Incident Create Requested") names it here, so it is linked.
 JIRA_ISSUE_KEY_FIELD = "jira_issue_key"
 CLAIM_LEASE = timedelta(seconds=90)
-MAX_HOPS = 8
 MAX_SAVE_ATTEMPTS = 5
 # Kept events live on the link item (twice: one item per direction), and DynamoDB items stop at 400 KB.
 MAX_DEFERRED_BYTES = 120_000
@@ -87,22 +91,43 @@ class IncidentSync:
     site_for_project: Callable[[str], JiraSite]
     site_named: Callable[[str], JiraSite]
     clock: Callable[[], float] = time.time
+    # Where timeline feedback goes ("Incident Note Requested"); None: only the link and the logs.
+    notes: NotePublisher | None = None
+    _unknown_users: list[str] = field(default_factory=list, init=False)
 
     # ----- entry point ---------------------------------------------------------------------------
 
     def handle(self, event: IncidentChanged) -> SyncResult:
         result = SyncResult(incident_id=event.incident.id)
+        self._unknown_users.clear()
         link = self._apply(event, result)
         if link is not None and link.issue_id is not None and link.settled and link.deferred_events:
             link = self._apply_deferred(link, result)
         if link is not None:
+            for email in dict.fromkeys(self._unknown_users):
+                link = self._tell(link, "unknown-user", f"{email} has no Jira account the bridge can find (or it is "
+                                  "hidden): the issue was left unassigned. Add it under mappings.users.accounts.",
+                                  detail=email)
             result.issue_key = link.issue_key
         return result
+
+    def _tell(self, link: IssueLink, kind: str, text: str, detail: str | None = None) -> IssueLink:
+        """Timeline feedback, once per cause and incident (see jira_bridge/timeline.py)."""
+        if self.notes is None:
+            return link
+        note = note_for(link, cause_key(kind, detail if detail is not None else text), text)
+        if note is None:
+            return link
+        self.notes.publish_note(note)
+        return self._save(link, lambda current: remember_told(current, note))
 
     def _apply(self, event: IncidentChanged, result: SyncResult) -> IssueLink | None:
         matching = self.runbooks.matching(event)
         result.runbooks = [runbook.name for runbook in matching]
         link = self.links.get_by_incident(event.incident.id)
+        echo = self._echo_of_our_request(event, link)
+        if echo is not None:
+            return self._ignore_echo(event, link, echo, result)
         needs_issue = event.change.kind is not ChangeKind.CREATED and self.runbooks.create_action() is not None
         if link is None and needs_issue:
             # A change overtook its incident's "created" (producers publish concurrently, EventBridge
@@ -112,14 +137,58 @@ class IncidentSync:
         if link is not None and self._already_applied(link, event):
             result.skipped.append(f"event {event.event_id} is older than what the issue already shows")
             return link
+        if link is not None and link.state is LinkState.ENDED and needs_issue:
+            past = link.history[-1] if link.history else None
+            reason = (f"the incident's issue {past.issue_key} ended ({past.reason}); its next create makes a new one"
+                      if past else "the incident's issue ended")
+            result.skipped.append(f"event {event.event_id}: {reason}")
+            link = self._tell(link, "issue-ended", f"A change was not sent to Jira: {reason}.",
+                              detail=past.issue_id if past else "")
+            return self._remember_event(link, event)
         if link is not None and link.issue_id is None and needs_issue:
             return self._defer(link, event, result)
         for runbook in matching:
             for action in runbook.actions:
                 link = self._run(runbook, action, event, link, result)
         if link is not None:
-            self._remember_event(link, event)
+            link = self._remember_event(link, event)
         return link
+
+    # ----- echoes: the incident side applying what the bridge asked of it -------------------------
+
+    def _echo_of_our_request(self, event: IncidentChanged, link: IssueLink | None) -> str | None:
+        """Why this change is the incident side applying a request of ours, or None.
+
+        By id first (the request's id echoed as `correlation_id`), by the incident side's integration
+        user second; never by text. A `created` event is never an echo: it links or creates the issue.
+        """
+        if event.change.kind is ChangeKind.CREATED:
+            return None
+        if event.correlation_id and link is not None and event.correlation_id in link.written.requests:
+            return f"correlation id {event.correlation_id} is a request the bridge published"
+        author = event.change.note.author if event.change.note else None
+        who = self.runbooks.incident_side.is_integration_user(event.source, event.actor, author)
+        if who is not None:
+            return f"made by {who}, the bridge's integration user in {event.source}"
+        return None
+
+    def _ignore_echo(
+        self, event: IncidentChanged, link: IssueLink | None, reason: str, result: SyncResult,
+    ) -> IssueLink | None:
+        """Run no runbook (each writes to Jira), but remember the change: it is the incident's state now."""
+        what = f"note {event.change.note.id}" if event.change.note else (
+            f"{event.change.field}={event.change.new_value}" if event.change.field else event.change.kind.value)
+        result.runbooks = []
+        result.skipped.append(f"event {event.event_id} ({what}) is an echo: {reason}")
+        if link is None:
+            return None
+
+        def note(current: IssueLink) -> None:
+            if event.change.note is not None and event.change.note.id not in current.written.mirrored_notes:
+                current.written.mirrored_notes = [*current.written.mirrored_notes, event.change.note.id]
+            current.record("incident_to_jira", "echo", f"{what}: {reason}; not written to Jira")
+
+        return self._remember_event(self._save(link, note), event)
 
     # ----- events that wait for the issue ----------------------------------------------------------
 
@@ -172,7 +241,7 @@ class IncidentSync:
         seen = link.field_sequences.get(field_name)
         return seen is not None and event.sequence <= seen
 
-    def _remember_event(self, link: IssueLink, event: IncidentChanged) -> None:
+    def _remember_event(self, link: IssueLink, event: IncidentChanged) -> IssueLink:
         def update(current: IssueLink) -> None:
             if event.sequence >= (current.last_sequence or 0):
                 incident = event.incident
@@ -186,7 +255,7 @@ class IncidentSync:
                 current.field_sequences = {**current.field_sequences,
                                            name: max(current.field_sequences.get(name, 0), event.sequence)}
 
-        self._save(link, update)
+        return self._save(link, update)
 
     # ----- actions ---------------------------------------------------------------------------------
 
@@ -204,15 +273,32 @@ class IncidentSync:
             if isinstance(spec, UpdateFields):
                 return self._update_fields(site, spec, event, link, result)
             if isinstance(spec, Transition):
-                target = self._value(spec.to, event, link)
-                return self._move(site, link, str(target), spec, event, result)
+                target = str(self._value(spec.to, event, link))
+                issue = site.client.get_issue(str(link.issue_id), fields=["status", "issuetype"])
+                known = (str(issue["fields"]["status"]["name"]), str(issue["fields"]["issuetype"]["name"]))
+                if self.runbooks.reopen is not None and self._closed_and_wanted_open(site, link, known, target):
+                    return self._reopen(site, runbook, link, known, target, spec, event, result)
+                return self._move(site, link, target, spec, event, result, known=known)
             if isinstance(spec, AddComment):
                 return self._comment(site, spec, event, link, result)
+        except JiraNotFound:
+            return self._issue_gone(link, f"{runbook.name}/{action.kind}", result)
         except (JiraRequestRefused, FieldValueProblem, TemplateProblem, NoPathToStatus, SyncRefused) as error:
             if _transient(error):
                 raise  # e.g. 409: a concurrent edit; the SQS retry will get through
             self._refuse(link, f"{runbook.name}/{action.kind}", error)
         return link
+
+    def _issue_gone(self, link: IssueLink, action: str, result: SyncResult) -> IssueLink:
+        """Jira answers 404 for the linked issue: it was deleted (or hidden from the bridge). End the link,
+        keep it as history; nothing is parked, and the incident's next create makes a new issue."""
+        reason = (f"Jira answered 404 for {link.issue_key} (id {link.issue_id}) on {action}: deleted, or no longer "
+                  "visible to the bridge's account")
+        result.skipped.append(reason)
+        gone = link.issue_key
+        link = self._save(link, lambda current: current.end_issue(reason))
+        return self._tell(link, "issue-ended", f"{reason}. The link to {gone} ended (kept as history); the "
+                          "incident's next create makes a new issue.", detail=str(gone))
 
     def _ensure_issue(
         self, runbook: Runbook, spec: CreateIssue, event: IncidentChanged, link: IssueLink | None,
@@ -220,8 +306,8 @@ class IncidentSync:
     ) -> IssueLink:
         if link is not None and link.issue_id is not None:
             result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")
-            return link if link.settled else self._settle_new_issue(
-                self.site_named(link.connector), link, event, result, issue_type=None)
+            return link if link.settled else self._resume(self.site_named(link.connector), runbook, spec, event,
+                                                          link, result)
         context = self._context(event, None)
         try:
             project = render(spec.project, context).strip().upper()
@@ -233,15 +319,16 @@ class IncidentSync:
         link = outcome.link
         if link.issue_id is not None:
             result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")
-            return link if link.settled else self._settle_new_issue(site, link, event, result, issue_type=None)
-        if link.state is LinkState.PENDING:  # only early changes were kept: nobody is creating; take it
+            return link if link.settled else self._resume(site, runbook, spec, event, link, result)
+        if link.state in {LinkState.PENDING, LinkState.ENDED}:  # nobody is creating; take it
             link = self._take_pending(link, site.connector, project)
             outcome = ClaimOutcome(link=link, claimed=True)
         existing_key = event.incident.custom_fields.get(JIRA_ISSUE_KEY_FIELD)
         if existing_key:  # an incident opened from a Jira issue: link it, never create a second one
             return self._link_existing(site, link, str(existing_key), f"{runbook.name}/link_existing", result)
         if not outcome.claimed:
-            found = self._find_marked_issue(site, project, event.incident.id)
+            found = self._find_marked_issue(site, project, event.incident.id,
+                                            skip={p.issue_id for p in link.history})
             if found is not None:
                 link = self._attach(link, found["id"], found["key"], site.connector, note="recovered by marker")
                 result.actions.append(f"found existing {found['key']}")
@@ -250,13 +337,11 @@ class IncidentSync:
                 raise ClaimInProgress(f"incident {event.incident.id} was claimed at {link.claimed_at:%H:%M:%S}")
             link.claimed_at = utc_now()  # take the stale claim over; a racing taker gets StaleLink
             link = self.links.save(link)
+        marker = {MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}}
         try:
-            fields = self._create_fields(site, spec, event, project)
-            created = site.client.create_issue(
-                fields,
-                properties={MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}},
-            )
-        except (JiraRequestRefused, FieldValueProblem, TemplateProblem) as error:
+            fields = self._create_fields(site, spec, self._newest_snapshot(event, link), project)
+            created = self._create(site, spec, project, fields, marker)
+        except (JiraRequestRefused, FieldValueProblem, TemplateProblem, SyncRefused) as error:
             if _transient(error):
                 raise
             self._refuse(link, f"{runbook.name}/create_issue", error)
@@ -268,7 +353,41 @@ class IncidentSync:
             raise
         link = self._attach(link, created.id, created.key, site.connector, written_fields=fields)
         result.actions.append(f"created {created.key}")
+        if spec.request_type:
+            return self._resume(site, runbook, spec, event, link, result)
         return self._settle_new_issue(site, link, event, result, issue_type=fields["issuetype"]["name"])
+
+    @staticmethod
+    def _create(site: JiraSite, spec: CreateIssue, project: str, fields: dict[str, Any],
+                marker: dict[str, Any]) -> CreatedIssue:
+        if spec.request_type:  # JSM: a customer request; its marker follows once linked (`_resume`)
+            return create_request(site.client, site.metadata, project, spec.request_type, fields)
+        return site.client.create_issue(fields, properties=marker)
+
+    def _resume(self, site: JiraSite, runbook: Runbook, spec: CreateIssue, event: IncidentChanged,
+                link: IssueLink, result: SyncResult) -> IssueLink:
+        """Finish a linked create: a request's marker and off-form fields (an idempotent edit), then settle."""
+        if spec.request_type:
+            marker = {MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}}
+            try:
+                fields = self._create_fields(site, spec, event, link.project_key)
+                rest = fields_off_form(site.metadata, link.project_key, spec.request_type, fields)
+                site.client.edit_issue(str(link.issue_id), fields=rest or None, properties=marker)
+            except (JiraRequestRefused, FieldValueProblem, TemplateProblem, SyncRefused) as error:
+                if _transient(error):
+                    raise
+                self._refuse(link, f"{runbook.name}/create_issue (request fields)", error)
+        return self._settle_new_issue(site, link, event, result, issue_type=None)
+
+    @staticmethod
+    def _newest_snapshot(event: IncidentChanged, link: IssueLink) -> IncidentChanged:
+        """`event` seeing the newest incident snapshot the bridge holds: a change that overtook its
+        "created" (kept on the link until the issue exists) shapes the new issue, not the older snapshot."""
+        newer = [e for e in link.deferred_events if int(e.get("sequence", -1)) > event.sequence]
+        if not newer:
+            return event
+        latest = IncidentChanged.model_validate(max(newer, key=lambda e: int(e["sequence"])))
+        return event.model_copy(update={"incident": latest.incident})
 
     def _take_pending(self, link: IssueLink, connector: str, project: str) -> IssueLink:
         def take(current: IssueLink) -> None:
@@ -325,19 +444,27 @@ class IncidentSync:
             **spec.fields,
         }
         fields = self._format_fields(site, values, event, None)
+        if "summary" in fields:
+            fields["summary"] = one_line(str(fields["summary"]))
         fields["project"] = {"key": project}
         fields["issuetype"] = {"name": render(spec.issue_type, self._context(event, None))}
         return fields
 
     def _format_fields(
-        self, site: JiraSite, values: dict[str, Any], event: IncidentChanged, link: IssueLink | None
+        self, site: JiraSite, values: dict[str, Any], event: IncidentChanged, link: IssueLink | None,
+        *, clear_users: bool = False,
     ) -> dict[str, Any]:
+        """Jira JSON for the runbook's fields. `clear_users` (edits): a user field whose template renders
+        empty (the incident's owner was removed) is cleared, i.e. the issue is unassigned."""
         context = self._context(event, link)
         out: dict[str, Any] = {}
         for field_id, raw in values.items():
             if raw is None:
                 continue
             value = self._value(raw, event, link, context)
+            if clear_users and isinstance(raw, dict) and "user" in raw and not str(value).strip():
+                out[field_id] = None
+                continue
             schema = site.metadata.schema(field_id) if field_id.startswith("customfield_") else None
             formatted = format_field(field_id, value, schema, lambda email: self._account(site, email))
             if formatted is not None:
@@ -363,6 +490,8 @@ class IncidentSync:
     def _account(self, site: JiraSite, email: str) -> str | None:
         users = self.runbooks.mappings.users
         account = users.account_for(email) or site.metadata.account_for_email(email)
+        if account is None and email.strip():
+            self._unknown_users.append(email.strip().lower())  # told on the incident's timeline
         if account is None and users.fallback:
             fallback = users.fallback
             account = (fallback.removeprefix("accountId:") if fallback.startswith("accountId:")
@@ -372,27 +501,46 @@ class IncidentSync:
     def _update_fields(
         self, site: JiraSite, spec: UpdateFields, event: IncidentChanged, link: IssueLink, result: SyncResult
     ) -> IssueLink:
-        fields = self._format_fields(site, dict(spec.fields), event, link)
-        if not fields:
+        values = dict(spec.fields)
+        update = self._label_verbs(link, values.pop("labels"), event) if values.get("labels") else None
+        fields = self._format_fields(site, values, event, link, clear_users=True)
+        if "summary" in fields:
+            fields["summary"] = one_line(str(fields["summary"]))
+        if not fields and not (update and update["labels"]):
             result.skipped.append("update_fields: nothing to write")
             return link
-        site.client.edit_issue(str(link.issue_id), fields=fields)
+        site.client.edit_issue(str(link.issue_id), fields=fields or None, update=update)
+        written = sorted([*fields, *(["labels (add/remove)"] if update else [])])
 
         def record(current: IssueLink) -> None:
             _remember_fields(current, fields)
-            current.succeed("update_fields", ", ".join(sorted(fields)))
+            current.succeed("update_fields", ", ".join(written))
 
-        result.actions.append(f"updated {', '.join(sorted(fields))} on {link.issue_key}")
+        result.actions.append(f"updated {', '.join(written)} on {link.issue_key}")
         return self._save(link, record)
+
+    def _label_verbs(self, link: IssueLink, raw: Any, event: IncidentChanged) -> dict[str, list[dict[str, str]]]:
+        """Labels as Jira's add/remove verbs, never a replacement, so labels people added and the bridge's
+        marker stay: a list adds; `{add: [...], remove: [...]}` says both (the marker is never removed)."""
+        context = self._context(event, link)
+        spec = raw if isinstance(raw, dict) else {"add": raw}
+        marker = marker_label(link.incident_id)
+
+        def labels(key: str) -> list[str]:
+            values = render_value(spec.get(key) or [], context)
+            return [check_label(str(v)) for v in (values if isinstance(values, list) else [values]) if str(v).strip()]
+
+        return {"labels": [{"add": label} for label in labels("add")]
+                + [{"remove": label} for label in labels("remove") if label != marker]}
 
     def _comment(
         self, site: JiraSite, spec: AddComment, event: IncidentChanged, link: IssueLink, result: SyncResult
     ) -> IssueLink:
         note_id = event.change.note.id if event.change.note else None
         body = render(spec.body, self._context(event, link))
-        comment = site.client.add_comment(
-            str(link.issue_id), body, properties={MARKER_PROPERTY: {"incidentId": link.incident_id, "noteId": note_id}}
-        )
+        properties = {MARKER_PROPERTY: {"incidentId": link.incident_id, "noteId": note_id},
+                      **comment_properties_for(site.metadata, link.project_key, spec.visibility)}
+        comment = site.client.add_comment(str(link.issue_id), from_markdown(body), properties=properties)
 
         def record(current: IssueLink) -> None:
             current.written.comment_ids = [*current.written.comment_ids, comment.id]
@@ -419,33 +567,41 @@ class IncidentSync:
             current = str(issue["fields"]["status"]["name"])
             issue_type = str(issue["fields"]["issuetype"]["name"])
         workflow = site.metadata.workflow(link.project_key, issue_type)
+        if not workflow.seeded:
+            workflow.seed(self.runbooks.workflow_snapshot(link.project_key, issue_type))
         if learn_initial:
             workflow.initial_status = current
         if same_status(current, target):
             result.skipped.append(f"{link.issue_key} is already in {target}")
             return link
         terminal = {s.lower() for s in self.runbooks.terminal_statuses}
-        comment = render(spec.comment, self._context(event, link)) if spec and spec.comment else None
-        extra_fields = self._format_fields(site, dict(spec.fields), event, link) if spec else {}
-        entered: list[str] = []
         start = current
-        for _ in range(MAX_HOPS):
-            site.metadata.transitions_from(str(link.issue_id), current, workflow)
-            path = workflow.shortest_path(current, target, terminal)
-            is_exploring = path is None
-            if path is None:
-                path = workflow.path_to_unexplored(current, terminal)
-            if path is None:
-                raise NoPathToStatus(start, target, workflow.reachable(start, terminal))
-            hop = path[0]
-            final = not is_exploring and len(path) == 1
-            self._take(site, link, hop, extra_fields if final else {}, comment if final else None)
-            current = hop.to_status
-            entered.append(current)
-            if final:
-                break
-        else:
-            raise NoPathToStatus(start, target, workflow.reachable(start, terminal))
+        site.metadata.transitions_from(str(link.issue_id), current, workflow)  # a read, never a move
+        path = workflow.shortest_path(current, target, terminal)
+        if path is None:
+            raise NoPathToStatus(start, target, workflow.reachable(start, terminal),
+                                 workflow.unknown_on_the_way(start, terminal))
+        extra_fields = self._format_fields(site, dict(spec.fields), event, link) if spec else {}
+        for hop in path:  # every hop's screen is satisfied before the first POST
+            missing = [name for name in hop.required_fields if name not in extra_fields]
+            if missing:
+                raise SyncRefused(
+                    f"transition {hop.name!r} to {hop.to_status} requires {', '.join(missing)}; add them under "
+                    "the runbook's transition fields (the issue was not moved)")
+        comment = from_markdown(render(spec.comment, self._context(event, link))) if spec and spec.comment else None
+        entered: list[str] = []
+        try:
+            for number, hop in enumerate(path, start=1):
+                final = number == len(path)
+                self._take(site, link, hop, extra_fields, comment if final else None,
+                           spec.visibility if spec else "internal")
+                entered.append(hop.to_status)
+        except JiraError:
+            if entered:  # Jira refused a later hop: what the bridge did is still its own (no echo)
+                self._save(link, lambda current: setattr(
+                    current, "written", current.written.model_copy(
+                        update={"statuses": [*current.written.statuses, *entered][-50:]})))
+            raise
 
         def record(current_link: IssueLink) -> None:
             current_link.written.statuses = [*current_link.written.statuses, *entered][-50:]
@@ -455,17 +611,54 @@ class IncidentSync:
         result.actions.append(f"moved {link.issue_key}: {' -> '.join([start, *entered])}")
         return self._save(link, record)
 
+    # ----- reopen: a closed issue whose incident is active again ---------------------------------------
+
+    def _closed_and_wanted_open(self, site: JiraSite, link: IssueLink, known: tuple[str, str], target: str) -> bool:
+        workflow = site.metadata.workflow(link.project_key, known[1])
+        if not workflow.seeded:
+            workflow.seed(self.runbooks.workflow_snapshot(link.project_key, known[1]))
+        terminal = {s.lower() for s in self.runbooks.terminal_statuses}
+        return workflow.is_terminal(known[0], terminal) and not workflow.is_terminal(target, terminal)
+
+    def _reopen(
+        self, site: JiraSite, runbook: Runbook, link: IssueLink, known: tuple[str, str], target: str,
+        spec: Transition, event: IncidentChanged, result: SyncResult,
+    ) -> IssueLink | None:
+        reopen = self.runbooks.reopen
+        assert reopen is not None
+        why = f"incident {link.incident_id} is {event.incident.state} again while {link.issue_key} is {known[0]}"
+        if reopen.mode == "transition":
+            status = reopen.status or target
+            link = self._save(link, lambda current: current.record(
+                "reopen", "ok", f"{why}: reopen.mode transition, moving it to {status}"))
+            link = self._tell(link, "reopen", f"Reopened {link.issue_key} ({why}): reopen.mode is transition, "
+                              f"so it moves to {status}.", detail=f"{event.event_id}")
+            result.actions.append(f"reopened {link.issue_key} by transition to {status}")
+            return self._move(site, link, status, spec, event, result, known=known)
+        create = self.runbooks.create_runbook()
+        if create is None:
+            raise SyncRefused("reopen.mode new_issue needs a runbook with a create_issue action")
+        old_key = link.issue_key
+        link = self._save(link, lambda current: current.end_issue(f"{why}: reopen.mode new_issue"))
+        link = self._ensure_issue(create[0], create[1], event, link, result)
+        result.actions.append(f"reopened as {link.issue_key}; {old_key} kept as history")
+        link = self._save(link, lambda current: current.record(
+            "reopen", "ok", f"{why}: reopen.mode new_issue, {link.issue_key} opened, {old_key} kept as history"))
+        return self._tell(link, "reopen", f"{why}: reopen.mode is new_issue, so {link.issue_key} was opened; "
+                          f"{old_key} stays closed, as history.", detail=f"{event.event_id}")
+
     def _take(
-        self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any], comment: str | None
+        self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any],
+        comment: AdfNode | None, visibility: CommentVisibility = "internal",
     ) -> None:
-        missing = [name for name in hop.required_fields if name not in fields]
-        if missing:
-            raise SyncRefused(
-                f"transition {hop.name!r} to {hop.to_status} requires {', '.join(missing)}; "
-                "add them under the runbook's transition fields"
-            )
         on_screen = {name: value for name, value in fields.items() if name in hop.screen_fields}
-        site.client.transition_issue(str(link.issue_id), hop.id, fields=on_screen or None, comment=comment)
+        jsm = comment_properties_for(site.metadata, link.project_key, visibility) if comment else {}
+        # A comment inside a transition cannot carry the JSM property: on JSM projects it follows as
+        # its own comment, so it is never public (and never emailed to customers) by accident.
+        site.client.transition_issue(str(link.issue_id), hop.id, fields=on_screen or None,
+                                     comment=None if jsm else comment)
+        if jsm and comment:
+            site.client.add_comment(str(link.issue_id), comment, properties=jsm)
 
     # ----- link bookkeeping ------------------------------------------------------------------------
 
@@ -490,7 +683,9 @@ class IncidentSync:
     def _refuse(self, link: IssueLink, action: str, error: Exception) -> NoReturn:
         message = (f"{error.details} ({error.method} {error.path}, HTTP {error.status})"
                    if isinstance(error, JiraRequestRefused) else str(error))
-        self._save(link, lambda current: current.fail(action, message))
+        link = self._save(link, lambda current: current.fail(action, message))
+        self._tell(link, f"refused:{action}", f"Not applied to {link.issue_key or 'Jira'} ({action}): {message}",
+                   detail=message)
         raise SyncRefused(f"{action}: {message}") from error
 
     def _save(self, link: IssueLink, update: Callable[[IssueLink], Any]) -> IssueLink:
@@ -509,12 +704,14 @@ class IncidentSync:
             return saved
         raise StaleLink(link.incident_id)
 
-    def _find_marked_issue(self, site: JiraSite, project: str, incident_id: str) -> dict[str, Any] | None:
+    def _find_marked_issue(self, site: JiraSite, project: str, incident_id: str,
+                           skip: set[str] | None = None) -> dict[str, Any] | None:
+        """The incident's issue by its marker; `skip`: earlier issues of the incident (history)."""
         jql = f'project = "{project}" AND labels = "{marker_label(incident_id)}"'
         page = site.client.search_jql(jql, fields=["summary"], max_results=10, properties=[MARKER_PROPERTY])
         for issue in page.issues:
             marker = (issue.get("properties") or {}).get(MARKER_PROPERTY) or {}
-            if marker.get("incidentId") == incident_id:
+            if marker.get("incidentId") == incident_id and str(issue.get("id")) not in (skip or set()):
                 return issue
         return None
 
@@ -557,7 +754,7 @@ def _remember_fields(link: IssueLink, fields: dict[str, Any]) -> None:
     if isinstance(fields.get("priority"), dict):
         seen["priority"] = fields["priority"].get("name")
     if "assignee" in fields:
-        seen["assignee"] = (fields["assignee"] or {}).get("accountId")
+        seen["assignee"] = user_id(fields["assignee"])
     link.jira_values = seen
 
 

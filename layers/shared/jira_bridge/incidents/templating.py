@@ -1,9 +1,13 @@
 """Runbook templates: both spellings users already write, rendered by Jinja's sandbox.
 
 `[incident.severity]` (the runbook-tool spelling) is rewritten to `{{ incident.severity }}` before
-rendering; anything else in square brackets is left alone. Undefined names fail loudly
-(StrictUndefined), so `jira-bridge lint` can render every template against a sample context and
-report an unknown variable before 3 a.m. does.
+rendering; anything else in square brackets is left alone.
+
+At run time an unknown name renders empty (`ChainableUndefined`: `incident.custom_fields.x.y` too):
+one field an incident does not have must not refuse a whole create. `jira-bridge lint` renders with
+`strict=True` (StrictUndefined) against a sample incident and reports each unknown name as a warning
+with file:line. Rendering is one pass: values from the incident are data, never evaluated again as
+a template (a title containing `{{ 7*7 }}` is written as typed).
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import re
 from functools import cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, UndefinedError
+from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, UndefinedError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 _ROOTS = ("incident", "change", "actor", "event", "jira")
@@ -23,21 +28,37 @@ class TemplateProblem(ValueError):
     """A template that cannot render: unknown variable, bad syntax, forbidden access."""
 
 
+class UnknownName(TemplateProblem):
+    """A name the context does not have (only raised when rendering strictly: lint)."""
+
+
 def to_jinja(source: str) -> str:
     return _BRACKETED.sub(lambda match: "{{ " + match.group(1) + " }}", source)
 
 
+class _Empty(ChainableUndefined):
+    """A missing name renders empty; a sandbox refusal (unsafe attribute) still fails loudly."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        if self._undefined_exception is SecurityError:
+            self._fail_with_undefined_error()
+        return ""
+
+
 @cache
-def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+def _environment(strict: bool) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined if strict else _Empty,
+                                        autoescape=False)
     env.filters["upper"] = lambda value: str(value).upper()
     return env
 
 
 @cache
-def _compiled(source: str) -> Any:
+def _compiled(source: str, strict: bool = False) -> Any:
     try:
-        return _environment().from_string(to_jinja(source))
+        return _environment(strict).from_string(to_jinja(source))
     except TemplateError as error:
         raise TemplateProblem(f"template {source!r} does not parse: {error}") from None
 
@@ -46,14 +67,18 @@ def is_template(source: str) -> bool:
     return "{{" in source or "{%" in source or bool(_BRACKETED.search(source))
 
 
-def render(source: str, context: dict[str, Any]) -> str:
-    """Render one template string; plain strings come back unchanged without touching Jinja."""
+def render(source: str, context: dict[str, Any], *, strict: bool = False) -> str:
+    """Render one template string; plain strings come back unchanged without touching Jinja.
+
+    `strict`: an unknown name raises (lint); otherwise it renders empty (run time)."""
     if not is_template(source):
         return source
     try:
-        return str(_compiled(source).render(**context))
+        return str(_compiled(source, strict).render(**context))
+    except SecurityError as error:
+        raise TemplateProblem(f"template {source!r}: {error}") from None
     except UndefinedError as error:
-        raise TemplateProblem(f"template {source!r}: {error.message}") from None
+        raise UnknownName(f"template {source!r}: {error.message}") from None
     except TemplateError as error:
         raise TemplateProblem(f"template {source!r}: {error}") from None
 
@@ -67,3 +92,12 @@ def render_value(value: Any, context: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         return {key: render_value(item, context) for key, item in value.items()}
     return value
+
+
+SUMMARY_LIMIT = 255  # Jira refuses a longer summary
+
+
+def one_line(value: str, limit: int = SUMMARY_LIMIT) -> str:
+    """A summary: whitespace runs (newlines included) become one space, cut to `limit` with an ellipsis."""
+    flat = " ".join(value.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "\u2026"

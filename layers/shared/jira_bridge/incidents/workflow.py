@@ -1,16 +1,23 @@
-"""Reaching a target status through whatever path the workflow allows.
+"""Reaching a target status: the whole path is planned before the first transition is taken.
 
-Jira only tells a caller which transitions leave the issue's *current* status (reading whole
-workflows needs admin rights the bridge's account should not have). So the bridge learns the graph
-as it goes, one status at a time, and caches it per workflow: a shortest path is taken when the known
-graph has one, otherwise the nearest unexplored status is visited. Statuses in the done category (or
-configured as terminal) are never stepped *through*, only into as the final target.
+The bridge never learns a workflow by moving an issue. What it knows of a workflow comes from:
+1. a snapshot in `runbooks.yaml` (`workflows:`, written by `jira-bridge workflow snapshot`, which
+   reads Jira's workflow API with an account allowed to), the only complete source for an account
+   without workflow-read rights;
+2. the transitions Jira offers from an issue's *current* status (a read), cached per workflow.
+A move is planned as the shortest path through known transitions that never passes *through* a
+terminal status (done category, or configured `terminal_statuses`); a terminal status may only be
+the target. Every hop's required screen fields are checked before the first POST. When no path is
+known, nothing is changed and the refusal says what is missing.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DONE_CATEGORY = "done"
 
@@ -36,6 +43,7 @@ class WorkflowMap:
     transitions: dict[str, list[TransitionOption]] = field(default_factory=dict)
     categories: dict[str, str] = field(default_factory=dict)
     initial_status: str | None = None  # where a new issue starts: saves a read after each create
+    seeded: bool = False  # the configured snapshot (if any) has been applied
 
     def learn(self, status: str, options: list[TransitionOption]) -> None:
         self.transitions[status.lower()] = options
@@ -72,12 +80,31 @@ class WorkflowMap:
     def shortest_path(self, start: str, target: str, terminal: set[str]) -> list[TransitionOption] | None:
         return self._walk(start, terminal).get(target.lower())
 
-    def path_to_unexplored(self, start: str, terminal: set[str]) -> list[TransitionOption] | None:
-        """The nearest status not yet seen from the inside that we may pass through."""
-        for status, path in sorted(self._walk(start, terminal).items(), key=lambda item: len(item[1])):
-            if path and not self.known(status) and not self.is_terminal(status, terminal):
-                return path
-        return None
+    def unknown_on_the_way(self, start: str, terminal: set[str]) -> list[str]:
+        """Reachable statuses (passable, not the start) whose outgoing transitions are not known."""
+        names = self._names()
+        return sorted(names.get(s, s) for s in self._walk(start, terminal)
+                      if s != start.lower() and not self.known(s) and not self.is_terminal(s, terminal))
+
+    def seed(self, snapshot: WorkflowSnapshot | None) -> None:
+        """Know the whole workflow from a snapshot (statuses already learned from Jira keep theirs)."""
+        self.seeded = True
+        if snapshot is None:
+            return
+        for status, category in snapshot.statuses.items():
+            self.categories.setdefault(status.lower(), category)
+        for status in snapshot.statuses:
+            if not self.known(status):
+                self.learn(status, snapshot.offered_from(status))
+        if self.initial_status is None and snapshot.initial:
+            self.initial_status = snapshot.initial
+
+    def _names(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for option_list in self.transitions.values():
+            for option in option_list:
+                names[option.to_status.lower()] = option.to_status
+        return names
 
     def reachable(self, start: str, terminal: set[str]) -> list[str]:
         names = {start.lower(): start}
@@ -88,10 +115,75 @@ class WorkflowMap:
 
 
 class NoPathToStatus(Exception):
-    def __init__(self, current: str, target: str, reachable: list[str]) -> None:
+    def __init__(self, current: str, target: str, reachable: list[str], unknown: list[str] | None = None) -> None:
         listed = ", ".join(reachable) if reachable else "none"
-        super().__init__(
-            f"no workflow path from {current!r} to {target!r} that avoids terminal statuses; "
-            f"reachable from {current!r}: {listed}"
-        )
+        message = (f"no workflow path from {current!r} to {target!r} that avoids terminal statuses; "
+                   f"reachable from {current!r}: {listed}")
+        if unknown:
+            message += (f". The transitions leaving {', '.join(unknown)} are not known (the bridge never moves an "
+                        "issue to find out): add the workflow to runbooks.yaml `workflows:` "
+                        "(`jira-bridge workflow snapshot --connector NAME --project KEY`)")
+        super().__init__(message + "; the issue was not moved")
         self.reachable = reachable
+        self.unknown = unknown or []
+
+
+StatusCategory = Literal["new", "indeterminate", "done"]
+
+
+class SnapshotTransition(BaseModel):
+    """One transition of a workflow snapshot; `from` empty means global (offered from every status)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    to: str = Field(min_length=1)
+    from_statuses: list[str] = Field(default_factory=list, alias="from")
+    required: list[str] = Field(default_factory=list, description="fields the transition screen requires")
+    screen: list[str] = Field(default_factory=list, description="fields on the transition screen")
+
+
+class WorkflowSnapshot(BaseModel):
+    """A whole workflow, as `jira-bridge workflow snapshot` writes it into `runbooks.yaml`:
+
+    ```yaml
+    workflows:
+      OPS/Incident:            # PROJECT/Issue type, or PROJECT for every issue type
+        initial: To Do
+        statuses: {To Do: new, In Progress: indeterminate, Done: done}
+        transitions:
+          - {id: "11", name: Start Progress, from: [To Do], to: In Progress}
+          - {id: "31", name: Done, from: [In Progress], to: Done, required: [resolution], screen: [resolution]}
+    ```
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    initial: str | None = None
+    statuses: dict[str, StatusCategory] = Field(min_length=1)
+    transitions: list[SnapshotTransition] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _statuses_exist(self) -> WorkflowSnapshot:
+        known = {name.lower() for name in self.statuses}
+        for transition in self.transitions:
+            unknown = [s for s in [transition.to, *transition.from_statuses] if s.lower() not in known]
+            if unknown:
+                raise ValueError(f"transition {transition.name!r} names {', '.join(unknown)}, which is not "
+                                 f"under statuses ({', '.join(self.statuses)})")
+        if self.initial is not None and self.initial.lower() not in known:
+            raise ValueError(f"initial status {self.initial!r} is not under statuses")
+        return self
+
+    def category(self, status: str) -> str:
+        return next((c for name, c in self.statuses.items() if name.lower() == status.lower()), "")
+
+    def offered_from(self, status: str) -> list[TransitionOption]:
+        return [
+            TransitionOption(id=t.id, name=t.name, to_status=t.to, to_category=self.category(t.to),
+                             required_fields=tuple(t.required), screen_fields=tuple(t.screen or t.required))
+            for t in self.transitions
+            if (not t.from_statuses or any(same_status(f, status) for f in t.from_statuses))
+            and not same_status(t.to, status)
+        ]

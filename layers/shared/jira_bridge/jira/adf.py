@@ -4,7 +4,9 @@ REST v3 refuses a plain string in those fields ("Operation value must be an Atla
 so :func:`to_adf` turns text into a document and passes an existing document through.
 
 * :func:`from_text` - paragraphs split on blank lines, single newlines as ``hardBreak``, URLs as
-  ``link`` marks.
+  ``link`` marks (text kept exactly).
+* :func:`from_markdown` - the same plus headings, bullet and numbered lists, fenced code and inline
+  code/links/bold: what runbooks write into descriptions and comments.
 * a tiny builder: :func:`doc`, :func:`paragraph`, :func:`text`, :func:`heading`,
   :func:`bullet_list`, :func:`code_block`, :func:`hard_break` and the marks :func:`link`,
   :func:`strong`, :func:`em`, :func:`code`.
@@ -17,7 +19,7 @@ Schema: ``shared/contracts/adf/adf-schema-v1-full.json`` (``@atlaskit/adf-schema
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 type AdfNode = dict[str, Any]
@@ -154,7 +156,28 @@ def _split_url(match: re.Match[str]) -> tuple[str, str]:
     return trimmed, url[len(trimmed) :]
 
 
+def _markdown_nodes(line: str) -> list[AdfNode]:
+    """Inline nodes of one line: Markdown's code spans, links and bold, then bare URLs in the rest."""
+    nodes: list[AdfNode] = []
+    position = 0
+    for match in _INLINE.finditer(line):
+        if match.start() > position:
+            nodes.extend(_line_nodes(line[position:match.start()]))
+        code_span, label, href, bold = match.groups()
+        if code_span is not None:
+            nodes.append(text(code_span, [code()]))
+        elif label is not None:
+            nodes.append(text(label, [link(href)]))
+        else:
+            nodes.append(text(bold, [strong()]))
+        position = match.end()
+    if position < len(line):
+        nodes.extend(_line_nodes(line[position:]))
+    return nodes
+
+
 def _line_nodes(line: str) -> list[AdfNode]:
+    """Inline nodes of one plain line: text, and bare URLs as links."""
     nodes: list[AdfNode] = []
     position = 0
     for match in _URL.finditer(line):
@@ -206,6 +229,14 @@ def text_paragraphs(value: str) -> list[list[str]]:
     return paragraphs
 
 
+_FENCE = re.compile(r"^\s*```\s*([A-Za-z0-9_+-]*)\s*$")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
+_BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")
+_NUMBERED = re.compile(r"^\s*(\d{1,9})[.)]\s+(.*)$")
+# Inline Markdown the bridge understands: `code`, [text](url), **bold**. Bare URLs become links too.
+_INLINE = re.compile(r"`([^`\n]+)`|\[([^\]\n]+)\]\((https?://[^)\s]+)\)|\*\*([^*\n]+)\*\*")
+
+
 def from_text(value: str) -> AdfNode:
     """A document from plain text: one paragraph per blank-line-separated block, hard breaks inside.
 
@@ -214,12 +245,78 @@ def from_text(value: str) -> AdfNode:
     return doc(*(paragraph(*_join_lines(lines)) for lines in text_paragraphs(value)))
 
 
-def _join_lines(lines: list[str]) -> list[AdfNode]:
+def from_markdown(value: str) -> AdfNode:
+    """A document from Markdown-ish text, as people write incident descriptions and notes.
+
+    Paragraphs split on blank lines (single newlines are hard breaks); ``#`` headings; ``-``/``*``
+    bullet and ``1.`` numbered lists; fenced code blocks; inline `code`, ``[text](url)``, ``**bold**``
+    and bare URLs. Anything else is text, as typed. Written by hand (not a Markdown library): the
+    layer needs only this subset, mapped straight onto ADF nodes, and no new runtime dependency.
+    """
+    lines = _normalize_newlines(value).split("\n")
+    blocks: list[AdfNode] = []
+    paragraph_lines: list[str] = []
+
+    def end_paragraph() -> None:
+        if paragraph_lines:
+            blocks.append(paragraph(*_join_lines(paragraph_lines, _markdown_nodes)))
+            paragraph_lines.clear()
+
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        fence = _FENCE.match(line)
+        if fence:
+            end_paragraph()
+            body: list[str] = []
+            index += 1
+            while index < len(lines) and not _FENCE.match(lines[index]):
+                body.append(lines[index])
+                index += 1
+            blocks.append(code_block("\n".join(body), fence.group(1) or None))
+            index += 1  # the closing fence (or the end of the text)
+            continue
+        heading_match = _HEADING.match(line)
+        if heading_match:
+            end_paragraph()
+            blocks.append(heading(len(heading_match.group(1)), *_markdown_nodes(heading_match.group(2))))
+            index += 1
+            continue
+        if _BULLET.match(line) or _NUMBERED.match(line):
+            end_paragraph()
+            numbered = _NUMBERED.match(line)
+            pattern = _NUMBERED if numbered else _BULLET
+            items: list[list[AdfNode]] = []
+            while index < len(lines) and (item := pattern.match(lines[index])):
+                items.append(_markdown_nodes(item.group(item.lastindex or 1)))
+                index += 1
+            blocks.append(_list(items, int(numbered.group(1)) if numbered else None))
+            continue
+        if _is_blank(line):
+            end_paragraph()
+        else:
+            paragraph_lines.append(line)
+        index += 1
+    end_paragraph()
+    return doc(*blocks)
+
+
+def _list(items: list[list[AdfNode]], start: int | None) -> AdfNode:
+    entries = [{"type": "listItem", "content": [paragraph(*content)]} for content in items]
+    if start is None:
+        return {"type": "bulletList", "content": entries}
+    node: AdfNode = {"type": "orderedList", "content": entries}
+    if start != 1:
+        node["attrs"] = {"order": start}
+    return node
+
+
+def _join_lines(lines: list[str], inline: Callable[[str], list[AdfNode]] | None = None) -> list[AdfNode]:
     nodes: list[AdfNode] = []
     for index, line in enumerate(lines):
         if index:
             nodes.append(hard_break())
-        nodes.extend(_line_nodes(line))
+        nodes.extend((inline or _line_nodes)(line))
     return nodes
 
 

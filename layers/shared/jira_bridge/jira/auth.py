@@ -55,6 +55,43 @@ class BasicAuth:
         return f"BasicAuth(email={self.email!r}, api_token=***)"
 
 
+class BasicLogin(BasicAuth):
+    """Jira Data Center username + password (``Authorization: Basic base64(username:password)``).
+
+    A personal access token is not accepted as the password (Data Center takes PATs only as a
+    bearer token), and repeated failures trip the CAPTCHA lockout, after which REST basic auth fails
+    even with the right password: prefer :class:`BearerToken`.
+    """
+
+    def __repr__(self) -> str:
+        return f"BasicLogin(username={self.email!r}, password=***)"
+
+
+class BearerToken:
+    """A Jira Data Center personal access token (8.14+): ``Authorization: Bearer <token>``.
+
+    ``label`` says whose token it is in messages (the connector's username, if it names one).
+    """
+
+    def __init__(self, token: str, label: str = "personal access token") -> None:
+        if not token:
+            raise ValueError("BearerToken needs a token")
+        self._header = f"Bearer {token}"
+        self.label = label
+
+    def auth_headers(self, method: str, path: str, params: Sequence[tuple[str, str]]) -> Mapping[str, str]:
+        return {"Authorization": self._header}
+
+    def refresh_after_unauthorized(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return self.label
+
+    def __repr__(self) -> str:
+        return f"BearerToken(label={self.label!r}, token=***)"
+
+
 class OAuthClientCredentials:
     """OAuth 2.0 client-credentials token for the api.atlassian.com gateway.
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote
 
-from jira_bridge.jira.adf import adf_to_text, is_doc, to_adf
+from jira_bridge.jira.adf import adf_to_text, to_adf
 from jira_bridge.jira.auth import BasicAuth
 from jira_bridge.jira.errors import JiraError, JiraNotFound
 from jira_bridge.jira.transport import JiraTransport, RequestCounter, RetryPolicy
+from jira_bridge.jira.users import user_id
 
 API: Final = "/rest/api/3"
 
@@ -54,6 +55,7 @@ def _entity_properties(properties: Mapping[str, Any] | None) -> list[dict[str, A
 @dataclass(frozen=True)
 class JiraUser:
     account_id: str
+    """The id the site names the user by: the accountId on Cloud, the username on Data Center."""
     display_name: str
     email_address: str | None
     active: bool
@@ -65,13 +67,38 @@ class JiraUser:
     def from_json(cls, body: Any) -> JiraUser:
         data = _dict(body)
         return cls(
-            account_id=str(data.get("accountId", "")),
+            account_id=user_id(data) or "",
             display_name=str(data.get("displayName", "")),
             email_address=_str_or_none(data.get("emailAddress")),
             active=bool(data.get("active", True)),
             account_type=_str_or_none(data.get("accountType")),
             time_zone=_str_or_none(data.get("timeZone")),
             raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    version: str
+    version_numbers: tuple[int, ...]
+    deployment_type: str | None
+    build_number: int | None = None
+
+    @classmethod
+    def from_json(cls, body: Any) -> ServerInfo:
+        data = _dict(body)
+        raw_numbers = data.get("versionNumbers")
+        numbers = (
+            tuple(int(n) for n in raw_numbers if isinstance(n, int))
+            if isinstance(raw_numbers, list)
+            else tuple(int(p) for p in str(data.get("version", "")).split(".")[:3] if p.isdigit())
+        )
+        build = data.get("buildNumber")
+        return cls(
+            version=str(data.get("version", "")),
+            version_numbers=numbers,
+            deployment_type=_str_or_none(data.get("deploymentType")),
+            build_number=int(build) if isinstance(build, int) else None,
         )
 
 
@@ -176,13 +203,16 @@ class Transition:
 @dataclass(frozen=True)
 class Comment:
     id: str
-    body: dict[str, Any] | None
-    """The ADF document (REST v3 always answers ADF)."""
+    body: dict[str, Any] | str | None
+    """The ADF document (REST v3), or the wiki-markup string (Data Center REST v2)."""
     author_account_id: str | None
     created: str | None
     updated: str | None
     properties: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    jsd_public: bool | None = None
+    """Jira Service Management: false for an internal (agent-only) comment; None when Jira did not say."""
+    author_account_type: str | None = None
 
     @property
     def text(self) -> str:
@@ -199,12 +229,14 @@ class Comment:
         raw_body = data.get("body")
         return cls(
             id=str(data.get("id", "")),
-            body=raw_body if isinstance(raw_body, dict) else None,
-            author_account_id=_str_or_none(_dict(data.get("author")).get("accountId")),
+            body=raw_body if isinstance(raw_body, dict | str) else None,
+            author_account_id=user_id(data.get("author")),
             created=_str_or_none(data.get("created")),
             updated=_str_or_none(data.get("updated")),
             properties=props,
             raw=data,
+            jsd_public=data["jsdPublic"] if isinstance(data.get("jsdPublic"), bool) else None,
+            author_account_type=_str_or_none(_dict(data.get("author")).get("accountType")),
         )
 
 
@@ -229,6 +261,11 @@ class Priority:
     name: str
     is_default: bool = False
 
+    @classmethod
+    def from_json(cls, body: Any) -> Priority:
+        data = _dict(body)
+        return cls(id=str(data.get("id", "")), name=str(data.get("name", "")), is_default=bool(data.get("isDefault")))
+
 
 @dataclass(frozen=True)
 class JiraField:
@@ -252,7 +289,15 @@ _ADDITIVE_UPDATE_FIELDS: Final = frozenset({"comment", "worklog", "issuelinks"})
 
 
 class JiraClient:
-    """REST v3 operations on one site. Build it with a transport whose auth is :class:`BasicAuth`."""
+    """The Jira client interface the domain uses, in the Jira Cloud dialect (REST v3, ADF, accountId).
+
+    :class:`jira_bridge.jira.datacenter.DataCenterClient` is the Data Center dialect of the same
+    interface (REST v2, wiki markup, users by name). Callers never ask which one they hold: the
+    connector's ``kind`` picks it when the client is built.
+    """
+
+    api: str = API
+    kind: str = "cloud"
 
     def __init__(self, transport: JiraTransport) -> None:
         self.transport = transport
@@ -286,7 +331,7 @@ class JiraClient:
 
     def myself(self) -> JiraUser:
         """``getCurrentUser``: GET /rest/api/3/myself (also the cheapest credentials check)."""
-        return JiraUser.from_json(self.transport.get(f"{API}/myself").body)
+        return JiraUser.from_json(self.transport.get(f"{self.api}/myself").body)
 
     def my_permissions(
         self, permissions: Iterable[str], project_key: str | None = None
@@ -295,10 +340,10 @@ class JiraClient:
         keys = list(dict.fromkeys(permissions))
         if not keys:
             raise ValueError("name at least one permission key, e.g. CREATE_ISSUES")
-        params: dict[str, str] = {"permissions": ",".join(keys)}
+        params = self._permission_params(keys)
         if project_key:
             params["projectKey"] = project_key
-        body = _dict(self.transport.get(f"{API}/mypermissions", params=params).body)
+        body = _dict(self.transport.get(f"{self.api}/mypermissions", params=params).body)
         granted = _dict(body.get("permissions"))
         result: dict[str, Permission] = {}
         for key in keys:
@@ -318,7 +363,7 @@ class JiraClient:
         if not wanted:
             return None
         body = self.transport.get(
-            f"{API}/user/search", params={"query": email.strip(), "maxResults": 100}
+            f"{self.api}/user/search", params={self._user_search_param: email.strip(), "maxResults": 100}
         ).body
         matches = [
             JiraUser.from_json(item)
@@ -332,14 +377,18 @@ class JiraClient:
 
     def get_user(self, account_id: str) -> JiraUser:
         """``getUser``: GET /rest/api/3/user?accountId=."""
-        return JiraUser.from_json(self.transport.get(f"{API}/user", params={"accountId": account_id}).body)
+        return JiraUser.from_json(self.transport.get(f"{self.api}/user", params={"accountId": account_id}).body)
+
+    def server_info(self) -> ServerInfo:
+        """``getServerInfo``: GET /rest/api/{2,3}/serverInfo (version, deployment type)."""
+        return ServerInfo.from_json(self.transport.get(f"{self.api}/serverInfo").body)
 
     # projects and metadata -----------------------------------------------------------------
 
     def get_project(self, key: str) -> Project:
         """``getProject``: GET /rest/api/3/project/{projectIdOrKey} (404 also when not browsable)."""
         response = self.transport.get(
-            f"{API}/project/{_seg(key)}", template=f"{API}/project/{{projectIdOrKey}}"
+            f"{self.api}/project/{_seg(key)}", template=f"{self.api}/project/{{projectIdOrKey}}"
         )
         return Project.from_json(response.body)
 
@@ -353,23 +402,18 @@ class JiraClient:
         while True:
             body = _dict(
                 self.transport.get(
-                    f"{API}/priority/search", params={"startAt": str(start), "maxResults": "100"}
+                    f"{self.api}/priority/search", params={"startAt": str(start), "maxResults": "100"}
                 ).body
             )
             values = [v for v in body.get("values") or [] if isinstance(v, dict)]
-            out.extend(
-                Priority(
-                    id=str(v.get("id", "")), name=str(v.get("name", "")), is_default=bool(v.get("isDefault"))
-                )
-                for v in values
-            )
+            out.extend(Priority.from_json(v) for v in values)
             start += len(values)
             if body.get("isLast", True) or not values:
                 return out
 
     def fields(self) -> list[JiraField]:
         """``getFields``: GET /rest/api/3/field (system and custom fields)."""
-        body = self.transport.get(f"{API}/field").body
+        body = self.transport.get(f"{self.api}/field").body
         return [
             JiraField(
                 id=str(item.get("id", "")),
@@ -399,7 +443,7 @@ class JiraClient:
             "expand": expand,
         }
         response = self.transport.get(
-            f"{API}/issue/{_seg(id_or_key)}", params=params, template=f"{API}/issue/{{issueIdOrKey}}"
+            f"{self.api}/issue/{_seg(id_or_key)}", params=params, template=f"{self.api}/issue/{{issueIdOrKey}}"
         )
         return _dict(response.body)
 
@@ -417,13 +461,13 @@ class JiraClient:
         its link marker appear atomically. Not retried after a read timeout or a 5xx (Jira may have
         created it): see :class:`JiraUnavailable.outcome_unknown`.
         """
-        body: dict[str, Any] = {"fields": self._adf_fields(fields, adf_fields)}
+        body: dict[str, Any] = {"fields": self._rich_fields(fields, adf_fields)}
         if update:
-            body["update"] = self._adf_update(update)
+            body["update"] = self._rich_update(update)
         entity_properties = _entity_properties(properties)
         if entity_properties:
             body["properties"] = entity_properties
-        return CreatedIssue.from_json(self.transport.post(f"{API}/issue", json=body).body)
+        return CreatedIssue.from_json(self.transport.post(f"{self.api}/issue", json=body).body)
 
     def edit_issue(
         self,
@@ -444,9 +488,9 @@ class JiraClient:
             raise ValueError("edit_issue needs fields, update or properties")
         body: dict[str, Any] = {}
         if fields:
-            body["fields"] = self._adf_fields(fields, adf_fields)
+            body["fields"] = self._rich_fields(fields, adf_fields)
         if update:
-            body["update"] = self._adf_update(update)
+            body["update"] = self._rich_update(update)
         entity_properties = _entity_properties(properties)
         if entity_properties:
             body["properties"] = entity_properties
@@ -456,19 +500,19 @@ class JiraClient:
             for name, ops in (update or {}).items()
         )
         self.transport.put(
-            f"{API}/issue/{_seg(id_or_key)}",
+            f"{self.api}/issue/{_seg(id_or_key)}",
             json=body,
             params=None if notify_users else {"notifyUsers": False},
-            template=f"{API}/issue/{{issueIdOrKey}}",
+            template=f"{self.api}/issue/{{issueIdOrKey}}",
             idempotent=not additive,
         )
 
     def get_transitions(self, id_or_key: str, expand_fields: bool = True) -> list[Transition]:
         """``getTransitions``: GET /rest/api/3/issue/{issueIdOrKey}/transitions (with screen fields)."""
         response = self.transport.get(
-            f"{API}/issue/{_seg(id_or_key)}/transitions",
+            f"{self.api}/issue/{_seg(id_or_key)}/transitions",
             params={"expand": "transitions.fields"} if expand_fields else None,
-            template=f"{API}/issue/{{issueIdOrKey}}/transitions",
+            template=f"{self.api}/issue/{{issueIdOrKey}}/transitions",
         )
         return [
             Transition.from_json(item)
@@ -492,16 +536,16 @@ class JiraClient:
         """
         body: dict[str, Any] = {"transition": {"id": str(transition_id)}}
         if fields:
-            body["fields"] = self._adf_fields(fields, adf_fields)
+            body["fields"] = self._rich_fields(fields, adf_fields)
         updates: dict[str, Any] = dict(update or {})
         if comment is not None:
-            updates["comment"] = [*updates.get("comment", []), {"add": {"body": to_adf(comment)}}]
+            updates["comment"] = [*updates.get("comment", []), {"add": {"body": comment}}]
         if updates:
-            body["update"] = self._adf_update(updates)
+            body["update"] = self._rich_update(updates)
         self.transport.post(
-            f"{API}/issue/{_seg(id_or_key)}/transitions",
+            f"{self.api}/issue/{_seg(id_or_key)}/transitions",
             json=body,
-            template=f"{API}/issue/{{issueIdOrKey}}/transitions",
+            template=f"{self.api}/issue/{{issueIdOrKey}}/transitions",
         )
 
     # comments ------------------------------------------------------------------------------
@@ -515,16 +559,16 @@ class JiraClient:
         visibility: Mapping[str, str] | None = None,
     ) -> Comment:
         """``addComment``: POST /rest/api/3/issue/{issueIdOrKey}/comment; ``body`` is text or ADF."""
-        payload: dict[str, Any] = {"body": to_adf(body)}
+        payload: dict[str, Any] = {"body": self.rich_text(body)}
         entity_properties = _entity_properties(properties)
         if entity_properties:
             payload["properties"] = entity_properties
         if visibility:
             payload["visibility"] = dict(visibility)
         response = self.transport.post(
-            f"{API}/issue/{_seg(id_or_key)}/comment",
+            f"{self.api}/issue/{_seg(id_or_key)}/comment",
             json=payload,
-            template=f"{API}/issue/{{issueIdOrKey}}/comment",
+            template=f"{self.api}/issue/{{issueIdOrKey}}/comment",
         )
         return Comment.from_json(response.body)
 
@@ -544,9 +588,9 @@ class JiraClient:
         }
         body = _dict(
             self.transport.get(
-                f"{API}/issue/{_seg(id_or_key)}/comment",
+                f"{self.api}/issue/{_seg(id_or_key)}/comment",
                 params=params,
-                template=f"{API}/issue/{{issueIdOrKey}}/comment",
+                template=f"{self.api}/issue/{{issueIdOrKey}}/comment",
             ).body
         )
         comments = tuple(Comment.from_json(c) for c in body.get("comments") or [] if isinstance(c, dict))
@@ -564,23 +608,56 @@ class JiraClient:
         if value is None:
             raise ValueError("an issue property value must be non-empty JSON, not None")
         self.transport.put(
-            f"{API}/issue/{_seg(id_or_key)}/properties/{_seg(key)}",
+            f"{self.api}/issue/{_seg(id_or_key)}/properties/{_seg(key)}",
             json=value,
-            template=f"{API}/issue/{{issueIdOrKey}}/properties/{{propertyKey}}",
+            template=f"{self.api}/issue/{{issueIdOrKey}}/properties/{{propertyKey}}",
         )
 
     def get_issue_property(self, id_or_key: str, key: str, default: Any = _MISSING) -> Any:
         """``getIssueProperty``: the property's value; ``default`` (if given) when Jira answers 404."""
         try:
             response = self.transport.get(
-                f"{API}/issue/{_seg(id_or_key)}/properties/{_seg(key)}",
-                template=f"{API}/issue/{{issueIdOrKey}}/properties/{{propertyKey}}",
+                f"{self.api}/issue/{_seg(id_or_key)}/properties/{_seg(key)}",
+                template=f"{self.api}/issue/{{issueIdOrKey}}/properties/{{propertyKey}}",
             )
         except JiraNotFound:
             if default is _MISSING:
                 raise
             return default
         return _dict(response.body).get("value")
+
+    # remote issue links --------------------------------------------------------------------
+
+    def upsert_remote_link(self, id_or_key: str, link: Mapping[str, Any]) -> str:
+        """``createOrUpdateRemoteIssueLink``: POST .../issue/{issueIdOrKey}/remotelink; the link id.
+
+        With a ``globalId``, Jira updates the issue's link with that id in place, else creates one,
+        so a repeat is harmless: retried like a PUT.
+        """
+        if not link.get("globalId"):
+            raise ValueError("a remote link needs a globalId to be updated in place")
+        response = self.transport.post(
+            f"{self.api}/issue/{_seg(id_or_key)}/remotelink",
+            json=dict(link),
+            template=f"{self.api}/issue/{{issueIdOrKey}}/remotelink",
+            idempotent=True,
+        )
+        return str(_dict(response.body).get("id", ""))
+
+    def remote_links(self, id_or_key: str, global_id: str | None = None) -> list[dict[str, Any]]:
+        """``getRemoteIssueLinks``: GET .../issue/{issueIdOrKey}/remotelink[?globalId=]."""
+        try:
+            body = self.transport.get(
+                f"{self.api}/issue/{_seg(id_or_key)}/remotelink",
+                params={"globalId": global_id} if global_id else None,
+                template=f"{self.api}/issue/{{issueIdOrKey}}/remotelink",
+            ).body
+        except JiraNotFound:
+            if global_id:
+                return []
+            raise
+        items = body if isinstance(body, list) else [body]
+        return [item for item in items if isinstance(item, dict)]
 
     # search ------------------------------------------------------------------------------
 
@@ -611,7 +688,7 @@ class JiraClient:
             body["expand"] = expand
         if reconcile_issues:
             body["reconcileIssues"] = [int(i) for i in reconcile_issues]
-        response = self.transport.post(f"{API}/search/jql", json=body, idempotent=True)
+        response = self.transport.post(f"{self.api}/search/jql", json=body, idempotent=True)
         data = _dict(response.body)
         token = data.get("nextPageToken")
         return SearchPage(
@@ -642,21 +719,37 @@ class JiraClient:
 
     # helpers -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _adf_fields(fields: Mapping[str, Any], extra: Iterable[str]) -> dict[str, Any]:
+    def rich_text(self, value: str | Mapping[str, Any]) -> Any:
+        """A rich-text value as this dialect sends it: REST v3 wants an ADF document."""
+        return to_adf(value)
+
+    _user_search_param = "query"
+    """``user/search`` matches e-mails through ``query`` on Cloud (``username`` on Data Center)."""
+
+    def _permission_params(self, keys: list[str]) -> dict[str, str]:
+        """Cloud's ``mypermissions`` answers the keys named in ``permissions``."""
+        return {"permissions": ",".join(keys)}
+
+    def user_ref(self, user_id: str) -> dict[str, str]:
+        """The JSON that names a user in a field value (REST v3: ``{"accountId": ...}``)."""
+        return {"accountId": user_id}
+
+    def _field_value(self, value: Any) -> Any:
+        """A field value as this dialect sends it; Cloud sends the domain's values unchanged."""
+        return value
+
+    def _rich_fields(self, fields: Mapping[str, Any], extra: Iterable[str]) -> dict[str, Any]:
         names = set(DEFAULT_ADF_FIELDS) | set(extra)
-        out = dict(fields)
-        for name in names:
-            value = out.get(name)
-            if isinstance(value, str) or (
-                isinstance(value, Mapping) and not is_doc(value) and "type" in value
-            ):
-                out[name] = to_adf(value)
+        out: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name in names and (isinstance(value, str) or (isinstance(value, Mapping) and "type" in value)):
+                out[name] = self.rich_text(value)
+            else:
+                out[name] = self._field_value(value)
         return out
 
-    @staticmethod
-    def _adf_update(update: Mapping[str, Any]) -> dict[str, Any]:
-        """``update.comment[].add.body`` and ``update.description[].set`` as ADF."""
+    def _rich_update(self, update: Mapping[str, Any]) -> dict[str, Any]:
+        """``update.comment[].add.body`` and ``update.description[].set`` in this dialect's rich text."""
         out: dict[str, Any] = {}
         for name, ops in update.items():
             if name == "comment" and isinstance(ops, list):
@@ -664,16 +757,21 @@ class JiraClient:
                 for op in ops:
                     if isinstance(op, Mapping) and isinstance(op.get("add"), Mapping) and "body" in op["add"]:
                         add = dict(op["add"])
-                        add["body"] = to_adf(add["body"])
+                        add["body"] = self.rich_text(add["body"])
                         converted.append({**op, "add": add})
                     else:
                         converted.append(op)
                 out[name] = converted
             elif name in DEFAULT_ADF_FIELDS and isinstance(ops, list):
                 out[name] = [
-                    {**op, "set": to_adf(op["set"])}
-                    if isinstance(op, Mapping) and isinstance(op.get("set"), str)
+                    {**op, "set": self.rich_text(op["set"])}
+                    if isinstance(op, Mapping) and isinstance(op.get("set"), str | Mapping)
                     else op
+                    for op in ops
+                ]
+            elif isinstance(ops, list):
+                out[name] = [
+                    {verb: self._field_value(value) for verb, value in op.items()} if isinstance(op, Mapping) else op
                     for op in ops
                 ]
             else:

@@ -24,6 +24,7 @@ from jira_bridge.jira.errors import (
     JiraRateLimited,
     JiraUnavailable,
 )
+from jira_bridge.jira.service_desk import AGENT_GROUP_DC, AGENT_PERMISSION, AGENT_ROLE, SERVICE_DESK_PROJECT_TYPE
 from jira_bridge.jira.software import JiraSoftwareClient
 
 __test__ = False  # not a pytest module, whatever its file name suggests
@@ -38,6 +39,13 @@ REQUIRED_PERMISSIONS: Final[dict[str, str]] = {
 """Permission keys the incident and CI flows need in every configured project, with Jira's names."""
 
 API_TOKEN_URL: Final = "https://id.atlassian.com/manage-profile/security/api-tokens"  # noqa: S105
+
+MIN_DATACENTER_VERSION: Final = (9, 12)
+"""The oldest Jira Data Center the bridge supports: 9.12, the oldest Long Term Support release still
+in Atlassian's support window when this was written. It has everything the Data Center dialect uses
+(personal access tokens since 8.14, REST v2 search, remote links, the 9.x admin webhook API); 10.0+
+also signs webhooks (see docs/datacenter.md)."""
+SIGNING_DATACENTER_VERSION: Final = (10, 0)
 
 type Status = Literal["pass", "fail", "skip"]
 
@@ -129,22 +137,18 @@ def run_connection_test(
     try:
         me = client.myself()
     except JiraAuthError as exc:
-        checks.append(
-            CheckResult(
-                "credentials",
-                "fail",
-                f"Jira rejected the credentials of {identity} ({exc.status})",
-                f"Create a new API token for {identity} at {API_TOKEN_URL} and put it in the connector "
-                "secret's api_token (the e-mail must be the token owner's)",
-            )
-        )
+        checks.append(_credentials_refused(client, identity, exc))
     except JiraNotFound:
         checks.append(
             CheckResult(
                 "credentials",
                 "fail",
-                f"{site}/rest/api/3/myself does not exist",
-                "site_url must be the Jira Cloud site root, e.g. https://your-org.atlassian.net",
+                f"{site}{client.api}/myself does not exist",
+                "site_url must be the Jira site root, e.g. https://your-org.atlassian.net for Jira Cloud; "
+                "for a self-hosted Jira Data Center set kind to datacenter (it has no /rest/api/3)"
+                if client.kind == "cloud" else
+                "site_url must be the Jira Data Center base URL, context path included (e.g. "
+                "https://jira.example.com/jira); for Jira Cloud set kind to cloud",
             )
         )
     except JiraError as exc:
@@ -167,6 +171,8 @@ def run_connection_test(
             )
         else:
             checks.append(CheckResult("credentials", "pass", f"authenticated as {me.display_name} ({who})"))
+        if client.kind == "datacenter":
+            checks.append(_version_check(client, site))
 
     for key in keys:
         if not credentials_ok:
@@ -179,6 +185,47 @@ def run_connection_test(
         checks.append(_software_check(software_client, site))
 
     return ConnectionReport(site=site, identity=identity, checks=tuple(checks))
+
+
+def _credentials_refused(client: JiraClient, identity: str, exc: JiraAuthError) -> CheckResult:
+    if client.kind == "datacenter":
+        return CheckResult(
+            "credentials", "fail", f"Jira Data Center rejected the credentials of {identity}: {exc.details}",
+            "Create a personal access token as that user (Profile > Personal Access Tokens, Jira 8.14+) and "
+            "put it in the connector secret's personal_access_token; a PAT inherits the user's permissions "
+            "and is not subject to the CAPTCHA lockout that repeated basic-auth failures trigger",
+        )
+    return CheckResult(
+        "credentials", "fail", f"Jira rejected the credentials of {identity} ({exc.status})",
+        f"Create a new API token for {identity} at {API_TOKEN_URL} and put it in the connector "
+        "secret's api_token (the e-mail must be the token owner's)",
+    )
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(str(n) for n in version)
+
+
+def _version_check(client: JiraClient, site: str) -> CheckResult:
+    """Data Center: the version (serverInfo), refused below the oldest supported one."""
+    name = "Jira version"
+    try:
+        info = client.server_info()
+    except JiraError as exc:
+        return _generic_failure(name, exc, site)
+    if info.deployment_type == "Cloud":
+        return CheckResult(name, "fail", f"{site} is Jira Cloud, but the connector's kind is datacenter",
+                           "Set kind to cloud in the connector secret, with email and api_token")
+    if info.version_numbers[:2] < MIN_DATACENTER_VERSION:
+        return CheckResult(
+            name, "fail",
+            f"Jira Data Center {info.version} is older than {_dotted(MIN_DATACENTER_VERSION)}, "
+            "the oldest version the bridge supports",
+            f"Upgrade Jira to {_dotted(MIN_DATACENTER_VERSION)} (Long Term Support) or later",
+        )
+    signing = ("signs webhooks (X-Hub-Signature)" if info.version_numbers[:2] >= SIGNING_DATACENTER_VERSION
+               else "cannot sign webhooks: set webhook_auth to hint in the connector secret")
+    return CheckResult(name, "pass", f"Jira Data Center {info.version}; {signing}")
 
 
 def _project_checks(client: JiraClient, key: str, identity: str, site: str) -> list[CheckResult]:
@@ -204,6 +251,8 @@ def _project_checks(client: JiraClient, key: str, identity: str, site: str) -> l
         results.append(CheckResult(project_name, "fail", f"unexpected {type(exc).__name__}: {exc}", None))
     else:
         results.append(CheckResult(project_name, "pass", f"{project.key} ({project.name}) exists"))
+        if project.project_type_key == SERVICE_DESK_PROJECT_TYPE:
+            results.append(_agent_check(client, key, identity, site))
 
     permissions_name = f"permissions in {key}"
     try:
@@ -228,6 +277,28 @@ def _project_checks(client: JiraClient, key: str, identity: str, site: str) -> l
             names = ", ".join(REQUIRED_PERMISSIONS.values())
             results.append(CheckResult(permissions_name, "pass", f"{identity} has {names}"))
     return results
+
+
+def _agent_check(client: JiraClient, key: str, identity: str, site: str) -> CheckResult:
+    """JSM projects: without an agent seat comments and transitions fail with bare permission errors."""
+    name = f"service desk agent in {key}"
+    try:
+        granted = client.my_permissions([AGENT_PERMISSION], project_key=key)
+    except JiraError as exc:
+        return _generic_failure(name, exc, site)
+    except Exception as exc:  # noqa: BLE001
+        return CheckResult(name, "fail", f"unexpected {type(exc).__name__}: {exc}", None)
+    if granted[AGENT_PERMISSION].have:
+        return CheckResult(name, "pass", f"{identity} is an agent of the {key} service project")
+    return CheckResult(
+        name,
+        "fail",
+        f"{key} is a Jira Service Management project and {identity} is not one of its agents "
+        f"(no 'Service Project Agent' permission): comments, internal notes and transitions will be refused",
+        f"Add {identity} to the '{AGENT_ROLE}' role of {key} (Project settings > People > Add people, "
+        f"role {AGENT_ROLE}); the account needs a Jira Service Management agent licence (Cloud: product access "
+        f"in admin.atlassian.com; Data Center: the '{AGENT_GROUP_DC}' group)",
+    )
 
 
 def _software_check(software_client: JiraSoftwareClient, site: str) -> CheckResult:

@@ -74,6 +74,13 @@ class JiraNotFound(JiraRequestRefused):
     """404: the resource does not exist or the account may not see it (Jira does not say which)."""
 
 
+class JiraPayloadTooLarge(JiraRequestRefused):
+    """413: the request body is over Jira's size limit ("Submit fewer builds in each payload").
+
+    Repeating it unchanged cannot help; sending its entities in smaller requests can.
+    """
+
+
 class JiraConflict(JiraRequestRefused):
     """409: "the issue could not be updated due to a conflicting update".
 
@@ -131,6 +138,7 @@ _REFUSALS: dict[int, type[JiraRequestRefused]] = {
     403: JiraPermissionError,
     404: JiraNotFound,
     409: JiraConflict,
+    413: JiraPayloadTooLarge,
 }
 
 

@@ -10,7 +10,8 @@ Each share is a token bucket (capacity one second of its rate). A request that w
 the invocation's in-process allowance waits (the pacing of a busy burst); a longer wait is raised as
 :class:`~jira_bridge.jira.errors.JiraRateLimited` so the event waits in its queue, not in the Lambda.
 A 429 from Jira for the site (burst or quota, not the per-issue write limit, which only concerns
-that issue) halves the share's rate; it climbs back by 10% for every quiet 10 s (AIMD), so the bridge
+that issue) halves the share's rate, and ``X-RateLimit-NearLimit: true`` on a success slows it by a
+quarter; it climbs back by 10% for every quiet 10 s (AIMD), so the bridge
 slows down with Jira instead of riding out a storm it causes.
 
 Hand-written: a token bucket is a few lines, and the libraries that offer one (e.g. ``limits``,
@@ -85,6 +86,13 @@ class RequestBudget:
             self._refill()
             self.rate = max(self.base_rate * MIN_RATE_FRACTION, self.rate / 2)
             self._tokens = min(self._tokens, 0.0)
+            self._last_recovery = self._clock()
+
+    def near_limit(self) -> None:
+        """Jira says less than 20% of a budget is left (``X-RateLimit-NearLimit``): slow by a quarter."""
+        with self._lock:
+            self._refill()
+            self.rate = max(self.base_rate * MIN_RATE_FRACTION, self.rate * 0.75)
             self._last_recovery = self._clock()
 
     def _refill(self) -> float:

@@ -54,6 +54,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from jira_bridge.invocation import current_budget, current_max_wait
 from jira_bridge.jira.errors import (
+    JiraAuthError,
     JiraError,
     JiraRateLimited,
     JiraUnavailable,
@@ -207,6 +208,19 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def parse_rate_limit_reset(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds until ``X-RateLimit-Reset`` (Jira: ISO 8601 ``yyyy-MM-ddTHH:mmZ``, not epoch seconds)."""
+    if not value or not value.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -446,7 +460,9 @@ class JiraTransport:
                 "jira %s %s -> %d in %.0f ms (attempt %d)", method, template, status, elapsed_ms, attempt
             )
             if 200 <= status < 300:
-                return JiraResponse(status, _body(response), response.headers, attempt)
+                if self.budget is not None and response.headers.get("X-RateLimit-NearLimit") == "true":
+                    self.budget.near_limit()  # < 20% of a Jira budget left: ease off before the 429s
+                return self._success(response, method, path, attempt, checked=authenticate)
 
             if (
                 status == 401
@@ -459,9 +475,7 @@ class JiraTransport:
                 attempt -= 1  # the refresh retry does not use up the retry allowance
                 continue
 
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if status == 429 and self.budget is not None:
-                self.budget.throttled(response.headers.get("RateLimit-Reason"))
+            retry_after = self._wait_asked(response)
             repeatable = status in NOT_PROCESSED_STATUSES or (
                 safe_to_repeat and status in MAYBE_PROCESSED_STATUSES
             )
@@ -479,6 +493,23 @@ class JiraTransport:
                 retry_after=retry_after,
                 safe_to_repeat=safe_to_repeat,
             )
+
+    def _wait_asked(self, response: requests.Response) -> float | None:
+        """How long Jira asked us to wait; a 429 also slows the site's budget."""
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if response.status_code == 429:
+            if not retry_after:  # Cloud: the reset time (minute-precise); Data Center: its refill rate
+                retry_after = (parse_rate_limit_reset(response.headers.get("X-RateLimit-Reset"))
+                               or datacenter_refill_wait(response.headers) or retry_after)
+            if self.budget is not None:
+                self.budget.throttled(response.headers.get("RateLimit-Reason"))
+        return retry_after
+
+    def _success(self, response: requests.Response, method: str, path: str, attempt: int, *,
+                 checked: bool) -> JiraResponse:
+        if checked and self.auth is not None:
+            _refuse_anonymous_answer(response, method, path)
+        return JiraResponse(response.status_code, _body(response), response.headers, attempt)
 
     def _take_budget(self, method: str, path: str, attempt: int) -> None:
         """One token of the site's request budget, or JiraRateLimited: the event waits in its queue."""
@@ -573,8 +604,22 @@ class JiraTransport:
                 method=method,
                 path=path,
                 retry_after=retry_after,
-                reason=response.headers.get("RateLimit-Reason"),
+                reason=response.headers.get("RateLimit-Reason") or _datacenter_limit(response.headers),
                 attempts=attempts,
+            )
+        if status == 403 and str(response.headers.get("X-Authentication-Denied-Reason", "")).startswith(
+            "CAPTCHA_CHALLENGE"
+        ):
+            return JiraAuthError(
+                method=method,
+                path=path,
+                status=status,
+                error_messages=[
+                    "Jira Data Center locked this account behind a CAPTCHA after failed logins, so REST basic "
+                    "auth fails even with the right password: log in once through the web UI (or ask an admin "
+                    "to reset the failed-login count), and better, switch the connector to a personal access "
+                    "token (PATs are not subject to the CAPTCHA)"
+                ],
             )
         if 400 <= status < 500:
             return refusal_from_response(method=method, path=path, status=status, body=body)
@@ -613,6 +658,58 @@ def record_jira_call(status: int | None, elapsed_ms: float) -> None:
     from jira_bridge.observability import record_jira_call as record
 
     record(status, elapsed_ms)
+
+
+_DENIED_LOGIN_REASONS = frozenset({"AUTHENTICATION_DENIED", "AUTHENTICATED_FAILED"})
+
+
+def _refuse_anonymous_answer(response: requests.Response, method: str, path: str) -> None:
+    """Jira Data Center answers a request with bad credentials as the *anonymous* user, with 200.
+
+    The signs are ``X-Seraph-LoginReason: AUTHENTICATION_DENIED|AUTHENTICATED_FAILED`` or
+    ``X-AUSERNAME: anonymous`` (shared/contracts/jira-datacenter/README.md section 2). Acting on such an
+    answer would read an empty anonymous view as "no such issue", so it is a 401 here. Jira Cloud
+    sends neither header.
+    """
+    reason = str(response.headers.get("X-Seraph-LoginReason", "")).upper()
+    user = str(response.headers.get("X-AUSERNAME", ""))
+    if reason in _DENIED_LOGIN_REASONS or user.casefold() == "anonymous":
+        why = f"X-Seraph-LoginReason: {reason}" if reason in _DENIED_LOGIN_REASONS else "X-AUSERNAME: anonymous"
+        raise JiraAuthError(
+            method=method,
+            path=path,
+            status=401,
+            error_messages=[
+                f"Jira answered {response.status_code} as the anonymous user ({why}): the credentials were not "
+                "accepted; check the username and password or the personal access token in the connector secret"
+            ],
+        )
+
+
+def datacenter_refill_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds until a Data Center rate limiter (8.6+, opt-in) has a token again, from its headers.
+
+    Data Center sends ``X-RateLimit-FillRate`` tokens every ``X-RateLimit-Interval-Seconds``; with
+    none remaining, one token is ``interval / fill rate`` away. None when the headers are absent.
+    """
+    try:
+        fill = float(headers.get("X-RateLimit-FillRate", ""))
+        interval = float(headers.get("X-RateLimit-Interval-Seconds", ""))
+    except ValueError:
+        return None
+    if fill <= 0 or interval <= 0:
+        return None
+    return interval / fill
+
+
+def _datacenter_limit(headers: Mapping[str, str]) -> str | None:
+    """The Data Center rate limiter's settings, for the error message (None on Cloud)."""
+    limit = headers.get("X-RateLimit-Limit")
+    if limit is None:
+        return None
+    fill = headers.get("X-RateLimit-FillRate", "?")
+    interval = headers.get("X-RateLimit-Interval-Seconds", "?")
+    return f"Data Center rate limiting: {limit} requests, {fill} more every {interval}s per user"
 
 
 def _body(response: requests.Response) -> Any:

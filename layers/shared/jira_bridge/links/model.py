@@ -12,7 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jira_bridge.jira.users import user_id
+
 MAX_ACTIONS_KEPT = 20
+MAX_REQUESTS_KEPT = 100
+MAX_HISTORY_KEPT = 10
 
 
 def utc_now() -> datetime:
@@ -23,6 +27,9 @@ class LinkState(StrEnum):
     PENDING = "pending"  # changes arrived before the incident's "created": kept to settle its issue
     CLAIMED = "claimed"  # the incident is reserved; the issue may or may not exist yet
     LINKED = "linked"  # issue id and key are known
+    # The issue is gone (deleted in Jira) or retired (a reopen opened a new one): it stays in `history`
+    # and the incident's next create makes a new issue.
+    ENDED = "ended"
 
 
 class SyncStatus(StrEnum):
@@ -50,6 +57,22 @@ class WrittenValues(BaseModel):
     changelog_ids: list[str] = Field(default_factory=list)
     mirrored_notes: list[str] = Field(default_factory=list)  # incident note ids already posted as comments
     mirrored_comments: list[str] = Field(default_factory=list)  # Jira comment ids already sent to the incident
+    # request_ids of the "Incident Update Requested" events published for this incident: an incident
+    # event carrying one as its correlation_id is the incident side applying our request (an echo).
+    requests: list[str] = Field(default_factory=list)
+    told: list[str] = Field(default_factory=list)  # timeline causes already published for this incident
+
+
+class PastIssue(BaseModel):
+    """An issue the incident was linked to before: kept so people can follow the story."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issue_id: str
+    issue_key: str | None
+    connector: str
+    ended_at: datetime = Field(default_factory=utc_now)
+    reason: str
 
 
 class IssueLink(BaseModel):
@@ -80,16 +103,30 @@ class IssueLink(BaseModel):
         derived = {
             "status": self.written.statuses[-1] if self.written.statuses else None,
             "priority": (fields.get("priority") or {}).get("name"),
-            "assignee": (fields.get("assignee") or {}).get("accountId"),
+            "assignee": user_id(fields.get("assignee")),
         }
         return {**{k: v for k, v in derived.items() if v is not None}, **self.jira_values}
     written: WrittenValues = Field(default_factory=WrittenValues)
     # Events that need the issue and arrived before it existed (its "created" is late, retrying or
     # parked): kept here in sequence order and applied, in that order, as soon as the issue exists.
     deferred_events: list[dict[str, Any]] = Field(default_factory=list)
+    history: list[PastIssue] = Field(default_factory=list)  # earlier issues of this incident, oldest first
     sync_status: SyncStatus = SyncStatus.OK
     last_error: str | None = None
     actions: list[ActionRecord] = Field(default_factory=list)
+
+    def end_issue(self, reason: str) -> None:
+        """The issue no longer follows the incident: keep it as history; the next create makes a new one."""
+        if self.issue_id is None:
+            return
+        self.history = [*self.history, PastIssue(issue_id=self.issue_id, issue_key=self.issue_key,
+                                                 connector=self.connector, reason=reason)][-MAX_HISTORY_KEPT:]
+        self.record("end_issue", "ok", f"{self.issue_key}: {reason}")
+        self.issue_id, self.issue_key, self.state, self.settled = None, None, LinkState.ENDED, False
+        self.jira_values = {}
+
+    def was_linked_to(self, connector: str, issue_id: str) -> PastIssue | None:
+        return next((p for p in self.history if p.connector == connector and p.issue_id == issue_id), None)
 
     def record(self, action: str, outcome: str, detail: str = "") -> None:
         self.actions = [*self.actions, ActionRecord(action=action, outcome=outcome, detail=detail)][

@@ -98,12 +98,22 @@ class DynamoLinkStore:
                     }
                 }
             )
+        for past in link.history:  # an earlier issue's item answers "no longer linked" (the record says so)
+            if past.issue_id != link.issue_id:
+                writes.append({"Put": {
+                    "TableName": self._table,
+                    "Item": self._item(issue_item_key(past.connector, past.issue_id), updated),
+                    "ConditionExpression": "attribute_not_exists(pk) OR incident_id = :incident",
+                    "ExpressionAttributeValues": {":incident": {"S": link.incident_id}},
+                }})
         try:
             self.client.transact_write_items(TransactItems=writes)
         except self.client.exceptions.TransactionCanceledException as error:
             reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                 raise IssueAlreadyLinked(f"{link.connector}/{link.issue_id}") from None
+            if "ConditionalCheckFailed" in reasons[2 if link.issue_id is not None else 1:]:
+                raise IssueAlreadyLinked(f"{link.connector}: an earlier issue of {link.incident_id}") from None
             raise StaleLink(link.incident_id) from None
         return updated
 
@@ -165,6 +175,9 @@ class InMemoryLinkStore:
             if other is not None and IssueLink.model_validate_json(other).incident_id != link.incident_id:
                 raise IssueAlreadyLinked(key)
             self.by_issue[key] = record
+        for past in link.history:
+            if past.issue_id != link.issue_id:
+                self.by_issue[issue_item_key(past.connector, past.issue_id)] = record
         self.by_incident[link.incident_id] = record
         return IssueLink.model_validate_json(record)
 

@@ -16,26 +16,33 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from jira_bridge.incidents.mappings import Mappings
 from jira_bridge.incidents.runbooks import RunbookSet
 from jira_bridge.incidents.sync import JiraSite
-from jira_bridge.incidents.updates import IncidentUpdateRequested, JiraOrigin, RequestedNote
+from jira_bridge.incidents.updates import IncidentNoteRequested, IncidentUpdateRequested, JiraOrigin, RequestedNote
 from jira_bridge.jira.adf import adf_to_text
 from jira_bridge.jira.errors import JiraNotFound
-from jira_bridge.links.model import IssueLink
+from jira_bridge.jira.service_desk import CommentKind, classify_comment
+from jira_bridge.jira.users import user_id
+from jira_bridge.links.model import MAX_REQUESTS_KEPT, IssueLink
 from jira_bridge.links.store import LinkStore, StaleLink
-from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
+from jira_bridge.timeline import cause_key, note_for, remember_told
+from jira_bridge.webhooks.jira_payload import JiraWebhookPayload, WebhookComment
 
 ISSUE_FIELDS = ("status", "priority", "assignee", "summary", "labels", "updated")
 # Which incident field each tracked Jira field feeds, and the changelog ids that announce it.
 TRACKED = {"status": "state", "priority": "priority", "assignee": "owner"}
 MAX_SAVE_ATTEMPTS = 5
+_KIND_NAMES = {"internal": "JSM internal note", "public": "JSM agent's public reply",
+               "customer": "JSM customer's comment"}
 
 
 class UpdatePublisher(Protocol):
     def publish_update(self, request: IncidentUpdateRequested) -> None: ...
+    def publish_note(self, request: IncidentNoteRequested) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class ChangeOutcome:
     incident_id: str | None = None
     jira_now: dict[str, str | None] = field(default_factory=dict)  # what the issue shows now
     jira_version: str = ""  # the issue's `updated` time: part of the request's identity
+    # (cause kind, text) a person on the incident should see: unmapped/backward status, unknown user
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +81,12 @@ class JiraChangeSync:
         link = self.links.get_by_issue(delivery.connector, payload.issue.id)
         if link is None:
             return ChangeOutcome("ignored", [f"issue {payload.issue.key} is not linked to an incident"])
+        past = link.was_linked_to(delivery.connector, payload.issue.id)
+        if link.issue_id != payload.issue.id and past is not None:
+            return ChangeOutcome("ignored", [f"issue {payload.issue.key} no longer follows incident {link.incident_id} "
+                                             f"({past.reason}); kept as history"], incident_id=link.incident_id)
+        if payload.issue.key and link.issue_key and payload.issue.key != link.issue_key:
+            link = self._follow_move(link, payload.issue.key)
         site = self.site_named(delivery.connector)
         outcome = ChangeOutcome("unchanged", incident_id=link.incident_id)
         if payload.actor_account_id and payload.actor_account_id == site.metadata.integration_account_id():
@@ -86,7 +101,9 @@ class JiraChangeSync:
             announced = None if payload.changelog is None else {item.key for item in payload.changelog.items}
             changes = self._field_changes(site, link, payload.issue.id, outcome, announced)
         elif event == "comment_created":
-            note = self._note(link, payload, outcome)
+            note = self._note(site, link, payload, outcome)
+        elif event == "comment_updated":
+            note = self._edited_note(site, link, payload, outcome)
         elif event == "jira:issue_deleted":
             note = RequestedNote(text=f"Jira issue {payload.issue.key} was deleted.",
                                  jira_comment_id=f"deleted-{payload.issue.id}",
@@ -96,6 +113,8 @@ class JiraChangeSync:
             outcome.reasons.append(f"{event} does not change the incident")
             return outcome
 
+        if outcome.warnings:
+            link = self._tell(link, outcome.warnings)
         if not changes and note is None:
             if outcome.jira_now and outcome.jira_now != {k: link.jira_baseline().get(k) for k in outcome.jira_now}:
                 self._remember(link, {}, None, outcome.jira_now)  # a new baseline, nothing to ask for
@@ -106,7 +125,8 @@ class JiraChangeSync:
             requested_at=self.clock(),
             state=changes.get("state"),
             priority=changes.get("priority"),
-            owner_email=changes.get("owner"),
+            owner_email=changes.get("owner") or None,
+            owner_cleared=changes.get("owner") == "",
             note=note,
             origin=JiraOrigin(
                 connector=delivery.connector, issue_id=payload.issue.id, issue_key=payload.issue.key,
@@ -116,8 +136,14 @@ class JiraChangeSync:
                 delivery_id=delivery.delivery_id,
             ),
         )
+        # The request id goes on the link before the request leaves: the incident side may echo it
+        # (correlation_id) faster than this invocation finishes. The rest is recorded once published.
+        link = self._note_request(link, request.request_id)
         self.publisher.publish_update(request)
         self._remember(link, changes, note, outcome.jira_now)
+        if event == "jira:issue_deleted":
+            self._end(link.incident_id, f"deleted in Jira by {(payload.user.display_name if payload.user else None)
+                                                                or 'someone'}")
         outcome.disposition = "applied"
         outcome.request = request
         return outcome
@@ -141,9 +167,11 @@ class JiraChangeSync:
         now = {
             "status": (fields.get("status") or {}).get("name"),
             "priority": (fields.get("priority") or {}).get("name"),
-            "assignee": (fields.get("assignee") or {}).get("accountId"),
+            "assignee": user_id(fields.get("assignee")),
         }
-        outcome.jira_now = now
+        # Only what this delivery announces becomes the new baseline: a later edit already visible in
+        # this read has its own delivery coming, which must still see it as a change.
+        outcome.jira_now = now if announced is None else {k: v for k, v in now.items() if k in announced}
         outcome.jira_version = str(fields.get("updated") or "")
         baseline = link.jira_baseline()
         moved = {name for name, value in now.items() if not _same(value, baseline.get(name))}
@@ -162,7 +190,7 @@ class JiraChangeSync:
         if "assignee" in moved and "owner" in wanted:
             owner = self._owner_for(fields.get("assignee"), outcome)
             if owner is not None:
-                changes["owner"] = owner
+                changes["owner"] = owner  # "" : unassigned in Jira, so the incident has no owner either
         unchanged = [name for name, value in changes.items() if _same(link.incident_values.get(name), value)]
         for name in unchanged:
             del changes[name]
@@ -177,9 +205,10 @@ class JiraChangeSync:
         if current in order and order.index(state.lower()) < order.index(current) and not (
             self.runbooks.inbound.allow_reopen
         ):
-            outcome.reasons.append(
-                f"Jira status {jira_status!r} would move the incident back from {current} to {state}; "
-                "set inbound.allow_reopen to allow it")
+            reason = (f"Jira status {jira_status!r} would move the incident back from {current} to {state}; "
+                      "set inbound.allow_reopen to allow it")
+            outcome.reasons.append(reason)
+            outcome.warnings.append(("backward-status", reason))
             return None
         return state
 
@@ -190,27 +219,35 @@ class JiraChangeSync:
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
-            outcome.reasons.append(f"Jira {table} {jira_value!r} is ambiguous: it maps back to {', '.join(candidates)}")
+            reason = f"Jira {table} {jira_value!r} is ambiguous: it maps back to {', '.join(candidates)}"
         else:
-            outcome.reasons.append(f"Jira {table} {jira_value!r} has no mapping back to the incident")
+            reason = f"Jira {table} {jira_value!r} has no mapping back to the incident (mappings.{table})"
+        outcome.reasons.append(reason)
+        outcome.warnings.append((f"unmapped-{table}", reason))
         return None
 
     def _owner_for(self, assignee: Any, outcome: ChangeOutcome) -> str | None:
-        """An email for the incident side; unknown users leave the owner unchanged (never cleared)."""
+        """An email for the incident side ("" when the issue was unassigned); an unknown user leaves the
+        owner unchanged (never cleared) and is told on the incident's timeline."""
+        if assignee is None:
+            return ""
         if not isinstance(assignee, dict):
             return None
         email = assignee.get("emailAddress")
-        account = str(assignee.get("accountId") or "")
+        account = user_id(assignee) or ""
         email = email or self.runbooks.mappings.users.email_for(account)
         if not email:
-            outcome.reasons.append(f"assignee {assignee.get('displayName') or account} has no visible email and "
-                                   "no entry in mappings.users.accounts; owner left unchanged")
+            reason = (f"Jira assignee {assignee.get('displayName') or account} has no visible email and no entry in "
+                      "mappings.users.accounts; the incident's owner was left unchanged")
+            outcome.reasons.append(reason)
+            outcome.warnings.append(("unknown-user", reason))
             return None
         return str(email).lower()
 
     # ----- comments --------------------------------------------------------------------------------
 
-    def _note(self, link: IssueLink, payload: JiraWebhookPayload, outcome: ChangeOutcome) -> RequestedNote | None:
+    def _note(self, site: JiraSite, link: IssueLink, payload: JiraWebhookPayload, outcome: ChangeOutcome,
+              edited: bool = False) -> RequestedNote | None:
         comment = payload.comment
         if comment is None or not self.runbooks.inbound.mirror_comments:
             return None
@@ -218,15 +255,92 @@ class JiraChangeSync:
             outcome.disposition = "echo"
             outcome.reasons.append(f"comment {comment.id} was written by the bridge")
             return None
-        if comment.id in link.written.mirrored_comments:
+        if comment.id in link.written.mirrored_comments and not edited:
             outcome.reasons.append(f"comment {comment.id} was already sent to the incident")
+            return None
+        kind = self._jsm_kind(site, link, comment)
+        if kind is not None and kind not in self.runbooks.inbound.jsm_comments:
+            outcome.reasons.append(f"comment {comment.id} is a {_KIND_NAMES[kind]}; inbound.jsm_comments "
+                                   f"({', '.join(self.runbooks.inbound.jsm_comments) or 'empty'}) leaves it out")
             return None
         body = comment.body
         text = adf_to_text(body) if isinstance(body, dict) else str(body or "")
         author = comment.author.display_name if comment.author else None
-        return RequestedNote(text=text, jira_comment_id=comment.id, author_name=author)
+        return RequestedNote(text=text, jira_comment_id=comment.id, author_name=author, jira_visibility=kind)
+
+    @staticmethod
+    def _jsm_kind(site: JiraSite, link: IssueLink, comment: WebhookComment) -> CommentKind | None:
+        """On a JSM project: internal note, agent's public reply or customer's comment (else None)."""
+        if not link.project_key or not site.metadata.is_service_desk(link.project_key):
+            return None
+        author = comment.author
+        account_type = author.account_type if author else None
+        if account_type is None and author is not None and author.account_id and comment.jsd_public is not False:
+            account_type = site.metadata.account_type(author.account_id)
+        return classify_comment(comment.jsd_public, account_type)
+
+    def _edited_note(self, site: JiraSite, link: IssueLink, payload: JiraWebhookPayload,
+                     outcome: ChangeOutcome) -> RequestedNote | None:
+        """An edited comment becomes a new note marked as edited (incident tools rarely let a note be
+        changed); once per version of the comment. Deleted comments are ignored by design: the
+        incident's timeline keeps what was said."""
+        note = self._note(site, link, payload, outcome, edited=True)
+        if note is None or payload.comment is None:
+            return None
+        version = payload.comment.updated or hashlib.sha256(note.text.encode()).hexdigest()[:12]
+        edit_id = f"{payload.comment.id}@{version}"
+        if edit_id in link.written.mirrored_comments:
+            outcome.reasons.append(f"edit {edit_id} was already sent to the incident")
+            return None
+        editor = payload.comment.update_author.display_name if payload.comment.update_author else note.author_name
+        return RequestedNote(text=f"(edited) {note.text}", jira_comment_id=edit_id, author_name=editor)
 
     # ----- bookkeeping -----------------------------------------------------------------------------
+
+    def _tell(self, link: IssueLink, warnings: list[tuple[str, str]]) -> IssueLink:
+        """Timeline feedback for what was not sent to the incident, once per cause (jira_bridge/timeline.py)."""
+        for kind, text in warnings:
+            note = note_for(link, cause_key(kind, text), f"From Jira: {text}.")
+            if note is not None:
+                self.publisher.publish_note(note)
+                link = self._update(link.incident_id, partial(remember_told, note=note))
+        return link
+
+    # ----- the issue's identity: links follow the issue id -------------------------------------------
+
+    def _follow_move(self, link: IssueLink, new_key: str) -> IssueLink:
+        """The issue moved (new key, same id): the link takes the new key and project."""
+        return self._update(link.incident_id, lambda current: _moved(current, new_key))
+
+    def _end(self, incident_id: str, reason: str) -> None:
+        self._update(incident_id, lambda current: current.end_issue(reason))
+
+    def _update(self, incident_id: str, change: Callable[[IssueLink], None]) -> IssueLink:
+        for _ in range(MAX_SAVE_ATTEMPTS):
+            current = self.links.get_by_incident(incident_id)
+            if current is None:
+                raise StaleLink(incident_id)
+            change(current)
+            try:
+                return self.links.save(current)
+            except StaleLink:
+                continue
+        raise StaleLink(incident_id)
+
+    def _note_request(self, link: IssueLink, request_id: str) -> IssueLink:
+        current = link
+        for _ in range(MAX_SAVE_ATTEMPTS):
+            if request_id in current.written.requests:
+                return current
+            current.written.requests = [*current.written.requests, request_id][-MAX_REQUESTS_KEPT:]
+            try:
+                return self.links.save(current)
+            except StaleLink:
+                reread = self.links.get_by_incident(link.incident_id)
+                if reread is None:
+                    raise
+                current = reread
+        raise StaleLink(link.incident_id)
 
     def _remember(self, link: IssueLink, changes: dict[str, str], note: RequestedNote | None,
                   jira_now: dict[str, str | None]) -> None:
@@ -248,6 +362,13 @@ class JiraChangeSync:
                     raise
                 current = reread
         raise StaleLink(link.incident_id)
+
+
+def _moved(link: IssueLink, new_key: str) -> None:
+    if link.issue_key == new_key:
+        return
+    link.record("issue_moved", "ok", f"{link.issue_key} -> {new_key} (same issue id {link.issue_id})")
+    link.issue_key, link.project_key = new_key, new_key.rsplit("-", 1)[0]
 
 
 def _same(left: str | None, right: str | None) -> bool:

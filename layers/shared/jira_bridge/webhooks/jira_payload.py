@@ -20,6 +20,12 @@ class JiraUser(_Lenient):
     email: str | None = Field(default=None, alias="emailAddress")
     display_name: str | None = Field(default=None, alias="displayName")
     name: str | None = None  # Server/Data Center only
+    account_type: str | None = Field(default=None, alias="accountType")  # Cloud: atlassian, app, customer
+
+    @property
+    def id(self) -> str | None:
+        """The id the site knows the user by: the accountId (Cloud), the username (Data Center)."""
+        return self.account_id or self.name
 
 
 class ChangelogItem(_Lenient):
@@ -53,6 +59,8 @@ class WebhookComment(_Lenient):
     body: Any = None
     author: JiraUser | None = None
     update_author: JiraUser | None = Field(default=None, alias="updateAuthor")
+    jsd_public: bool | None = Field(default=None, alias="jsdPublic")  # JSM: false for an internal note
+    updated: str | None = None
 
 
 class JiraWebhookPayload(_Lenient):
@@ -67,9 +75,9 @@ class JiraWebhookPayload(_Lenient):
     @property
     def actor_account_id(self) -> str | None:
         """Who made the change: the event's user, else the comment's (updating) author."""
-        if self.user and self.user.account_id:
-            return self.user.account_id
+        if self.user and self.user.id:
+            return self.user.id
         if self.comment:
             author = self.comment.update_author or self.comment.author
-            return author.account_id if author else None
+            return author.id if author else None
         return None

@@ -77,7 +77,7 @@ class JiraRuleEngine:
             if reason:
                 outcome.reasons.append(f"rule {rule.name} is disabled: {reason}")
                 continue
-            if not self._matches(site, rule, issue.key, outcome):
+            if not self._matches(site, rule, issue.key, issue.id, outcome):
                 continue
             # Claim, publish, then mark published: a publish that fails is redone on the retry (the
             # dedup key makes the repeat harmless), and an issue is never left claimed but unasked.
@@ -103,9 +103,12 @@ class JiraRuleEngine:
             return outcome  # one incident per issue: the first matching rule wins
         return outcome
 
-    def _matches(self, site: JiraSite, rule: JiraRule, key: str, outcome: RuleOutcome) -> bool:
+    def _matches(self, site: JiraSite, rule: JiraRule, key: str, issue_id: str, outcome: RuleOutcome) -> bool:
+        """Ask Jira whether the issue matches the rule, read-after-write: a fresh issue is not in the
+        search index yet, so its id goes in `reconcileIssues` (never missed, however new)."""
         try:
-            page = site.client.search_jql(f"key = {key} AND ({rule.jql})", fields=["summary"], max_results=1)
+            page = site.client.search_jql(f"key = {key} AND ({rule.jql})", fields=["summary"], max_results=1,
+                                          reconcile_issues=[int(issue_id)] if issue_id.isdigit() else None)
         except JiraRequestRefused as error:
             outcome.reasons.append(f"rule {rule.name}: Jira refused its JQL: {error.details}")
             return False

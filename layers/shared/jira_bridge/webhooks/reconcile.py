@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from jira_bridge.incidents.sync import JiraSite
+from jira_bridge.jira.errors import JiraNotFound
 from jira_bridge.links.store import LinkStore
 from jira_bridge.webhooks.jira_changes import JiraChangeSync, JiraDelivery
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
@@ -85,6 +86,23 @@ class Reconciler:
         self.checkpoints.set(connector, last_updated or since)
         return report
 
+    def replay_issue(self, connector: str, issue_id: str) -> int:
+        """Act on what Jira says about one issue now (an unsigned webhook's hint, see
+        docs/datacenter.md): re-read with the connector's own credentials, replay it if linked.
+        The hint's body is never trusted, so a forged one costs at most these reads."""
+        link = self.links.get_by_issue(connector, issue_id)
+        if link is None:
+            return 0  # not ours: nothing to read
+        site = self.site_named(connector)
+        # The change path reads the issue's fields from Jira itself; only the reference is passed.
+        issue = {"id": issue_id, "key": link.issue_key or issue_id}
+        try:
+            replayed = self._replay_fields(connector, issue)
+            bridge = site.metadata.integration_account_id()
+            return replayed + self._replay_comments(connector, site, issue, bridge)
+        except JiraNotFound:
+            return 0  # deleted, or no longer visible to the connector: nothing to act on
+
     def _replay_fields(self, connector: str, issue: dict[str, Any]) -> int:
         payload = JiraWebhookPayload.model_validate(
             {"webhookEvent": "jira:issue_updated", "issue": {"id": str(issue["id"]), "key": issue["key"],
@@ -101,9 +119,9 @@ class Reconciler:
             payload = JiraWebhookPayload.model_validate({
                 "webhookEvent": "comment_created",
                 "issue": {"id": str(issue["id"]), "key": issue["key"]},
-                "comment": {"id": comment.id, "body": comment.body,
-                            "author": {"accountId": comment.author_account_id,
-                                       "displayName": (comment.raw.get("author") or {}).get("displayName")}},
+                "comment": {"id": comment.id, "body": comment.body, "jsdPublic": comment.jsd_public,
+                            "author": {**(comment.raw.get("author") or {}),
+                                       "accountType": comment.author_account_type}},
             })
             outcome = self.changes.apply(JiraDelivery(connector=connector, payload=payload))
             sent += 1 if outcome.request is not None else 0

@@ -17,13 +17,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, RootModel, ValidationError
 
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline, Site, TestCounts
+from jira_bridge.ci.sources import PayloadInvalid
 from jira_bridge.webhooks.http import parse_json
 
 MAX_NOTIFICATIONS = 100
 INT64_MAX = 2**63 - 1
 
 
-class NotificationInvalid(Exception):
+class NotificationInvalid(PayloadInvalid):
     """The body is not a CI notification; the message says where (answer 400)."""
 
 
@@ -65,7 +66,7 @@ class CiNotification(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, title="CiNotification")
 
     PROJECT: str | None = Field(
-        default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,254}$",
+        default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{1,255}$",
         description="Jira project key: only this project's issue keys are reported.",
     )
     INSTANCE: str | None = Field(
@@ -104,7 +105,7 @@ class CiNotification(_Strict):
     build_number: int = Field(
         ge=0, le=INT64_MAX, description="Run number: the build number, or the deployment's sequence number.",
     )
-    attempt: int = Field(default=1, ge=1, le=511, description="Re-run attempt of the same `build_number`.")
+    attempt: int = Field(default=1, ge=1, le=127, description="Re-run attempt of the same `build_number`.")
     url: HttpUrl = Field(description="The run's page.")
     state: str = Field(
         min_length=1, max_length=64,
@@ -122,6 +123,13 @@ class CiNotification(_Strict):
     commit: str | None = Field(default=None, max_length=255, description="Head commit SHA.")
     branch: str | None = Field(default=None, max_length=1000, description="Branch (or tag) built.")
     repository_url: HttpUrl | None = Field(default=None, description="Repository URL (links the commit in Jira).")
+    branch_url: HttpUrl | None = Field(
+        default=None, description="The branch's page (default: derived from `repository_url` on github.com, "
+                                  "gitlab.com, bitbucket.org and Azure DevOps).",
+    )
+    pull_request_url: HttpUrl | None = Field(
+        default=None, description="The pull/merge request built: Jira's branch link goes there.",
+    )
     display_name: str | None = Field(default=None, max_length=10_000, description="Default: `<pipeline> #<number>`.")
     description: str | None = Field(default=None, max_length=10_000, description="Default: PR title or commit subject.")
     label: str | None = Field(default=None, max_length=10_000, description="Default: `branch`.")
@@ -158,14 +166,14 @@ def parse_body(body: bytes) -> list[CiNotification]:
     try:
         data: Any = parse_json(body)
     except ValueError as error:
-        raise NotificationInvalid(f"body is not JSON: {error}") from None
+        raise NotificationInvalid(f"not a CI notification: body is not JSON: {error}") from None
     model: type[CiNotification] | type[CiNotificationBatch] = (
         CiNotificationBatch if isinstance(data, dict) and "notifications" in data else CiNotification
     )
     try:
         parsed = model.model_validate(data)
     except ValidationError as error:
-        raise NotificationInvalid(describe(error)) from None
+        raise NotificationInvalid(f"not a CI notification: {describe(error)}") from None
     return list(parsed.notifications) if isinstance(parsed, CiNotificationBatch) else [parsed]
 
 
@@ -221,5 +229,7 @@ def to_run(notification: CiNotification, received_at: datetime) -> CiRun:
         debug=(n.LOG_LEVEL or "").lower() == "debug",
         commit=head,
         repository_url=str(n.repository_url) if n.repository_url else None,
+        branch_url=str(n.branch_url) if n.branch_url else None,
+        pull_request_url=str(n.pull_request_url) if n.pull_request_url else None,
         tests=tests,
     )

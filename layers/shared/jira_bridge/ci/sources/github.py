@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jira_bridge.ci.config import NativeSources
 from jira_bridge.ci.model import CiRun, Environment, KeyTexts, Pipeline
+from jira_bridge.ci.sources import NotReported, PayloadInvalid
+from jira_bridge.ci.sources.generic import describe
 
 HANDLED_EVENTS = frozenset({"workflow_run", "deployment_status"})
 NOT_REPORTED_DEPLOYMENT_STATES = frozenset({"inactive"})
@@ -134,6 +137,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _tree(repository_url: str, branch: str | None) -> str | None:
+    """The branch's page: GitHub's scheme on github.com and GitHub Enterprise alike."""
+    return f"{repository_url}/tree/{quote(branch, safe='/')}" if branch else None
+
+
 def _branch(ref: str | None) -> str | None:
     return ref.removeprefix("refs/heads/") if ref else None
 
@@ -168,7 +176,8 @@ def workflow_run(event: WorkflowRunEvent, native: NativeSources, received_at: da
         label=branch,
         commit=run.head_sha,
         repository_url=repo.html_url,
-        branch_url=f"{repo.html_url}/tree/{branch}" if branch else None,
+        branch_url=_tree(repo.html_url, branch),
+        pull_request_url=next((f"{repo.html_url}/pull/{pr.number}" for pr in run.pull_requests if pr.number), None),
     )
 
 
@@ -218,5 +227,20 @@ def deployment_status(event: DeploymentStatusEvent, native: NativeSources, recei
         label=ref,
         commit=deployment.sha,
         repository_url=repo.html_url,
-        branch_url=f"{repo.html_url}/tree/{ref}" if ref else None,
+        branch_url=_tree(repo.html_url, ref),
     )
+
+
+def run_from(event_name: str, body: bytes, native: NativeSources, received_at: datetime) -> CiRun:
+    """The run a verified delivery reports (:class:`PayloadInvalid` / :class:`NotReported` otherwise)."""
+    if event_name not in HANDLED_EVENTS:
+        raise NotReported(f"event {event_name or '(none)'} is not reported to Jira")
+    try:
+        if event_name == "workflow_run":
+            return workflow_run(WorkflowRunEvent.model_validate_json(body), native, received_at)
+        run = deployment_status(DeploymentStatusEvent.model_validate_json(body), native, received_at)
+    except ValidationError as error:
+        raise PayloadInvalid(f"not a GitHub {event_name} payload: {describe(error)}") from None
+    if run is None:
+        raise NotReported("deployment state inactive is not reported")
+    return run
