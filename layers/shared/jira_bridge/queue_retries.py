@@ -24,6 +24,7 @@ from typing import Any
 
 FIRST_RETRY_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 900.0
+EXACT_RETRY_AFTER_RECEIVES = 3
 MAX_VISIBILITY_SECONDS = 43_200  # SQS's ceiling for a message's visibility timeout (12 h)
 # Longest wait a remote call may spend in-process (a short Retry-After) in a queue consumer.
 IN_PROCESS_WAIT_SECONDS = 2.0
@@ -35,15 +36,17 @@ def retry_delay(retry_after: float | None, receive_count: int, rand: float) -> i
     """Seconds before a failed message is tried again (its new visibility timeout).
 
     Exponential backoff with equal jitter by SQS's ApproximateReceiveCount (1 on first delivery):
-    5-10 s, 10-20 s, 20-40 s ... capped at 7.5-15 min. The remote's ``Retry-After`` is honoured as a
-    lower bound (plus up to 10% jitter, so a crowd throttled together does not return together), never
-    as the whole answer: a short Retry-After repeated on every receive would otherwise burn through
+    5-10 s, 10-20 s, 20-40 s ... capped at 7.5-15 min. The remote's ``Retry-After`` (plus up to 10%
+    jitter, so a crowd throttled together does not return together) is what the first
+    ``EXACT_RETRY_AFTER_RECEIVES`` receives wait; after that it is a lower bound on the backoff, never
+    the whole answer: a short Retry-After repeated on every receive would otherwise burn through
     maxReceiveCount in minutes and park a message that only needed patience.
     """
     ceiling = min(MAX_BACKOFF_SECONDS, FIRST_RETRY_SECONDS * 2.0 ** max(receive_count - 1, 0))
     delay = ceiling / 2 + rand * ceiling / 2
     if retry_after is not None and retry_after > 0:
-        delay = max(delay, retry_after + rand * max(1.0, retry_after * 0.1))
+        asked = retry_after + rand * max(1.0, retry_after * 0.1)
+        delay = asked if receive_count <= EXACT_RETRY_AFTER_RECEIVES else max(delay, asked)
     return int(min(MAX_VISIBILITY_SECONDS, max(1, math.ceil(delay))))
 
 

@@ -88,7 +88,8 @@ def test_retry_after_is_honoured_even_when_long() -> None:
 
 def test_a_short_retry_after_on_every_receive_cannot_exhaust_the_receives_quickly() -> None:
     """A 429 storm answering Retry-After: 1 each time: the 100 receives still span many hours."""
-    assert retry_delay(1, 1, 0.0) == FIRST_RETRY_SECONDS / 2
+    assert retry_delay(1, 1, 0.0) == 1  # the first receives wait exactly what Jira asked
+    assert retry_delay(1, 4, 0.0) == FIRST_RETRY_SECONDS * 4  # then the backoff is the floor
     assert sum(retry_delay(1, n, 0.0) for n in range(1, 100)) > 6 * 3600
 
 
