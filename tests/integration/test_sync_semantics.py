@@ -51,7 +51,7 @@ class IncidentTool:
         if correlation_id is not None:
             detail["correlation_id"] = correlation_id
         self.env.put_events([{"Source": self.source, "DetailType": self.detail_type, "Detail": detail,
-                              "EventBusName": "jira-bridge-incidents"}])
+                              "EventBusName": str(self.env.stack.resolve({"Ref": "IncidentBus"}))}])
 
     def add_note(self, note_id: str, text: str, **kwargs: Any) -> None:
         author = kwargs.get("actor") or {"name": "Dana Responder", "email": "dana@example.com"}
@@ -425,11 +425,12 @@ def test_a_change_that_overtakes_created_shapes_the_new_issue(env: LocalEnvironm
     created = {**tool.incident, "severity": "SEV2", "title": "Checkout slow"}
     newer = {**created, "severity": "SEV1", "title": "Checkout down"}
     entries = []
+    bus = str(env.stack.resolve({"Ref": "IncidentBus"}))
     for sequence, snapshot, change in (
         (2, newer, {"kind": "field_changed", "field": "severity", "old_value": "SEV2", "new_value": "SEV1"}),
         (1, created, {"kind": "created"}),  # published concurrently: the change is delivered first
     ):
-        entries.append({"Source": tool.source, "DetailType": tool.detail_type, "EventBusName": "jira-bridge-incidents",
+        entries.append({"Source": tool.source, "DetailType": tool.detail_type, "EventBusName": bus,
                         "Detail": {"event_id": f"evt-{sequence}", "sequence": sequence, "source": "custom",
                                    "occurred_at": "2026-12-04T10:00:00Z", "incident": snapshot, "change": change}})
     env.put_events(entries[:1])
