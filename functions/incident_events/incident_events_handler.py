@@ -15,8 +15,7 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -24,10 +23,9 @@ from jira_bridge import adapters
 from jira_bridge.incidents.delivery import InvalidIncidentEvent, parse_envelope, superseded
 from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
 from jira_bridge.incidents.events import IncidentChanged
-from jira_bridge.invocation import invocation_budget
 from jira_bridge.links.store import StaleLink
 from jira_bridge.observability import logger, metrics, tracer
-from jira_bridge.queue_retries import IN_PROCESS_WAIT_SECONDS, FifoRetries
+from jira_bridge.queue_retries import FifoRetries
 from jira_bridge.settings import IncidentEventsSettings, load_settings
 
 # A failure holds back only its own message group (incident); other groups in the batch go on.
@@ -130,12 +128,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     records = event.get("Records", [])
     _superseded.clear()
     _superseded.update(superseded((r["messageId"], r["body"]) for r in records))
-    with invocation_budget(context, max_wait=IN_PROCESS_WAIT_SECONDS):  # Jira retries end in time
-        try:
-            response: dict[str, Any] = dict(process_partial_response(
-                event=event, record_handler=handle_record, processor=processor, context=context))
-        except BatchProcessingError:  # every record failed: Lambda retries the batch (and counts an error)
-            retries.release_untried(records, {r["messageId"] for r in records})
-            raise
-    retries.release_untried(records, {item["itemIdentifier"] for item in response.get("batchItemFailures", [])})
-    return response
+    return retries.process(event, context, handle_record, processor)

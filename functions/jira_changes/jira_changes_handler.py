@@ -15,15 +15,13 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jira_bridge import adapters
-from jira_bridge.invocation import invocation_budget
 from jira_bridge.observability import logger, metrics, tracer
-from jira_bridge.queue_retries import IN_PROCESS_WAIT_SECONDS, FifoRetries
+from jira_bridge.queue_retries import FifoRetries
 from jira_bridge.settings import JiraChangesSettings, load_settings
 
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -96,13 +94,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     config.register_lambda_context(context)  # an in-progress record expires with this invocation
     retries = FifoRetries(adapters.aws_client("sqs"), settings.changes_queue_url or "")
     _retries[:] = [retries]
-    records = event.get("Records", [])
-    with invocation_budget(context, max_wait=IN_PROCESS_WAIT_SECONDS):  # Jira retries end in time
-        try:
-            response: dict[str, Any] = dict(process_partial_response(
-                event=event, record_handler=handle_record, processor=processor, context=context))
-        except BatchProcessingError:  # every record failed: Lambda retries the batch (and counts an error)
-            retries.release_untried(records, {r["messageId"] for r in records})
-            raise
-    retries.release_untried(records, {item["itemIdentifier"] for item in response.get("batchItemFailures", [])})
-    return response
+    return retries.process(event, context, handle_record, processor)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,3 +82,23 @@ class FifoRetries:
                 except Exception:  # noqa: BLE001 - it then waits out its visibility timeout, still in order
                     _log.warning("could not hand back %s", record["messageId"], exc_info=True)
         return released
+
+    def process(self, event: dict[str, Any], context: Any, record_handler: Callable[[Any], Any],
+                processor: Any) -> dict[str, Any]:
+        """Powertools' partial batch run under the queue consumer's time and wait budget; afterwards
+        the untried records go back in line (also when every record failed and the batch raises)."""
+        from aws_lambda_powertools.utilities.batch import process_partial_response
+        from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+        from jira_bridge.invocation import invocation_budget
+
+        records = event.get("Records", [])
+        with invocation_budget(context, max_wait=IN_PROCESS_WAIT_SECONDS):  # remote retries end in time
+            try:
+                response: dict[str, Any] = dict(process_partial_response(
+                    event=event, record_handler=record_handler, processor=processor, context=context))
+            except BatchProcessingError:  # every record failed: Lambda retries the batch (counts an error)
+                self.release_untried(records, {r["messageId"] for r in records})
+                raise
+        self.release_untried(records, {item["itemIdentifier"] for item in response.get("batchItemFailures", [])})
+        return response
