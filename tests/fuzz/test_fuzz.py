@@ -23,6 +23,6 @@ def fuzzing() -> Iterator[tuple[LocalEnvironment, Writes]]:
 @pytest.mark.parametrize("entry", ENTRY_POINTS, ids=[e.name for e in ENTRY_POINTS])
 def test_hostile_input_is_refused_cleanly(fuzzing: tuple[LocalEnvironment, Writes], entry: EntryPoint) -> None:
     env, writes = fuzzing
-    tally = run_entry(env, writes, entry, EXAMPLES)
+    tally = run_entry(env, writes, entry, EXAMPLES, derandomize=True)
     assert tally.inputs == EXAMPLES
     assert (tally.unhandled, tally.server_errors, tally.invalid_writes) == (0, 0, 0), "\n".join(tally.examples)

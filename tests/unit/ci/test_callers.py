@@ -155,3 +155,12 @@ def test_a_get_without_a_unix_timestamp_is_refused(directory: CallerDirectory, s
         values["X_Jira_Bridge_Timestamp"] = stamp
     with pytest.raises(Unauthenticated, match="X-Jira-Bridge-Timestamp"):
         directory.authenticate(headers(**values), b"", SignedRequest("GET", "/ci/approval/OPS-1"))  # type: ignore[arg-type]
+
+
+def test_a_get_whose_query_is_not_valid_text_is_refused_not_crashed(directory: CallerDirectory) -> None:
+    from jira_bridge.ci.callers import SignedRequest
+
+    lookup, _ = signed_get("/ci/approval/OPS-1", "deployment=21")
+    with pytest.raises(Unauthenticated):
+        directory.authenticate(lookup, b"", SignedRequest("GET", "/ci/approval/OPS-1", (("deployment", "\udb6f"),)),
+                               now=NOW)  # type: ignore[arg-type]

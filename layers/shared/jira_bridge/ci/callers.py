@@ -131,7 +131,9 @@ class SignedRequest:
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
     """``name=value`` pairs sorted, each side percent-encoded (RFC 3986 unreserved kept), joined by ``&``."""
-    encoded = sorted((quote(name, safe="-_.~"), quote(value, safe="-_.~")) for name, value in pairs)
+    # surrogatepass: a value that is not valid text must still be signed and compared (and fail), not crash.
+    encoded = sorted((quote(name, safe="-_.~", errors="surrogatepass"), quote(value, safe="-_.~", errors="surrogatepass"))
+                     for name, value in pairs)
     return "&".join(f"{name}={value}" for name, value in encoded)
 
 
@@ -144,7 +146,7 @@ def sign_request(caller: str, secret: str, method: str, path: str, query: str = 
                  now: float | None = None) -> dict[str, str]:
     """The headers an HMAC caller sends with a bodiless request (``query`` as in the URL, encoded)."""
     timestamp = str(int(time.time() if now is None else now))
-    request = SignedRequest(method, path, tuple(parse_qsl(query, keep_blank_values=True)))
+    request = SignedRequest(method, path, tuple(parse_qsl(query, keep_blank_values=True, errors="surrogatepass")))
     digest = hmac.new(secret.encode("utf-8"), string_to_sign(request, timestamp), hashlib.sha256).hexdigest()
     return {"X-Jira-Bridge-Caller": caller, TIMESTAMP_HEADER: timestamp, "X-Hub-Signature-256": f"sha256={digest}"}
 
