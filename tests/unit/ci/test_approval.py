@@ -122,6 +122,8 @@ def test_gating_query(query: dict[str, str], expected: GatedDeployment | None) -
         ({"pipeline": "ci"}, "missing deployment, environment"),
         ({"pipeline": "ci", "environment": "p", "deployment": "²"}, "deployment (a number)"),
         ({"pipeline": "ci", "environment": "p", "deployment": "1" * 19}, "deployment (a number)"),
+        ({"pipeline": "ci", "environmentId": "", "deployment": "7"}, "missing environmentId"),
+        ({"pipeline": "", "environment": "p", "deployment": "7"}, "missing pipeline"),
     ],
 )
 def test_gating_query_needs_all_three(query: dict[str, str], problem: str) -> None:

@@ -115,15 +115,16 @@ def gated_from_query(query: Mapping[str, str]) -> GatedDeployment | None:
     wanted = {"pipeline", "deployment"} | ({"environmentId"} if "environmentId" in query else {"environment"})
     if not wanted & set(query):
         return None
-    missing = sorted(wanted - set(query))
+    missing = sorted(name for name in wanted if not query.get(name))  # absent or empty
     if missing or not DEPLOYMENT_NUMBER.fullmatch(str(query["deployment"])):
         raise GatingQueryInvalid(
             "Jira's gating status needs pipeline, environment (or environmentId) and deployment (a number)"
             + (f"; missing {', '.join(missing)}" if missing else "")
         )
-    environment = query.get("environmentId") or query["environment"]
+    id_given = "environmentId" in query
+    environment = query["environmentId"] if id_given else query["environment"]
     return GatedDeployment(query["pipeline"], environment, int(query["deployment"]),
-                           environment_is_id="environmentId" in query)
+                           environment_is_id=id_given)
 
 
 @dataclass(frozen=True)
