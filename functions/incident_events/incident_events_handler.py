@@ -68,11 +68,16 @@ def handle_record(record: SQSRecord) -> None:
     event = envelope.detail
     with logger.append_context_keys(incident_id=event.incident.id, event_id=event.event_id):
         newer = _superseded.get(record.message_id)
-        if newer is not None:  # coalesced: the same field's newer value, later in this batch, is applied
+        if newer is not None and _coalescible(event):  # the same field's newer value, later in this batch, is applied
             metrics.add_metric(name="IncidentEventsCoalesced", unit=MetricUnit.Count, value=1)
             logger.info("field change coalesced into a newer one", extra={"superseded_by": newer})
             return
         apply_event(record, event, group)
+
+
+def _coalescible(event: IncidentChanged) -> bool:
+    """A moot field change is skipped only when applying it would leave no trace of its own (a comment)."""
+    return adapters.incident_sync(load_settings(IncidentEventsSettings)).runbooks.only_sets_fields(event)
 
 
 def _park_or_retry(record: SQSRecord, reason: str, group: str, **kwargs: Any) -> None:

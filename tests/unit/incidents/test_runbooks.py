@@ -128,3 +128,20 @@ def test_an_action_names_the_kinds_it_was_given_when_it_has_several() -> None:
     with pytest.raises(ValidationError, match=r"\(got update_fields, add_comment\)"):
         RunbookSet.model_validate({"runbooks": [{"name": "x", "trigger": {"type": "created"}, "actions": [
             {"update_fields": {"fields": {"labels": ["a"]}}, "add_comment": {"body": "b"}}]}]})
+
+
+def test_only_a_change_that_sets_field_values_may_be_coalesced() -> None:
+    runbooks = RunbookSet.model_validate({"runbooks": [
+        {"name": "severity", "trigger": {"type": "field_changed", "field": "severity"},
+         "actions": [{"update_fields": {"fields": {"priority": "High"}}}]},
+        {"name": "owner", "trigger": {"type": "field_changed", "field": "owner"},
+         "actions": [{"transition": {"to": "In Progress"}}]},
+        {"name": "state", "trigger": {"type": "field_changed", "field": "state"},
+         "actions": [{"transition": {"to": "Done", "comment": "now [incident.state]"}}]},
+        {"name": "note", "trigger": {"type": "note_added"}, "actions": [{"add_comment": {"body": "x"}}]},
+    ]})
+    assert runbooks.only_sets_fields(event("field_changed", field="severity", old="SEV2", new="SEV1"))
+    assert runbooks.only_sets_fields(event("field_changed", field="owner", old=None, new="a@x"))
+    # a transition's comment is history people read: the change always applies
+    assert not runbooks.only_sets_fields(event("field_changed", field="state", old="triggered", new="resolved"))
+    assert not runbooks.only_sets_fields(event("note_added"))

@@ -94,7 +94,8 @@ def superseded(records: Iterable[tuple[str, str]]) -> dict[str, str]:
     ``records`` are (message id, body) in queue order. Only ``field_changed`` events coalesce (a note
     or a create always applies); the newest change of a field reaches the same final state in fewer
     Jira writes (one transition path, one edit), which matters under Jira's per-issue write limit.
-    A body that does not parse is left to the worker to park.
+    A body that does not parse is left to the worker to park. The worker skips a superseded change
+    only when its runbooks leave no trace of their own (``RunbookSet.only_sets_fields``).
     """
     newest: dict[tuple[str, str], tuple[int, str, str]] = {}
     changes: list[tuple[str, tuple[str, str], int]] = []

@@ -305,6 +305,17 @@ class RunbookSet(_Config):
     def matching(self, event: IncidentChanged) -> list[Runbook]:
         return [runbook for runbook in self.runbooks if runbook.applies_to(event)]
 
+    def only_sets_fields(self, event: IncidentChanged) -> bool:
+        """Whether this event's runbooks only set field values (edits, transitions without a comment).
+
+        Only such an event may be coalesced into a newer change of the same field: the newer value
+        reaches the same end state, and nothing people read is lost. A comment (a transition's or
+        ``add_comment``) or a create is history of its own and always applies.
+        """
+        return all(action.update_fields is not None
+                   or (action.transition is not None and not action.transition.comment)
+                   for runbook in self.matching(event) for action in runbook.actions)
+
     def linked_projects(self) -> list[str]:
         """The Jira projects runbooks create issues in (what reconciliation looks at)."""
         return sorted({a.create_issue.project.upper() for r in self.runbooks for a in r.actions
