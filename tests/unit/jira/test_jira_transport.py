@@ -426,28 +426,31 @@ def test_the_site_budget_paces_requests_and_hands_long_waits_to_the_queue(
 
     mocked.get(MYSELF, json={})
     transport = make_transport()
-    transport.budget = RequestBudget(2, share=2, clock=fake_time.clock, sleep=fake_time.sleep)  # 1 request/s
+    transport.budget = RequestBudget(0.1, share=2, clock=fake_time.clock, sleep=fake_time.sleep)  # 1 per 20 s
     transport.get("/rest/api/3/myself")
-    transport.get("/rest/api/3/myself")  # paced: waits its second in-process
-    assert fake_time.sleeps == [pytest.approx(1.0)]
+    transport.get("/rest/api/3/myself")  # paced: outside a queue consumer it waits in-process
+    assert fake_time.sleeps == [pytest.approx(20.0)]
     with invocation_budget(None, max_wait=0.5), pytest.raises(JiraRateLimited) as caught:
-        transport.get("/rest/api/3/myself")
+        transport.get("/rest/api/3/myself")  # a queue consumer: 20 s is longer than pacing may wait
     assert caught.value.reason == BUDGET_REASON
-    assert caught.value.retry_after == pytest.approx(1.0)
+    assert caught.value.retry_after == pytest.approx(20.0)
     assert len(mocked.calls) == 2  # nothing sent beyond the budget
 
 
-def test_a_429_from_jira_slows_the_site_budget(
+def test_a_429_from_jira_slows_the_site_budget_when_the_bridge_used_all_of_it(
     mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     from jira_bridge.jira.request_budget import RequestBudget
 
-    mocked.get(MYSELF, status=429, headers={"Retry-After": "1", "RateLimit-Reason": "jira-burst-based"})
-    mocked.get(MYSELF, json={})
-    transport = make_transport()
-    transport.budget = RequestBudget(10, clock=fake_time.clock, sleep=fake_time.sleep)
-    transport.get("/rest/api/3/myself")
-    assert transport.budget.rate == 5
+    for budget, slowed_to in ((1, 0.5), (10, 10)):  # using its whole rate; with tokens to spare
+        mocked.get(MYSELF, status=429, headers={"Retry-After": "1", "RateLimit-Reason": "jira-burst-based"})
+        mocked.get(MYSELF, json={})
+        transport = make_transport()
+        transport.budget = RequestBudget(budget, clock=fake_time.clock, sleep=fake_time.sleep)
+        for _ in range(8):  # the last 10 s: 8 requests, 80% of a budget of 1/s, 8% of 10/s
+            transport.budget.acquire()
+        transport.get("/rest/api/3/myself")
+        assert transport.budget.rate == slowed_to
 
 
 def test_a_429_without_retry_after_waits_until_jiras_reset_time(

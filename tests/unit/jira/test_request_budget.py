@@ -41,29 +41,72 @@ def test_each_concurrent_invocation_gets_its_share_so_together_they_stay_in_budg
 
 def test_a_wait_longer_than_the_invocation_allows_is_raised_not_slept() -> None:
     clock = Clock()
-    budget = RequestBudget(1, share=1, clock=clock, sleep=clock.sleep)
+    budget = RequestBudget(0.05, share=1, clock=clock, sleep=clock.sleep)  # a token every 20 s
     budget.acquire()
     with invocation_budget(None, max_wait=0.5), pytest.raises(BudgetExhausted) as caught:
-        budget.acquire()
-    assert caught.value.wait == pytest.approx(1.0)
+        budget.acquire()  # a queue consumer paces in-process up to PACING_WAIT_SECONDS (10 s), not 20
+    assert caught.value.wait == pytest.approx(20.0)
     assert clock.slept == []
 
 
-def test_a_429_halves_the_rate_and_quiet_time_restores_it() -> None:
+def test_a_queue_consumer_waits_for_a_token_a_few_seconds_away_unless_its_time_runs_out() -> None:
+    class Context:
+        left = 60.0
+
+        def get_remaining_time_in_millis(self) -> int:
+            return int(self.left * 1000)
+
+    clock = Clock()
+    budget = RequestBudget(0.2, share=1, clock=clock, sleep=clock.sleep)  # a token every 5 s
+    budget.acquire()
+    context = Context()
+    with invocation_budget(context, max_wait=0.5):  # type: ignore[arg-type]
+        budget.acquire()  # 5 s: paced in-process, not sent back to the queue
+        assert clock.slept == [pytest.approx(5.0)]
+        context.left = 8.0  # 5 s of waiting would leave 3 s to send and hear back: too little
+        with pytest.raises(BudgetExhausted):
+            budget.acquire()
+
+
+def use_whole_rate(budget: RequestBudget) -> None:
+    sent_per_second(budget, budget._clock, 10)  # type: ignore[arg-type]
+
+
+def test_a_429_while_using_the_whole_rate_halves_it_and_quiet_time_restores_it() -> None:
     clock = Clock()
     budget = RequestBudget(8, clock=clock, sleep=clock.sleep)
-    budget.throttled("jira-burst-based")
-    budget.throttled("jira-burst-based")
-    assert budget.rate == pytest.approx(2)
+    use_whole_rate(budget)
+    assert budget.throttled("jira-burst-based")
+    assert not budget.throttled("jira-burst-based")  # the same overshoot, answered twice
+    assert budget.rate == pytest.approx(4)
+    # At half its rate the share no longer uses most of its budget: further 429s are paced by their
+    # own Retry-After, not by halving again (a storm the bridge does not cause cannot grind it to 1/16).
+    use_whole_rate(budget)
+    assert not budget.throttled("jira-burst-based")
+    assert budget.rate == pytest.approx(4 * 1.1)  # 10 quiet seconds: +10%
     clock.now += 300
     budget.acquire()
     assert budget.rate == pytest.approx(8)
 
 
+def test_429s_that_reach_a_share_with_tokens_to_spare_do_not_slow_it() -> None:
+    """30% of answers 429 while the bridge sends at a fraction of its budget: not our load, so only
+    the refused requests wait (their Retry-After), the pace stays (a storm we do not cause)."""
+    clock = Clock()
+    budget = RequestBudget(10, share=5, clock=clock, sleep=clock.sleep)  # 2/s
+    for _ in range(100):
+        clock.now += 2.0  # an event every 2 s, three requests in a row: 1.5/s of the share's 2/s
+        for _ in range(3):
+            budget.acquire()
+        assert not budget.throttled("jira-burst-based")
+    assert budget.rate == pytest.approx(2)
+
+
 def test_the_per_issue_write_limit_does_not_slow_the_whole_site() -> None:
     clock = Clock()
     budget = RequestBudget(8, clock=clock, sleep=clock.sleep)
-    budget.throttled(PER_ISSUE_REASON)
+    use_whole_rate(budget)
+    assert not budget.throttled(PER_ISSUE_REASON)
     assert budget.rate == 8
 
 
