@@ -328,6 +328,29 @@ def test_crash_between_create_and_link_finds_the_issue_again(env: LocalEnvironme
     assert "found existing OPS-1" in result.actions
 
 
+@pytest.mark.parametrize(("status", "searched"), [(503, False), (429, False), (502, True)])
+def test_a_create_that_failed_is_retried_with_a_marker_search_only_if_it_may_have_landed(
+        env: LocalEnvironment, status: int, searched: bool) -> None:
+    """503 and 429 are "not processed": the retry creates at once. A 502 on a POST may have been
+    applied: the retry first looks for the issue by its marker, so it never creates a second one."""
+    path = f"{api(env)}/issue"
+    if status == 429:
+        env.jira.faults.rate_limit_fraction(1.0, retry_after=60, method="POST", path=path)
+    else:
+        env.jira.faults.server_error(status, count=None, method="POST", path=path)
+    sync = make_sync(env, CREATE)
+    with pytest.raises(Exception) as failed:  # noqa: PT011 - the transient kinds differ; all are retryable
+        sync.handle(event(1))
+    assert getattr(failed.value, "retryable", False)
+    env.jira.faults.clear()
+    env.jira.reset_log()
+    result = make_sync(env, CREATE).handle(event(1))  # the SQS redelivery
+    assert result.issue_key == "OPS-1"
+    assert issue_count(env) == 1
+    searches = [r for r in env.jira.requests if r.path.removeprefix(api(env)) in ("/search", "/search/jql")]
+    assert bool(searches) is searched, [(r.method, r.path) for r in env.jira.requests]
+
+
 # ----- ordering ----------------------------------------------------------------------------------------
 
 

@@ -43,7 +43,7 @@ from jira_bridge.incidents.templating import TemplateProblem, one_line, render, 
 from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, same_status
 from jira_bridge.jira.adf import AdfNode, from_markdown
 from jira_bridge.jira.client import CreatedIssue, JiraClient
-from jira_bridge.jira.errors import JiraError, JiraNotFound, JiraRequestRefused
+from jira_bridge.jira.errors import JiraError, JiraNotFound, JiraRateLimited, JiraRequestRefused, JiraUnavailable
 from jira_bridge.jira.users import user_id
 from jira_bridge.links.model import IssueLink, LinkState, utc_now
 from jira_bridge.links.store import ClaimOutcome, IssueAlreadyLinked, LinkStore, StaleLink
@@ -346,10 +346,16 @@ class IncidentSync:
                 raise
             self._refuse(link, f"{runbook.name}/create_issue", error)
         except JiraError as error:
-            # Transient (Jira down, throttled, timed out): record it, which also releases the claim's
-            # lease, so the redelivery searches for the marker and creates at once instead of waiting.
-            reason = str(error)
-            self._save(link, lambda current: current.fail(f"{runbook.name}/create_issue", reason))
+            # Transient (Jira down, throttled, timed out). If no attempt can have created the issue (a 429
+            # or 503 is not processed; a request that was never sent) the claim goes back to pending:
+            # the redelivery takes it and creates at once, with no marker search. Otherwise record the
+            # failure, which also releases the claim's lease, so the redelivery searches for the marker
+            # (the issue may exist) and creates at once instead of waiting.
+            reason, action = str(error), f"{runbook.name}/create_issue"
+            if _never_reached_jira(error) and link.sync_status.value == "ok":
+                self._save(link, lambda current: current.hand_back_claim(action, reason))
+            else:
+                self._save(link, lambda current: current.fail(action, reason))
             raise
         link = self._attach(link, created.id, created.key, site.connector, written_fields=fields)
         result.actions.append(f"created {created.key}")
@@ -741,6 +747,12 @@ class _Lenient(dict[str, Any]):
 
     def __missing__(self, key: str) -> str:
         return ""
+
+
+def _never_reached_jira(error: JiraError) -> bool:
+    """Jira cannot have applied the call: throttled (429, or our own budget before sending) or
+    answered "not processed"/never sent (``outcome_unknown`` false)."""
+    return isinstance(error, JiraRateLimited) or (isinstance(error, JiraUnavailable) and not error.outcome_unknown)
 
 
 def _transient(error: Exception) -> bool:

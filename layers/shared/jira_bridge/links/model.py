@@ -138,6 +138,13 @@ class IssueLink(BaseModel):
         self.last_error = message
         self.record(action, "failed", message)
 
+    def hand_back_claim(self, action: str, message: str) -> None:
+        """The create provably never reached Jira: nobody is creating now, the next attempt takes the
+        claim and creates without searching for an issue that cannot exist. Deferred changes stay."""
+        self.state = LinkState.PENDING
+        self.last_error = message
+        self.record(action, "retrying", message)
+
     def succeed(self, action: str, detail: str = "") -> None:
         self.sync_status = SyncStatus.OK
         self.last_error = None
