@@ -234,7 +234,8 @@ def approval(draw: st.DrawFn) -> dict[str, Any]:
         from urllib.parse import urlencode
 
         skew = draw(st.sampled_from([0, 0, -1000, 1000]))
-        headers = sign_request(LOCAL_CI_HMAC_CALLER, LOCAL_CI_HMAC_SECRET, "GET", path, urlencode(query, errors="surrogatepass"),
+        signed_query = urlencode(query, errors="surrogatepass")
+        headers = sign_request(LOCAL_CI_HMAC_CALLER, LOCAL_CI_HMAC_SECRET, "GET", path, signed_query,
                                time.time() + skew)
         if draw(st.booleans()):
             headers["X-Jira-Bridge-Timestamp"] = draw(HEADER_VALUES)
