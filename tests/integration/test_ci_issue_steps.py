@@ -91,8 +91,9 @@ def test_a_step_retried_after_a_failure_past_the_create_finds_its_issue(env: Loc
 @BOTH_SITES
 def test_update_moves_by_status_name_through_the_workflow_and_comments(env: LocalEnvironment) -> None:
     key = open_issues(env, 1)[0]
+    env.jira.as_user(ALICE_EMAIL).edit(key, {"labels": ["customer-facing", "beta"]})
     answer = step(env, {"idempotencyKey": "p-9-close", "issueKey": key.lower(),
-                        "fields": {"incident id": "INC-7", "labels": ["shipped"]},
+                        "fields": {"incident id": "INC-7", "labels": {"add": ["shipped"], "remove": ["beta"]}},
                         "transition": {"to": "done", "fields": {"resolution": "Done"}},
                         "comment": "Deployed by **pipeline 9**"})
     assert answer.status_code == 200, answer.text
@@ -103,7 +104,7 @@ def test_update_moves_by_status_name_through_the_workflow_and_comments(env: Loca
     assert status_of(env, key) == "Done"
     stored = env.jira.issue(key)
     assert stored.fields[INCIDENT_ID] == "INC-7"  # a field named as on the screen
-    assert stored.fields["labels"] == ["shipped"]
+    assert sorted(stored.fields["labels"]) == ["customer-facing", "shipped"], "labels added and removed, never replaced"
     assert stored.fields["resolution"] == "10000"
     assert "pipeline 9" in json.dumps(stored.comments[-1].body)
 

@@ -112,3 +112,17 @@ def test_a_caller_limited_to_projects_is_refused_before_anything_runs() -> None:
 def test_a_resolution_is_named_like_a_priority() -> None:
     assert format_field("resolution", "Done", None, lambda _: None) == {"name": "Done"}
     assert format_field("resolution", {"id": "10000"}, None, lambda _: None) == {"id": "10000"}
+
+
+def test_an_update_adds_and_removes_labels_never_replaces_them() -> None:
+    from jira_bridge.ci.issue_steps import _label_verbs
+    from jira_bridge.incidents.field_values import FieldValueProblem
+
+    assert _label_verbs(["shipped", "v2"]) == [{"add": "shipped"}, {"add": "v2"}]
+    assert _label_verbs("shipped") == [{"add": "shipped"}]
+    assert _label_verbs({"add": "a", "remove": ["b", "jira-bridge-ci-0f", "jira-bridge-INC-1"]}) == [
+        {"add": "a"}, {"remove": "b"}], "the bridge's markers are never removed"
+    with pytest.raises(FieldValueProblem, match="'replace' is not add or remove"):
+        _label_verbs({"replace": ["a"]})
+    with pytest.raises(FieldValueProblem, match="contains whitespace"):
+        _label_verbs(["two words"])

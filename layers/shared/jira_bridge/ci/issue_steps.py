@@ -161,6 +161,23 @@ def request_hash(step: IssueStep) -> str:
     return hashlib.sha256(step.model_dump_json(by_alias=True).encode()).hexdigest()
 
 
+def _label_verbs(value: FieldInput) -> list[dict[str, str]]:
+    """An update's labels as Jira's add/remove verbs, never a replacement (as the runbooks do), so labels
+    people added and the bridge's markers stay: a list adds; ``{"add": [...], "remove": [...]}`` says both."""
+    spec = value if isinstance(value, dict) else {"add": value}
+    unknown = sorted(set(spec) - {"add", "remove"})
+    if unknown:
+        raise FieldValueProblem(f"labels: {unknown[0]!r} is not add or remove (a list of labels adds them)")
+
+    def labels(verb: str) -> list[str]:
+        given = spec.get(verb)
+        formatted = format_field("labels", given, None, lambda _: None) if given not in (None, [], "") else None
+        return [str(label) for label in formatted or []]
+
+    return ([{"add": label} for label in labels("add")]
+            + [{"remove": label} for label in labels("remove") if not label.startswith("jira-bridge-")])
+
+
 def marker_label(caller: str, idempotency_key: str) -> str:
     """A searchable marker of the step (labels are searchable; properties need an app to index them)."""
     digest = hashlib.sha256(f"{caller}\n{idempotency_key}".encode()).hexdigest()[:32]
@@ -258,11 +275,14 @@ class IssueSteps:
         key = str(step.issue_key).strip().upper()
         issue = site.client.get_issue(key, fields=["status"])  # 404 before anything is written
         progress.issue_id, progress.issue_key = str(issue["id"]), str(issue["key"])
-        if step.fields:
-            fields = self._fields(site, step.fields, progress)
-            if fields:
-                site.client.edit_issue(progress.issue_id, fields=fields)
-                progress.actions.append(f"updated {', '.join(sorted(fields))} on {progress.issue_key}")
+        values = dict(step.fields)
+        labels = _label_verbs(values.pop("labels")) if "labels" in values else []
+        fields = self._fields(site, values, progress)
+        if fields or labels:
+            site.client.edit_issue(progress.issue_id, fields=fields or None,
+                                   update={"labels": labels} if labels else None)
+            written = sorted([*fields, *(["labels"] if labels else [])])
+            progress.actions.append(f"updated {', '.join(written)} on {progress.issue_key}")
 
     def _fields(self, site: JiraSite, values: Mapping[str, FieldInput], progress: _Progress) -> dict[str, Any]:
         """Jira JSON for the step's fields, by id or name, formatted as a runbook's are."""
