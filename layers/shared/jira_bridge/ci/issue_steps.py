@@ -143,6 +143,7 @@ class _Progress:
     issue_id: str | None = None
     issue_key: str | None = None
     created: bool = False
+    changed: bool = False  # something was written to Jira (a refusal after it is recorded, not raised)
     status: str | None = None
     actions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -235,7 +236,7 @@ class IssueSteps:
             if getattr(error, "retryable", False) or own_credentials:
                 raise  # a conflict (retry), or the bridge's own credentials: mapped by the handler
             message = (f"Jira refused it: {error.details}" if isinstance(error, JiraRequestRefused) else str(error))
-            if not progress.actions:
+            if not progress.changed and not progress.created:
                 raise IssueStepRefused(message) from None  # nothing changed: not stored, fix and resend
             done = ", ".join(progress.actions)
             return StepAnswer(422, {**progress.body(site), "message": (
@@ -281,6 +282,7 @@ class IssueSteps:
         if fields or labels:
             site.client.edit_issue(progress.issue_id, fields=fields or None,
                                    update={"labels": labels} if labels else None)
+            progress.changed = True
             written = sorted([*fields, *(["labels"] if labels else [])])
             progress.actions.append(f"updated {', '.join(written)} on {progress.issue_key}")
 
@@ -346,7 +348,7 @@ class IssueSteps:
                 on_screen = {name: value for name, value in fields.items() if name in hop.screen_fields}
                 site.client.transition_issue(str(progress.issue_id), hop.id, fields=on_screen or None)
                 entered.append(hop.to_status)
-                progress.status = hop.to_status
+                progress.status, progress.changed = hop.to_status, True
         finally:
             if entered:  # a later hop refused: the moves taken are still reported
                 progress.actions.append(f"moved {progress.issue_key}: {' -> '.join([current, *entered])}")
