@@ -144,6 +144,7 @@ class _Progress:
     issue_key: str | None = None
     created: bool = False
     changed: bool = False  # something was written to Jira (a refusal after it is recorded, not raised)
+    read: dict[str, Any] | None = None  # the issue's status and type, as read before any change
     status: str | None = None
     actions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -274,8 +275,9 @@ class IssueSteps:
 
     def _update(self, site: JiraSite, step: IssueStep, progress: _Progress) -> None:
         key = str(step.issue_key).strip().upper()
-        issue = site.client.get_issue(key, fields=["status"])  # 404 before anything is written
+        issue = site.client.get_issue(key, fields=["status", "issuetype"])  # 404 before anything is written
         progress.issue_id, progress.issue_key = str(issue["id"]), str(issue["key"])
+        progress.read = issue  # an edit changes neither: the move plans from this read
         values = dict(step.fields)
         labels = _label_verbs(values.pop("labels")) if "labels" in values else []
         fields = self._fields(site, values, progress)
@@ -323,7 +325,7 @@ class IssueSteps:
         return account
 
     def _move(self, site: JiraSite, spec: TransitionStep, project: str, progress: _Progress) -> None:
-        issue = site.client.get_issue(str(progress.issue_id), fields=["status", "issuetype"])
+        issue = progress.read or site.client.get_issue(str(progress.issue_id), fields=["status", "issuetype"])
         current = str(issue["fields"]["status"]["name"])
         issue_type = str(issue["fields"]["issuetype"]["name"])
         if same_status(current, spec.to):
