@@ -172,3 +172,20 @@ def test_callers_and_projects(env: LocalEnvironment) -> None:
     mine = step(env, CREATE, api_key=ops_only)
     assert mine.status_code == 201
     assert mine.json()["duplicate"] is False
+
+
+def test_sample_event_file(env: LocalEnvironment) -> None:
+    """events/ci-issues.signed.apigw.json, as `jira-bridge local invoke -e` (or `sam local invoke -e`) sends it,
+    twice: one issue, moved and commented once."""
+    from pathlib import Path
+
+    event = json.loads((Path(__file__).resolve().parents[2] / "events" / "ci-issues.signed.apigw.json").read_text())
+    first = env.runner.invoke("CiNotifyFunction", event)
+    again = env.runner.invoke("CiNotifyFunction", event)
+    assert first["statusCode"] == 201, first
+    body = json.loads(first["body"])
+    assert body["status"] == "In Progress"
+    assert json.loads(again["body"]) == {**body, "duplicate": True}
+    releases = [i for i in env.jira.issues() if i.fields.get("summary") == "Release shop 2.4.1"]
+    assert len(releases) == 1
+    assert len(releases[0].comments) == 1
