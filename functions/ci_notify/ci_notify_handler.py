@@ -8,6 +8,8 @@
   ``X-Gitlab-Token`` before parsing.
 * ``GET /ci/approval/{issueKey}``: approved / rejected / waiting (``jira_bridge.ci.approval``);
   ``POST`` the same path with the request's own approval/rejection criteria (JQL or conditions).
+* ``POST /ci/issues``: a pipeline step creates or updates an issue, moves it, comments
+  (``jira_bridge.ci.issue_steps``), once per caller and ``idempotencyKey``.
 * EventBridge rules on the default bus: CodeBuild "Build State Change" and CodePipeline
   "Pipeline Execution State Change" (async invocations: a transient Jira failure raises, so Lambda
   retries and then sends the event to the on-failure destination).
