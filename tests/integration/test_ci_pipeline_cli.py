@@ -81,11 +81,13 @@ def test_wait_times_out_cleanly(env: LocalEnvironment, use_clock: Callable[[Step
     assert env.jira.count("GET", f"/rest/api/3/issue/{key}") == 5, "asked at 0, 15, 30, 45 and 60 s"
 
 
-def test_rejected_is_its_own_exit_code(env: LocalEnvironment, use_clock: Callable[[StepClock], StepClock]) -> None:
+def test_rejected_is_its_own_exit_code(env: LocalEnvironment, use_clock: Callable[[StepClock], StepClock],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     key = open_issues(env, 1)[0]
     use_clock(StepClock(lambda n: env.jira.as_user(ALICE_EMAIL).move_to(key, "In Review") if n == 1 else None))
     criteria = '{"approved": {"jql": "status = Done"}, "rejected": {"jql": "status = \'In Review\'"}}'
-    assert main(["ci", "approval", key, "--url", env.api.url(""), "--api-key", LOCAL_CI_API_KEY, "--wait",
+    monkeypatch.setenv("JIRA_BRIDGE_HMAC_SECRET", LOCAL_CI_HMAC_SECRET)  # the criteria body is signed
+    assert main(["ci", "approval", key, "--url", env.api.url(""), "--caller", LOCAL_CI_HMAC_CALLER, "--wait",
                  "--criteria", criteria]) == 1
 
 
