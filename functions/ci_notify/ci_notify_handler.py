@@ -8,6 +8,8 @@
   ``X-Gitlab-Token`` before parsing.
 * ``GET /ci/approval/{issueKey}``: approved / rejected / waiting (``jira_bridge.ci.approval``);
   ``POST`` the same path with the request's own approval/rejection criteria (JQL or conditions).
+* ``POST /ci/issues``: a pipeline step creates or updates an issue, moves it, comments
+  (``jira_bridge.ci.issue_steps``), once per caller and ``idempotencyKey``.
 * EventBridge rules on the default bus: CodeBuild "Build State Change" and CodePipeline
   "Pipeline Execution State Change" (async invocations: a transient Jira failure raises, so Lambda
   retries and then sends the event to the on-failure destination).
@@ -39,6 +41,8 @@ from jira_bridge.ci.errors import (
     DeliveryFailed,
     DeliveryInProgress,
     GatingQueryInvalid,
+    IdempotencyKeyReused,
+    IssueStepRefused,
     NotAnIssueKey,
     NotFoundInJira,
     NotReported,
@@ -151,6 +155,8 @@ def _answer_for(error: Exception) -> Response[dict[str, Any]]:
     match error:
         case PayloadInvalid() | NotAnIssueKey() | GatingQueryInvalid() | CriteriaInvalid():
             return _json(400, {"message": str(error)})
+        case IssueStepRefused() | IdempotencyKeyReused():
+            return _json(422, {"message": str(error)})
         case NotReported():
             return _json(202, {"message": str(error)})  # a 2xx: the sender must not retry it
         case ProjectNotAllowed():
@@ -181,7 +187,7 @@ def _answer_for(error: Exception) -> Response[dict[str, Any]]:
 
 _MAPPED: list[type[Exception]] = [
     PayloadInvalid, NotAnIssueKey, GatingQueryInvalid, CriteriaInvalid, NotReported, ProjectNotAllowed, NotFoundInJira,
-    DeliveryFailed, DeliveryInProgress, ConfigurationError, JiraError,
+    IssueStepRefused, IdempotencyKeyReused, DeliveryFailed, DeliveryInProgress, ConfigurationError, JiraError,
 ]
 app.exception_handler(_MAPPED)(_answer_for)
 
@@ -267,6 +273,22 @@ def approval_with_criteria(issueKey: str) -> Response[dict[str, Any]]:
     count(f"CiApproval{answer.decision.title()}")
     logger.info("approval", extra=answer.as_dict())
     return _json(200, answer.as_dict())
+
+
+@app.post("/ci/issues", middlewares=[authenticate_caller])
+def issue_step() -> Response[dict[str, Any]]:
+    """Create or update an issue, move it to a status, comment (``jira_bridge.ci.issue_steps``)."""
+    from jira_bridge.ci.issue_steps import parse_issue_step
+
+    caller: Caller = app.context["caller"]
+    settings = _settings()
+    adapters.ci_issue_once(settings).register_lambda_context(app.lambda_context)  # in-progress expires with us
+    step = parse_issue_step(app.context["body"])
+    answer = adapters.ci_issue_steps(settings).apply(step, caller.name, caller.projects)
+    count("CiIssueStepDuplicates" if answer.duplicate else f"CiIssueSteps{answer.status}")
+    logger.info("issue step", extra={"status": answer.status, "issue_key": answer.body.get("issueKey"),
+                                     "duplicate": answer.duplicate})
+    return _json(answer.status, answer.as_body())
 
 
 # ----- EventBridge (CodeBuild, CodePipeline) --------------------------------------------------------

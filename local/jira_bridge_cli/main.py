@@ -221,6 +221,7 @@ def local_start_help(env: Any) -> str:
         f"  AWS (moto)             export {aws}",
         "try:",
         f"  curl -sS -H 'X-Api-Key: {LOCAL_CI_API_KEY}' {approval}",
+        f"  jira-bridge ci approval OPS-1 --url {env.api.url('')} --api-key {LOCAL_CI_API_KEY} --wait --timeout 600",
         "  jira-bridge local put-event events/incident-created.eventbridge.json   (in another shell, with the export)",
         "  jira-bridge dlq list --local ; jira-bridge status INC-1042 --local",
     ])

@@ -426,7 +426,8 @@ def add_secret_commands(commands: Any) -> None:
     test.set_defaults(run=_guarded(run_connector_test))
     for parser in (set_, show, listing, test):
         where_arguments(parser)
-    _add_caller_commands(commands, "ci-caller", "CiCallersSecretName", "CI callers (/ci/notify, /ci/approval)")
+    _add_caller_commands(commands, "ci-caller", "CiCallersSecretName",
+                         "CI callers (/ci/notify, /ci/approval, /ci/issues)")
     _add_caller_commands(commands, "incident-caller", "IncidentCallersSecretName", "incident tools (POST /incidents)")
 
 

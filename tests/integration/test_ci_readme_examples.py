@@ -53,7 +53,7 @@ def test_the_readme_points_at_the_published_schema() -> None:
 
 def test_one_liners_report_to_jira(env: LocalEnvironment, tools: None, tmp_path: Path) -> None:
     open_issues(env, 1)
-    github, gitlab, shell, signed_get, poll = blocks("bash")
+    github, gitlab, shell, signed_get, poll, issue_step = blocks("bash")
     base = {"JIRA_BRIDGE_URL": env.api.url(""), "JIRA_BRIDGE_API_KEY": LOCAL_CI_API_KEY}
 
     github = github.replace("${{ job.status }}", "success")
@@ -98,3 +98,13 @@ def test_one_liners_report_to_jira(env: LocalEnvironment, tools: None, tmp_path:
     env.jira.as_user("alice@example.com").move_to("OPS-1", "Done")
     answer = run(poll.replace("OPS-12", "OPS-1"), base)
     assert answer.returncode == 0, answer.stderr
+
+    # The issue step, run twice as a retried pipeline step would: one issue, moved and commented.
+    step_env = {**base, "CI_PIPELINE_ID": "4242", "CI_COMMIT_TAG": "v2.4.1",
+                "CI_PIPELINE_URL": "https://gitlab.com/acme/shop/-/pipelines/4242"}
+    first, again = run(issue_step, step_env), run(issue_step, step_env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(again.stdout) == {**json.loads(first.stdout), "duplicate": True}
+    created = [i for i in env.jira.issues() if i.fields.get("summary") == "Release v2.4.1"]
+    assert len(created) == 1
+    assert len(created[0].comments) == 1

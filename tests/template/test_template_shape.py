@@ -35,6 +35,7 @@ API_ROUTES = {
     ("CiNotifyFunction", "/webhooks/gitlab", "post"),
     ("CiNotifyFunction", "/ci/approval/{issueKey}", "get"),
     ("CiNotifyFunction", "/ci/approval/{issueKey}", "post"),
+    ("CiNotifyFunction", "/ci/issues", "post"),
     ("PagerDutyWebhookFunction", "/webhooks/pagerduty", "post"),
     ("IncidentWebhookFunction", "/incidents", "post"),
 }

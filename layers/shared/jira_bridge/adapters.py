@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from jira_bridge.ci.callers import SecretsManagerCallers
     from jira_bridge.ci.config import CiConfig
     from jira_bridge.ci.delivery import CiDelivery
+    from jira_bridge.ci.issue_steps import IssueSteps
     from jira_bridge.ci.redelivery import IdempotentOnce
     from jira_bridge.ci.reporting import CiReporter
     from jira_bridge.ci.sites import CiSite
@@ -418,6 +419,26 @@ def ci_delivery(settings: BaseSettings) -> CiDelivery:
 
 
 @cache
+def ci_issue_steps(settings: BaseSettings) -> IssueSteps:
+    """Pipeline issue steps (POST /ci/issues), once per caller and idempotency key."""
+    from jira_bridge.ci.issue_steps import IssueSteps
+
+    registry = connector_registry(settings)
+    return IssueSteps(ci_issue_once(settings),
+                      lambda project: jira_site(settings, registry.routing.connector_for(project)),
+                      lambda: runbooks(settings))
+
+
+@cache
+def ci_issue_once(settings: BaseSettings) -> IdempotentOnce:
+    """A retried issue step is answered from its first outcome (Powertools idempotency, IdempotencyTable)."""
+    from jira_bridge.ci.issue_steps import KEY_PREFIX
+    from jira_bridge.ci.redelivery import IdempotentOnce
+
+    return IdempotentOnce(idempotency_store(settings), key_prefix=KEY_PREFIX)
+
+
+@cache
 def ci_once(settings: BaseSettings) -> IdempotentOnce:
     """Redelivered CI notifications are reported once (Powertools idempotency, IdempotencyTable)."""
     from jira_bridge.ci.redelivery import IdempotentOnce
@@ -441,7 +462,8 @@ def reset() -> None:
     _CLOCK[:] = _REAL_CLOCK
     for factory in (_boto3_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
                     request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler, hint_gate,
-                    ci_config, ci_reporter, approval_gate, ci_callers, ci_delivery, ci_once, pagerduty_once):
+                    ci_config, ci_reporter, approval_gate, ci_callers, ci_delivery, ci_issue_steps, ci_issue_once,
+                    ci_once, pagerduty_once):
         factory.cache_clear()
     _SITES.clear()
     _CI_SITES.clear()

@@ -33,6 +33,14 @@ class ProjectNotAllowed(PermissionError):
     """The caller is limited to other Jira projects (answer 403; Jira is not asked)."""
 
 
+class IssueStepRefused(ValueError):
+    """A pipeline issue step that cannot be applied as sent (a field, a status, Jira's refusal): 422 with why."""
+
+
+class IdempotencyKeyReused(ValueError):
+    """The same idempotency key with another request from the same caller (answer 422)."""
+
+
 class NotFoundInJira(LookupError):
     """Jira has no such issue or deployment, or the bridge's account may not see it (answer 404)."""
 

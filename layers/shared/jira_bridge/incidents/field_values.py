@@ -45,7 +45,7 @@ def format_field(
         return [check_label(str(v)) for v in _as_list(value)]
     if field_id in {"components", "fixVersions", "versions"}:
         return [v if isinstance(v, dict) else {"name": str(v)} for v in _as_list(value)]
-    if field_id == "priority":
+    if field_id in {"priority", "resolution"}:  # resolution: on a transition screen
         return value if isinstance(value, dict) else {"name": str(value)}
     if field_id in {"assignee", "reporter"}:
         return _user(value, account_for)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from jira_bridge.incidents.workflow import TransitionOption, WorkflowMap
+from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, WorkflowMap
 from jira_bridge.jira.client import JiraClient, JiraField
 from jira_bridge.jira.service_desk import SERVICE_DESK_PROJECT_TYPE, RequestType, ServiceDesk, ServiceDeskApi
 
@@ -83,6 +83,17 @@ class JiraMetadata:
             ]
             workflow.learn(status, options)
         return workflow.options(status)
+
+    def path_to(self, issue: str, workflow: WorkflowMap, current: str, target: str,
+                terminal: set[str]) -> list[TransitionOption]:
+        """The moves from `current` to `target` planned before the first one is taken (a read of the
+        transitions leaving `current`, never a move); :class:`NoPathToStatus` when none is known."""
+        self.transitions_from(issue, current, workflow)
+        path = workflow.shortest_path(current, target, terminal)
+        if path is None:
+            raise NoPathToStatus(current, target, workflow.reachable(current, terminal),
+                                 workflow.unknown_on_the_way(current, terminal))
+        return path
 
     # ----- Jira Service Management ------------------------------------------------------------------
 

@@ -582,11 +582,7 @@ class IncidentSync:
             return link
         terminal = {s.lower() for s in self.runbooks.terminal_statuses}
         start = current
-        site.metadata.transitions_from(str(link.issue_id), current, workflow)  # a read, never a move
-        path = workflow.shortest_path(current, target, terminal)
-        if path is None:
-            raise NoPathToStatus(start, target, workflow.reachable(start, terminal),
-                                 workflow.unknown_on_the_way(start, terminal))
+        path = site.metadata.path_to(str(link.issue_id), workflow, current, target, terminal)
         extra_fields = self._format_fields(site, dict(spec.fields), event, link) if spec else {}
         for hop in path:  # every hop's screen is satisfied before the first POST
             missing = [name for name in hop.required_fields if name not in extra_fields]
