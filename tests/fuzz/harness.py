@@ -210,6 +210,24 @@ def ci_notify(draw: st.DrawFn) -> dict[str, Any]:
     return _api("POST", "/ci/notify", "/ci/notify", body, headers)
 
 
+# A comment on an issue the fuzz site does not have: every input ends before Jira is written to (a
+# create or a transition can be refused by Jira after a write, which this harness would count).
+ISSUE_STEP = _dumps({"idempotencyKey": "pipeline-1-comment", "issueKey": "OPS-1", "comment": "Deployed **v2**",
+                     "fields": {"labels": ["shipped"]}, "transition": {"to": "Done", "fields": {"resolution": "Done"}}})
+
+
+@st.composite
+def issue_step(draw: st.DrawFn) -> dict[str, Any]:
+    if draw(st.booleans()):
+        body = draw(hostile_bodies(ISSUE_STEP))
+        headers = {"X-Api-Key": draw(st.one_of(st.just(LOCAL_CI_API_KEY), HEADER_VALUES))}
+    else:
+        extra = st.just({"X-Jira-Bridge-Caller": LOCAL_CI_HMAC_CALLER})
+        body, headers = draw(signed_request(ISSUE_STEP, "X-Hub-Signature-256",
+                                            lambda b: _hub(b, LOCAL_CI_HMAC_SECRET), extra))
+    return _api("POST", "/ci/issues", "/ci/issues", body, headers)
+
+
 @st.composite
 def github_webhook(draw: st.DrawFn) -> dict[str, Any]:
     extra = st.fixed_dictionaries({"X-GitHub-Event": st.one_of(
@@ -234,8 +252,9 @@ def approval(draw: st.DrawFn) -> dict[str, Any]:
         from urllib.parse import urlencode
 
         skew = draw(st.sampled_from([0, 0, -1000, 1000]))
-        headers = sign_request(LOCAL_CI_HMAC_CALLER, LOCAL_CI_HMAC_SECRET, "GET", path,
-                               urlencode(query, errors="surrogatepass"), time.time() + skew)
+        signed_query = urlencode(query, errors="surrogatepass")
+        headers = sign_request(LOCAL_CI_HMAC_CALLER, LOCAL_CI_HMAC_SECRET, "GET", path, signed_query,
+                               time.time() + skew)
         if draw(st.booleans()):
             headers["X-Jira-Bridge-Timestamp"] = draw(HEADER_VALUES)
     return _api("GET", "/ci/approval/{issueKey}", path, b"", headers, query, {"issueKey": key})
@@ -276,6 +295,7 @@ ENTRY_POINTS = (
     EntryPoint("CI notify", "CiNotifyFunction", ci_notify()),
     EntryPoint("GitHub webhook", "CiNotifyFunction", github_webhook()),
     EntryPoint("approval GET", "CiNotifyFunction", approval()),
+    EntryPoint("issue step", "CiNotifyFunction", issue_step()),
     EntryPoint("CodeBuild/CodePipeline event", "CiNotifyFunction", ci_native_event(), "async"),
     EntryPoint("incident-events SQS batch", "IncidentEventsFunction", incident_events_batch(), "sqs"),
 )
