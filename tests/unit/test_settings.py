@@ -34,3 +34,19 @@ def test_missing_variables_are_named_in_one_message() -> None:
 def test_invalid_value_says_what_is_wrong() -> None:
     with pytest.raises(ConfigurationError, match="SECRET_CACHE_SECONDS"):
         parse_settings(JiraWebhookSettings, {**VALID, "JIRA_CHANGES_QUEUE_URL": "q", "SECRET_CACHE_SECONDS": "-1"})
+
+
+def test_a_second_stack_in_one_process_reads_its_own_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """adapters.reset() (the local runner between stacks, bench runs) forgets the parsed settings too:
+    a bench run whose CONFIG_DIR routes projects to three sites must not reuse the first run's."""
+    from jira_bridge import adapters
+    from jira_bridge.settings import load_settings
+
+    for name, value in {**VALID, "JIRA_CHANGES_QUEUE_URL": "q", "CONFIG_DIR": "/first"}.items():
+        monkeypatch.setenv(name, value)
+    adapters.reset()
+    assert str(load_settings(JiraWebhookSettings).config_dir) == "/first"
+    monkeypatch.setenv("CONFIG_DIR", "/second")
+    adapters.reset()
+    assert str(load_settings(JiraWebhookSettings).config_dir) == "/second"
+    adapters.reset()

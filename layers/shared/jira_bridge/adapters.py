@@ -20,6 +20,7 @@ from jira_bridge.settings import (
     IncidentEventsSettings,
     IncidentWebhookSettings,
     JiraChangesSettings,
+    load_settings,
 )
 
 # Adapters and their dependencies (requests, boto3, YAML) load on first use, not at cold import.
@@ -465,6 +466,7 @@ def reset() -> None:
                     ci_config, ci_reporter, approval_gate, ci_callers, ci_delivery, ci_issue_steps, ci_issue_once,
                     ci_once, pagerduty_once):
         factory.cache_clear()
+    load_settings.cache_clear()  # a second stack in one process has its own environment (CONFIG_DIR...)
     _SITES.clear()
     _CI_SITES.clear()
     from jira_bridge.jira.auth import DEFAULT_CLOUD_IDS
