@@ -12,14 +12,28 @@ COSMIC_RAY_VERSION := 8.7.0
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test unit integration contract template fuzz fuzz-quick lint typecheck tools build package deploy check-env bench bench-faults clean mutation
+.PHONY: lock demo test unit integration contract template fuzz fuzz-quick lint typecheck tools build package deploy check-env bench bench-faults clean mutation
 
+# requirements-dev.txt pins (with hashes) every distribution of the venv, pip itself included.
 $(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+# The one source of dependencies is pyproject.toml; both pinned files are compiled from it, with hashes.
+# requirements-dev.txt: everything, with the [local] and [dev] extras. layers/shared/requirements.txt:
+# the runtime dependencies only, at the dev venv's versions (-c), without what the Lambda runtime
+# provides (LAMBDA_RUNTIME_PROVIDED: the layer installs with --no-deps, so they are never downloaded).
+# Existing pins are kept; to move one: `make lock LOCK_ARGS="--upgrade-package NAME"` (or --upgrade).
+LAMBDA_RUNTIME_PROVIDED := boto3 botocore s3transfer python-dateutil six
+LOCK_ARGS ?=
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+	--no-emit-find-links $(LOCK_ARGS)
+lock: $(BIN)/.installed
+	$(PIP_COMPILE) --allow-unsafe --extra local --extra dev --output-file requirements-dev.txt pyproject.toml
+	$(PIP_COMPILE) $(addprefix --unsafe-package ,$(LAMBDA_RUNTIME_PROVIDED)) --constraint requirements-dev.txt \
+		--output-file layers/shared/requirements.txt pyproject.toml
 
 # aws-sam-cli and cfn-lint pin their own boto3/pydantic: each lives in its own environment.
 # The stamps do not depend on this Makefile: editing it must not reinstall shared tool environments
