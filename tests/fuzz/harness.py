@@ -234,8 +234,8 @@ def approval(draw: st.DrawFn) -> dict[str, Any]:
         from urllib.parse import urlencode
 
         skew = draw(st.sampled_from([0, 0, -1000, 1000]))
-        headers = sign_request(LOCAL_CI_HMAC_CALLER, LOCAL_CI_HMAC_SECRET, "GET", path, urlencode(query, errors="surrogatepass"),
-                               time.time() + skew)
+        headers = sign_request(LOCAL_CI_HMAC_CALLER, LOCAL_CI_HMAC_SECRET, "GET", path,
+                               urlencode(query, errors="surrogatepass"), time.time() + skew)
         if draw(st.booleans()):
             headers["X-Jira-Bridge-Timestamp"] = draw(HEADER_VALUES)
     return _api("GET", "/ci/approval/{issueKey}", path, b"", headers, query, {"issueKey": key})

@@ -132,8 +132,8 @@ class SignedRequest:
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
     """``name=value`` pairs sorted, each side percent-encoded (RFC 3986 unreserved kept), joined by ``&``."""
     # surrogatepass: a value that is not valid text must still be signed and compared (and fail), not crash.
-    encoded = sorted((quote(name, safe="-_.~", errors="surrogatepass"), quote(value, safe="-_.~", errors="surrogatepass"))
-                     for name, value in pairs)
+    encoded = sorted((quote(name, safe="-_.~", errors="surrogatepass"),
+                      quote(value, safe="-_.~", errors="surrogatepass")) for name, value in pairs)
     return "&".join(f"{name}={value}" for name, value in encoded)
 
 
