@@ -12,7 +12,7 @@ COSMIC_RAY_VERSION := 8.7.0
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: lock demo test unit integration contract template fuzz fuzz-quick lint typecheck tools build package deploy check-env bench bench-faults clean mutation
+.PHONY: lock demo test test-shuffled unit integration contract template fuzz fuzz-quick lint typecheck tools build package deploy check-env bench bench-faults clean mutation
 
 # requirements-dev.txt pins (with hashes) every distribution of the venv, pip itself included.
 $(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt pyproject.toml
@@ -94,6 +94,18 @@ fuzz-quick: $(BIN)/.installed
 FUZZ_INPUTS ?= 10000
 fuzz: $(BIN)/.installed
 	set -o pipefail; $(BIN)/python -W ignore -m tests.fuzz.harness $(FUZZ_INPUTS) | grep -v '^{"_aws"'
+
+# The unit and integration tiers in a random order (pytest-random-order: modules shuffled, and the tests
+# within each module), so no test can lean on what an earlier one left behind. The seed is printed
+# first and last; SEED=N repeats a run's order exactly.
+test-shuffled: $(BIN)/.installed
+	@seed=$(or $(SEED),$$RANDOM$$RANDOM); failed=""; echo "== shuffled with seed $$seed"; \
+	$(BIN)/pytest -q tests/unit -p no:cacheprovider --disable-socket \
+		--random-order-bucket=module --random-order-seed=$$seed || failed="$$failed unit"; \
+	$(BIN)/pytest -q tests/integration -p no:cacheprovider --allow-hosts=127.0.0.1 \
+		--random-order-bucket=module --random-order-seed=$$seed || failed="$$failed integration"; \
+	echo "== shuffled with seed $$seed: $${failed:+FAILED:$$failed}$${failed:-passed} (again: make test-shuffled SEED=$$seed)"; \
+	test -z "$$failed"
 
 # Every tier runs and reports even when an earlier one fails; the run then exits non-zero.
 TIERS := lint typecheck unit integration contract fuzz-quick template
