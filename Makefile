@@ -26,6 +26,8 @@ $(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt pyproject
 # the runtime dependencies only, at the dev venv's versions (-c), without what the Lambda runtime
 # provides (LAMBDA_RUNTIME_PROVIDED: the layer installs with --no-deps, so they are never downloaded).
 # Existing pins are kept; to move one: `make lock LOCK_ARGS="--upgrade-package NAME"` (or --upgrade).
+# pip-compile's note that the layer file "may be rejected by pip install" (botocore & co unpinned) does
+# not apply: the layer installs it with --no-deps.
 LAMBDA_RUNTIME_PROVIDED := boto3 botocore s3transfer python-dateutil six
 LOCK_ARGS ?=
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
