@@ -12,14 +12,30 @@ COSMIC_RAY_VERSION := 8.7.0
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test unit integration contract template fuzz fuzz-quick lint typecheck tools build package deploy check-env bench bench-faults clean mutation
+.PHONY: lock demo test test-shuffled unit integration contract template fuzz fuzz-quick lint typecheck tools build package deploy check-env bench bench-faults clean mutation
 
+# requirements-dev.txt pins (with hashes) every distribution of the venv, pip itself included.
 $(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+# The one source of dependencies is pyproject.toml; both pinned files are compiled from it, with hashes.
+# requirements-dev.txt: everything, with the [local] and [dev] extras. layers/shared/requirements.txt:
+# the runtime dependencies only, at the dev venv's versions (-c), without what the Lambda runtime
+# provides (LAMBDA_RUNTIME_PROVIDED: the layer installs with --no-deps, so they are never downloaded).
+# Existing pins are kept; to move one: `make lock LOCK_ARGS="--upgrade-package NAME"` (or --upgrade).
+# pip-compile's note that the layer file "may be rejected by pip install" (botocore & co unpinned) does
+# not apply: the layer installs it with --no-deps.
+LAMBDA_RUNTIME_PROVIDED := boto3 botocore s3transfer python-dateutil six
+LOCK_ARGS ?=
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+	--no-emit-find-links $(LOCK_ARGS)
+lock: $(BIN)/.installed
+	$(PIP_COMPILE) --allow-unsafe --extra local --extra dev --output-file requirements-dev.txt pyproject.toml
+	$(PIP_COMPILE) $(addprefix --unsafe-package ,$(LAMBDA_RUNTIME_PROVIDED)) --constraint requirements-dev.txt \
+		--output-file layers/shared/requirements.txt pyproject.toml
 
 # aws-sam-cli and cfn-lint pin their own boto3/pydantic: each lives in its own environment.
 # The stamps do not depend on this Makefile: editing it must not reinstall shared tool environments
@@ -80,6 +96,18 @@ fuzz-quick: $(BIN)/.installed
 FUZZ_INPUTS ?= 10000
 fuzz: $(BIN)/.installed
 	set -o pipefail; $(BIN)/python -W ignore -m tests.fuzz.harness $(FUZZ_INPUTS) | grep -v '^{"_aws"'
+
+# The unit and integration tiers in a random order (pytest-random-order: modules shuffled, and the tests
+# within each module), so no test can lean on what an earlier one left behind. The seed is printed
+# first and last; SEED=N repeats a run's order exactly.
+test-shuffled: $(BIN)/.installed
+	@seed=$(or $(SEED),$$RANDOM$$RANDOM); failed=""; echo "== shuffled with seed $$seed"; \
+	$(BIN)/pytest -q tests/unit -p no:cacheprovider --disable-socket \
+		--random-order-bucket=module --random-order-seed=$$seed || failed="$$failed unit"; \
+	$(BIN)/pytest -q tests/integration -p no:cacheprovider --allow-hosts=127.0.0.1 \
+		--random-order-bucket=module --random-order-seed=$$seed || failed="$$failed integration"; \
+	echo "== shuffled with seed $$seed: $${failed:+FAILED:$$failed}$${failed:-passed} (again: make test-shuffled SEED=$$seed)"; \
+	test -z "$$failed"
 
 # Every tier runs and reports even when an earlier one fails; the run then exits non-zero.
 TIERS := lint typecheck unit integration contract fuzz-quick template

@@ -367,7 +367,7 @@ class Run:
     def __enter__(self) -> Run:
         env = self.env
         env.start()  # installs the SQS model as adapters' "sqs" client
-        adapters.override_clock(self.clock.monotonic, self.baton.sleep)
+        adapters.override_clock(self.clock.monotonic, self.baton.sleep, self.clock.time)
         kw = jira_transport.JiraTransport.__init__.__kwdefaults__
         assert kw is not None
         self._saved_kw = dict(kw)

@@ -9,8 +9,9 @@ BuildMethod: makefile), so `sam build`, `sam sync` and `make build` ship the sam
 Target: the finalized layer stays <= 20 MB unzipped (tests/template/test_sam_build.py enforces it).
 
 1. **Prune.** `aws-lambda-powertools[tracer]` pulls `aws-xray-sdk`, which hard-depends on botocore
-   (and so on python-dateutil and six). pip cannot be told to skip them through requirements.txt,
-   so `sam build` bundles ~25 MB of botocore. The Lambda Python runtime already ships boto3,
+   (and so on python-dateutil and six). layers/shared/Makefile installs the lock with `--no-deps`,
+   which leaves them out; a layer installed any other way bundles ~25 MB of botocore, so this step
+   stays as the safety net. The Lambda Python runtime already ships boto3,
    botocore, s3transfer, python-dateutil and six, and a layer copy would *shadow* the runtime's
    botocore (``/opt/python`` comes before ``/var/runtime`` on ``sys.path``) while boto3 still
    comes from the runtime: a version mismatch waiting to happen. Those distributions are removed,

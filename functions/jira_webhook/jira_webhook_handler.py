@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -121,7 +120,7 @@ def _queue_hint(connector: str, body: bytes) -> Response[dict[str, Any]]:
     issue_id = hinted_issue(body)
     if issue_id is None:
         return _json_error(400, "an unsigned delivery must name an issue (issue.id) to re-read")
-    message, group, dedup = hint_message(connector, issue_id, body, time.time())
+    message, group, dedup = hint_message(connector, issue_id, body, adapters.now())
     settings = load_settings(JiraWebhookSettings)
     adapters.aws_client("sqs").send_message(QueueUrl=settings.changes_queue_url, MessageBody=json.dumps(message),
                                             MessageGroupId=group, MessageDeduplicationId=dedup)

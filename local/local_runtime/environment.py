@@ -140,8 +140,8 @@ class LocalEnvironment:
             from jira_bridge import adapters
 
             adapters.override_aws_client("sqs", self.sqs_model)
-            if self.clock is not None:  # request budgets pace in simulated time, like the queues
-                adapters.override_clock(self.clock.monotonic, self.clock.sleep)
+            if self.clock is not None:  # request budgets and hint gates keep simulated time, like the queues
+                adapters.override_clock(self.clock.monotonic, self.clock.sleep, self.clock.time)
         self.aws.put_secret(self.connector_secret_name("default"), self.connector_secret())
         self.aws.put_secret(str(self.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/pagerduty"})), {
             "api_token": "local-pagerduty-token", "from_email": "jira-bridge@example.com",

@@ -90,7 +90,8 @@ _ID_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + _ID_PUNCTUATION)
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-_INVALID_BODY_CHARS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What SQS refuses in a message body (outside XML 1.0's characters): InvalidMessageContents.
+INVALID_SQS_CHARACTERS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 # Error shape (what botocore raises) -> the query error code real SQS puts in Error.Code.
 _QUERY_CODES = {
@@ -488,7 +489,7 @@ class LocalSqs:
         body = params.get("MessageBody", "")
         if body == "":
             return "MissingParameter", "The request must contain the parameter MessageBody."
-        if _INVALID_BODY_CHARS.search(body):
+        if INVALID_SQS_CHARACTERS.search(body):
             return ("InvalidMessageContents", "Invalid binary character in the message body; see "
                     "https://www.w3.org/TR/REC-xml/#charsets")
         limit = queue.number("MaximumMessageSize")

@@ -1,43 +1,59 @@
 """Jira Data Center 9.x cannot sign webhooks: with `webhook_auth: hint` a delivery only names an issue
-to re-read with the connector's credentials. A forged hint can cause a read, never a change."""
+to re-read with the connector's credentials. A forged hint can cause a read, never a change.
+
+On the local SQS model and a simulated clock: the per-issue interval between re-reads is the
+deployed default (30 s), a deferred hint waits in its queue for exactly that, and no test sleeps.
+"""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
+from jira_bridge.settings import JiraChangesSettings
 from jira_sim.seed import ALICE_EMAIL
+from local_runtime.clock import SimClock
 from local_runtime.environment import LocalEnvironment
+from tests.integration.conftest import FAST_DELIVERY, QUIET
 from tests.integration.test_jira_to_incident import incident_event, settle
 
 pytestmark = pytest.mark.integration
 
+INTERVAL = JiraChangesSettings.model_fields["hint_min_interval_seconds"].default  # what a stack runs with
+
+
+@pytest.fixture(scope="module")
+def model_environment() -> Iterator[LocalEnvironment]:
+    with LocalEnvironment(env_overrides=QUIET, jira_delivery=FAST_DELIVERY, queues="model",
+                          clock=SimClock()) as environment:
+        yield environment
+
 
 @pytest.fixture
-def dc9(local_environment: LocalEnvironment) -> Iterator[LocalEnvironment]:
+def dc9(model_environment: LocalEnvironment) -> Iterator[LocalEnvironment]:
     """A Jira Data Center 9.12 site (unsigned webhooks) whose connector takes deliveries as hints,
     with INC-1042 open, acknowledged and followed by OPS-1."""
-    env = local_environment
-    overrides = env.runner.env_overrides.setdefault("JiraChangesFunction", {})
-    overrides["JIRA_HINT_MIN_INTERVAL_SECONDS"] = "1"  # test-sized; 30 s by default
+    env = model_environment
     env.reset(site="datacenter", dc_version=(9, 12, 15))
     env.aws.put_secret(env.connector_secret_name("default"), {**env.connector_secret(), "webhook_auth": "hint"})
     env.put_events([incident_event(1, "triggered", {"kind": "created"})])
     env.put_events([incident_event(2, "acknowledged", {"kind": "field_changed", "field": "state",
                                                         "old_value": "triggered", "new_value": "acknowledged"})])
-    for _ in range(2):  # the bridge's own hints: read, deferred ones read after the interval
+    for _ in range(3):  # the bridge's own hints: read, deferred ones read once the interval has passed
         settle(env)
-        time.sleep(1.1)
-    settle(env)
-    time.sleep(1.1)  # start past the interval
+        clock(env).advance(2 * INTERVAL)
+    assert settle(env) == []
     yield env
-    del overrides["JIRA_HINT_MIN_INTERVAL_SECONDS"]
     env.reset(site="cloud")
+
+
+def clock(env: LocalEnvironment) -> SimClock:
+    assert isinstance(env.clock, SimClock)
+    return env.clock
 
 
 def post(env: LocalEnvironment, payload: dict[str, Any]) -> requests.Response:
@@ -66,14 +82,15 @@ def test_a_burst_of_hints_is_one_read_and_a_later_change_is_still_read(dc9: Loca
         assert post(dc9, hint).status_code == 202
     settle(dc9)
     assert _issue_reads(dc9, issue_id) == 1
-    # A real change right after that read waits out the interval in its queue, then is read.
+    # A real change a second after that read waits out the rest of the interval in its queue, then is read.
+    clock(dc9).advance(1)
     dc9.jira.as_user(ALICE_EMAIL).move_to("OPS-1", "Done")
-    received: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 10
-    while not received and time.monotonic() < deadline:
-        received = settle(dc9)
-        time.sleep(0.3)
-    assert [(r["incident_id"], r["state"]) for r in received] == [("INC-1042", "resolved")]
+    assert settle(dc9) == []
+    clock(dc9).advance(INTERVAL - 2)  # one second short of the interval since the read
+    assert settle(dc9) == [], "read again before the interval had passed"
+    assert _issue_reads(dc9, issue_id) == 1
+    clock(dc9).advance(1 + INTERVAL // 10 + 2)  # the interval, plus the queue's Retry-After jitter (<= 10%, >= 1 s)
+    assert [(r["incident_id"], r["state"]) for r in settle(dc9)] == [("INC-1042", "resolved")]
     assert _issue_reads(dc9, issue_id) == 2
 
 

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 
 _CLIENT_OVERRIDES: dict[str, Any] = {}
-_REAL_CLOCK: list[Any] = [time.monotonic, time.sleep]
+_REAL_CLOCK: list[Any] = [time.monotonic, time.sleep, time.time]  # monotonic, sleep, epoch seconds
 _CLOCK: list[Any] = list(_REAL_CLOCK)
 
 
@@ -68,10 +68,16 @@ def _boto3_client(service: str) -> Any:
     return boto3.client(service)  # type: ignore[call-overload]
 
 
-def override_clock(monotonic: Callable[[], float], sleep: Callable[[float], None]) -> None:
-    """Local runtimes only: Jira transports (retry waits) and request budgets keep time on this clock
-    (a simulated one) until `reset`."""
-    _CLOCK[:] = [monotonic, sleep]
+def override_clock(monotonic: Callable[[], float], sleep: Callable[[float], None],
+                   wall: Callable[[], float] = time.time) -> None:
+    """Local runtimes only: Jira transports (retry waits), request budgets and `now()` (``wall``: epoch
+    seconds) keep time on this clock (a simulated one) until `reset`."""
+    _CLOCK[:] = [monotonic, sleep, wall]
+
+
+def now() -> float:
+    """Epoch seconds: the real time, or a local runtime's simulated one (`override_clock`)."""
+    return float(_CLOCK[2]())
 
 
 def override_aws_client(service: str, client: Any) -> None:
@@ -327,7 +333,7 @@ def hint_gate(settings: JiraChangesSettings) -> HintGate:
     from jira_bridge.webhooks.hints import DynamoHintState, HintGate
 
     state = DynamoHintState(settings.link_table_name, lambda: aws_client("dynamodb"))
-    return HintGate(state, min_interval=settings.hint_min_interval_seconds)
+    return HintGate(state, min_interval=settings.hint_min_interval_seconds, clock=now)
 
 
 @cache
