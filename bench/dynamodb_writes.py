@@ -81,7 +81,7 @@ class WriteMeter:
             self.wcu[operation] += 1
         elif operation == "TransactWriteItems":
             for entry in params["TransactItems"]:
-                (kind, body), = entry.items()
+                body = next(iter(entry.values()))
                 item = body.get("Item") or body.get("Key") or {}
                 self.wcu[operation] += 2 * units(item)
         elif operation == "BatchWriteItem":

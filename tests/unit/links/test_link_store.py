@@ -166,7 +166,8 @@ def test_an_update_of_a_linked_incident_is_one_conditional_put_not_a_transaction
     store.save(reread)
     assert [s for s in sent if s != "GetItem"] == ["PutItem", "PutItem"]
     by_issue = store.get_by_issue("default", "10001")
-    assert by_issue is not None and by_issue.version == 4, "by issue is the newest record"
+    assert by_issue is not None
+    assert by_issue.version == 4, "by issue is the newest record"
     stale = link.model_copy()
     with pytest.raises(StaleLink):  # the single-item write is still conditional on the version
         store.save(stale)
@@ -185,7 +186,9 @@ def test_a_new_issue_after_an_ended_one_is_linked_in_a_transaction(
     store.save(link)
     assert [s for s in sent if s != "GetItem"] == ["TransactWriteItems"]
     old = store.get_by_issue("default", "10001")
-    assert old is not None and old.issue_id == "10002" and old.was_linked_to("default", "10001")
+    assert old is not None
+    assert old.issue_id == "10002"
+    assert old.was_linked_to("default", "10001")
 
 
 def test_issue_items_of_the_old_layout_still_find_the_current_record(
@@ -195,13 +198,15 @@ def test_issue_items_of_the_old_layout_still_find_the_current_record(
     link = store.claim(new_link()).link
     link.issue_id, link.issue_key, link.state = "10001", "OPS-1", LinkState.LINKED
     old_copy = link.model_copy(update={"version": 2})
-    client.put_item(TableName="links", Item={"pk": {"S": "issue#default#10001"}, "version": {"N": "2"},
-                                             "incident_id": {"S": "INC-1"}, "record": {"S": old_copy.model_dump_json()}})
-    client.put_item(TableName="links", Item={"pk": {"S": "incident#INC-1"}, "version": {"N": "2"},
-                                             "incident_id": {"S": "INC-1"}, "record": {"S": old_copy.model_dump_json()}})
+    record = {"S": old_copy.model_dump_json()}
+    for pk in ("issue#default#10001", "incident#INC-1"):
+        client.put_item(TableName="links", Item={"pk": {"S": pk}, "version": {"N": "2"},
+                                                 "incident_id": {"S": "INC-1"}, "record": record})
     current = store.get_by_incident("INC-1")
     assert current is not None
     current.succeed("add_comment", "newer")
     store.save(current)  # adopts the old item as its pointer (allowed: it names this incident)
     found = store.get_by_issue("default", "10001")
-    assert found is not None and found.version == 3 and found.actions[-1].detail == "newer"
+    assert found is not None
+    assert found.version == 3
+    assert found.actions[-1].detail == "newer"
