@@ -40,7 +40,7 @@ from jira_bridge.incidents.runbooks import (
     UserValue,
 )
 from jira_bridge.incidents.templating import TemplateProblem, one_line, render, render_value
-from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, same_status
+from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, WorkflowMap, same_status
 from jira_bridge.jira.adf import AdfNode, from_markdown
 from jira_bridge.jira.client import CreatedIssue, JiraClient
 from jira_bridge.jira.errors import JiraError, JiraNotFound, JiraRequestRefused
@@ -274,8 +274,10 @@ class IncidentSync:
                 return self._update_fields(site, spec, event, link, result)
             if isinstance(spec, Transition):
                 target = str(self._value(spec.to, event, link))
-                issue = site.client.get_issue(str(link.issue_id), fields=["status", "issuetype"])
-                known = (str(issue["fields"]["status"]["name"]), str(issue["fields"]["issuetype"]["name"]))
+                known = _last_known(link)
+                if known is None:  # a link from before the bridge recorded it: read once
+                    issue = site.client.get_issue(str(link.issue_id), fields=["status", "issuetype"])
+                    known = (str(issue["fields"]["status"]["name"]), str(issue["fields"]["issuetype"]["name"]))
                 if self.runbooks.reopen is not None and self._closed_and_wanted_open(site, link, known, target):
                     return self._reopen(site, runbook, link, known, target, spec, event, result)
                 return self._move(site, link, target, spec, event, result, known=known)
@@ -419,10 +421,10 @@ class IncidentSync:
         if (link.last_sequence or 0) > event.sequence and link.incident_values.get("state"):
             newest_state = str(link.incident_values["state"])  # a change that arrived before "created"
         mapped = self.runbooks.mappings.lookup(self.runbooks.mappings.status, newest_state)
-        if mapped is not None:
-            known = None
-            if issue_type is not None:
-                known = (site.metadata.workflow(link.project_key, issue_type).initial_status, issue_type)
+        # Where the workflow starts an issue (learned or configured) is where it is now: no read.
+        initial = self._workflow(site, link.project_key, issue_type).initial_status if issue_type else None
+        if mapped is not None and not (initial and same_status(initial, mapped)):
+            known = (initial, issue_type) if issue_type is not None else None
             try:
                 settle = Transition(to=mapped, fields=self.runbooks.transition_fields())
                 link = self._move(site, link, mapped, settle, event, result, known=known,
@@ -431,7 +433,13 @@ class IncidentSync:
                 if _transient(error):
                     raise
                 self._refuse(link, "create_issue/initial-status", error)
-        return self._save(link, lambda current: setattr(current, "settled", True))
+
+        def finish(current: IssueLink) -> None:
+            current.settled = True
+            if initial is not None and issue_type is not None and "status" not in current.jira_values:
+                _remember_status(current, initial, issue_type)  # not moved: where its workflow starts issues
+
+        return self._save(link, finish)
 
     def _create_fields(self, site: JiraSite, spec: CreateIssue, event: IncidentChanged, project: str) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -566,57 +574,99 @@ class IncidentSync:
             issue = site.client.get_issue(str(link.issue_id), fields=["status", "issuetype"])
             current = str(issue["fields"]["status"]["name"])
             issue_type = str(issue["fields"]["issuetype"]["name"])
-        workflow = site.metadata.workflow(link.project_key, issue_type)
-        if not workflow.seeded:
-            workflow.seed(self.runbooks.workflow_snapshot(link.project_key, issue_type))
-        if learn_initial:
+        workflow = self._workflow(site, link.project_key, issue_type)
+        if learn_initial and not same_status(workflow.initial_status or "", current):
             workflow.initial_status = current
+            site.metadata.remember_workflow(workflow)
+        start = current
         if same_status(current, target):
             result.skipped.append(f"{link.issue_key} is already in {target}")
-            return link
+            return self._note_status(link, current, issue_type)
         terminal = {s.lower() for s in self.runbooks.terminal_statuses}
-        start = current
-        site.metadata.transitions_from(str(link.issue_id), current, workflow)  # a read, never a move
-        path = workflow.shortest_path(current, target, terminal)
-        if path is None:
-            raise NoPathToStatus(start, target, workflow.reachable(start, terminal),
-                                 workflow.unknown_on_the_way(start, terminal))
         extra_fields = self._format_fields(site, dict(spec.fields), event, link) if spec else {}
-        for hop in path:  # every hop's screen is satisfied before the first POST
-            missing = [name for name in hop.required_fields if name not in extra_fields]
-            if missing:
-                raise SyncRefused(
-                    f"transition {hop.name!r} to {hop.to_status} requires {', '.join(missing)}; add them under "
-                    "the runbook's transition fields (the issue was not moved)")
         comment = from_markdown(render(spec.comment, self._context(event, link))) if spec and spec.comment else None
         entered: list[str] = []
-        try:
-            for number, hop in enumerate(path, start=1):
-                final = number == len(path)
-                self._take(site, link, hop, extra_fields, comment if final else None,
-                           spec.visibility if spec else "internal")
-                entered.append(hop.to_status)
-        except JiraError:
-            if entered:  # Jira refused a later hop: what the bridge did is still its own (no echo)
-                self._save(link, lambda current: setattr(
-                    current, "written", current.written.model_copy(
-                        update={"statuses": [*current.written.statuses, *entered][-50:]})))
-            raise
+        refused: tuple[str, str, JiraRequestRefused] | None = None  # (status, transition id, Jira's answer)
+        while True:
+            path = self._plan(site, link, current, target, workflow, terminal, extra_fields)
+            if refused is not None and same_status(refused[0], current) and path[0].id == refused[1]:
+                self._keep_entered(link, entered)  # the same hop from the same status: Jira meant it
+                raise refused[2]
+            try:
+                for number, hop in enumerate(path, start=1):
+                    final = number == len(path)
+                    self._take(site, link, hop, extra_fields, comment if final else None,
+                               spec.visibility if spec else "internal")
+                    entered.append(hop.to_status)
+                    current = hop.to_status
+                break
+            except JiraRequestRefused as refusal:
+                # Planned from what the bridge knew (the last status it wrote or a webhook told it, the
+                # cached workflow): a refused hop may mean a person moved the issue or the workflow
+                # changed. Read the issue and what it offers now, once, and plan again from there.
+                if refused is not None or refusal.status != 400:
+                    self._keep_entered(link, entered)
+                    raise
+                refused = (current, hop.id, refusal)
+                current, _ = site.metadata.reread_issue(str(link.issue_id), workflow)
+                start = start if entered else current
+                if same_status(current, target):
+                    break
+            except JiraError:
+                self._keep_entered(link, entered)
+                raise
+
+        if not entered:
+            result.skipped.append(f"{link.issue_key} is already in {target}")
+            return self._note_status(link, current, issue_type)
 
         def record(current_link: IssueLink) -> None:
             current_link.written.statuses = [*current_link.written.statuses, *entered][-50:]
-            current_link.jira_values = {**current_link.jira_values, "status": entered[-1]}
+            _remember_status(current_link, current, issue_type)
             current_link.succeed("transition", " -> ".join([start, *entered]))
 
         result.actions.append(f"moved {link.issue_key}: {' -> '.join([start, *entered])}")
         return self._save(link, record)
 
+    def _workflow(self, site: JiraSite, project: str, issue_type: str) -> WorkflowMap:
+        """What is known of the workflow: learned from Jira (this container or the shared cache), and the
+        configured snapshot (`workflows:` in runbooks.yaml) for statuses not learned."""
+        workflow = site.metadata.workflow(project, issue_type)
+        if not workflow.seeded:
+            workflow.seed(self.runbooks.workflow_snapshot(project, issue_type))
+        return workflow
+
+    def _plan(self, site: JiraSite, link: IssueLink, current: str, target: str, workflow: WorkflowMap,
+              terminal: set[str], extra_fields: dict[str, Any]) -> list[TransitionOption]:
+        """The whole path, every hop's screen satisfied, before the first POST."""
+        site.metadata.transitions_from(str(link.issue_id), current, workflow)  # a read only when unknown
+        path = workflow.shortest_path(current, target, terminal)
+        if path is None:
+            raise NoPathToStatus(current, target, workflow.reachable(current, terminal),
+                                 workflow.unknown_on_the_way(current, terminal))
+        for hop in path:
+            missing = [name for name in hop.required_fields if name not in extra_fields]
+            if missing:
+                raise SyncRefused(
+                    f"transition {hop.name!r} to {hop.to_status} requires {', '.join(missing)}; add them under "
+                    "the runbook's transition fields (the issue was not moved)")
+        return path
+
+    def _note_status(self, link: IssueLink, status: str, issue_type: str) -> IssueLink:
+        if _last_known(link) == (status, issue_type):
+            return link  # nothing new: no write
+        return self._save(link, lambda current: _remember_status(current, status, issue_type))
+
+    def _keep_entered(self, link: IssueLink, entered: list[str]) -> None:
+        if entered:  # Jira refused a later hop: what the bridge did is still its own (no echo)
+            self._save(link, lambda current: setattr(
+                current, "written", current.written.model_copy(
+                    update={"statuses": [*current.written.statuses, *entered][-50:]})))
+
     # ----- reopen: a closed issue whose incident is active again ---------------------------------------
 
     def _closed_and_wanted_open(self, site: JiraSite, link: IssueLink, known: tuple[str, str], target: str) -> bool:
-        workflow = site.metadata.workflow(link.project_key, known[1])
-        if not workflow.seeded:
-            workflow.seed(self.runbooks.workflow_snapshot(link.project_key, known[1]))
+        workflow = self._workflow(site, link.project_key, known[1])
         terminal = {s.lower() for s in self.runbooks.terminal_statuses}
         return workflow.is_terminal(known[0], terminal) and not workflow.is_terminal(target, terminal)
 
@@ -746,6 +796,17 @@ class _Lenient(dict[str, Any]):
 def _transient(error: Exception) -> bool:
     """A refusal a retry can fix (409 conflict) is not recorded as a refusal."""
     return bool(getattr(error, "retryable", False))
+
+
+def _last_known(link: IssueLink) -> tuple[str, str] | None:
+    """(status, issue type) as the bridge last wrote it or a webhook last told it; None when not recorded."""
+    status = link.jira_values.get("status")
+    return (status, link.issue_type) if status and link.issue_type else None
+
+
+def _remember_status(link: IssueLink, status: str, issue_type: str) -> None:
+    link.jira_values = {**link.jira_values, "status": status}
+    link.issue_type = issue_type
 
 
 def _remember_fields(link: IssueLink, fields: dict[str, Any]) -> None:
