@@ -13,13 +13,19 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
+from jira_bridge.adapters import jira_client_for
 from jira_bridge.incidents.errors import SyncRefused
+from jira_bridge.incidents.jira_metadata import JiraMetadata
+from jira_bridge.incidents.metadata_store import InMemoryMetadataStore
+from jira_bridge.incidents.runbooks import RunbookSet
+from jira_bridge.incidents.sync import IncidentSync, JiraSite
 from jira_bridge.links.model import IssueLink
 from jira_sim.seed import ALICE_EMAIL, INTEGRATION_EMAIL
 from local_runtime.environment import LocalEnvironment
-from tests.integration.conftest import BOTH_SITES, api
-from tests.integration.test_incident_sync import FOLLOW, event, link_store, make_sync
+from tests.integration.conftest import BOTH_SITES, api, connector_as, site_user_id, user_of
+from tests.integration.test_incident_sync import FOLLOW, event, link_store, make_sync, view
 from tests.integration.test_jira_to_incident import incident_event as tool_event
 
 pytestmark = pytest.mark.integration
@@ -166,3 +172,23 @@ def test_a_refusal_that_is_not_stale_knowledge_is_reported_after_one_read(env: L
     assert methods == [("POST", 204), ("POST", 204), ("POST", 400), ("GET", 200)], \
         "re-read once, then refused before another POST"
     assert status_name(env, link(env, "INC-1").issue_key) == "In Review"
+
+
+@BOTH_SITES
+def test_a_cached_account_jira_no_longer_knows_is_looked_up_again_once(env: LocalEnvironment) -> None:
+    """Alice's account was cached (shared, for a day); her old account is gone. The create is refused for
+    the assignee, the bridge asks Jira who she is now and creates once: nothing parked, one issue."""
+    shared = InMemoryMetadataStore()
+    client = jira_client_for(connector_as(env))
+    metadata = JiraMetadata(client, shared=shared, scope="default#site")
+    shared.put("default#site#user#alice@example.com", {"account": "account-deleted-last-week"}, 3600)
+    site = JiraSite("default", client, metadata)
+    sync = IncidentSync(RunbookSet.model_validate(yaml.safe_load(FOLLOW)), link_store(env), lambda _p: site,
+                        lambda _n: site)
+    env.jira.reset_log()
+    result = sync.handle(event(1))
+    sent = [(r.method, r.path.rsplit("/", 1)[-1], r.status) for r in env.jira.requests if "/field" not in r.path]
+    assert sent == [("POST", "issue", 400), ("GET", "search", 200), ("POST", "issue", 201)], result
+    key = link(env, "INC-1").issue_key or ""
+    assert user_of(view(env, key)["fields"]["assignee"]) == site_user_id(env, ALICE_EMAIL)
+    assert shared.get("default#site#user#alice@example.com") == {"account": site_user_id(env, ALICE_EMAIL)}

@@ -172,3 +172,13 @@ def test_an_unreadable_cache_is_a_miss_not_a_failure(dynamo: Any) -> None:
     store = DynamoMetadataStore("no-such-table", lambda: dynamo)
     store.put("k", {"a": 1}, 60)  # logged, not raised
     assert store.get("k") is None
+
+
+def test_a_forgotten_user_is_asked_for_again_by_every_container() -> None:
+    jira, shared = CountingJira(), InMemoryMetadataStore()
+    metadata = container(jira, shared)
+    metadata.account_for_email("alice@example.com")
+    assert metadata.forget_user("Alice@example.com")
+    assert not metadata.forget_user("never-looked-up@example.com"), "nothing cached: a retry learns nothing"
+    assert container(jira, shared).account_for_email("alice@example.com") == "acc-alice"
+    assert jira.calls["user/search"] == 2

@@ -22,7 +22,7 @@ from jira_bridge.jira.service_desk import SERVICE_DESK_PROJECT_TYPE, RequestType
 
 # How long every container may trust what one of them learned (seconds).
 SHARED_TTL = {"fields": 86_400, "user": 86_400, "user-miss": 3_600, "myself": 30 * 86_400,
-              "project-type": 86_400, "workflow": 86_400}
+              "project-type": 86_400, "workflow": 86_400, "forgotten": 0}
 FIELD_REFETCH_SECONDS = 60.0
 
 
@@ -103,6 +103,16 @@ class JiraMetadata:
             self._shared_put(f"user#{key}", {"account": account}, "user" if account else "user-miss")
         self._accounts[key] = (self._clock(), account)
         return account
+
+    def forget_user(self, email: str) -> bool:
+        """Jira refused the account cached for `email`: the next lookup asks Jira. False when it was not
+        cached here (so a retry would learn nothing new)."""
+        key = email.strip().lower()
+        cached = self._accounts.pop(key, None)
+        if cached is None:
+            return False
+        self._shared_put(f"user#{key}", None, "forgotten")
+        return True
 
     def integration_account_id(self) -> str:
         """The bridge's own account (echo detection): as the connector records it, else one `/myself`

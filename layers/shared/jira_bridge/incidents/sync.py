@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
 from jira_bridge.incidents.events import ChangeKind, IncidentChanged, canonical_field
@@ -49,6 +49,7 @@ from jira_bridge.links.model import IssueLink, LinkState, utc_now
 from jira_bridge.links.store import ClaimOutcome, IssueAlreadyLinked, LinkStore, StaleLink
 from jira_bridge.timeline import NotePublisher, cause_key, note_for, remember_told
 
+_T = TypeVar("_T")
 MARKER_PROPERTY = "jira-bridge"
 # An incident opened from a Jira issue ("Incident Create Requested") names it here, so it is linked.
 JIRA_ISSUE_KEY_FIELD = "jira_issue_key"
@@ -94,6 +95,7 @@ class IncidentSync:
     # Where timeline feedback goes ("Incident Note Requested"); None: only the link and the logs.
     notes: NotePublisher | None = None
     _unknown_users: list[str] = field(default_factory=list, init=False)
+    _user_fields: dict[str, str] = field(default_factory=dict, init=False)  # field id -> the e-mail it was set from
 
     # ----- entry point ---------------------------------------------------------------------------
 
@@ -340,9 +342,14 @@ class IncidentSync:
             link.claimed_at = utc_now()  # take the stale claim over; a racing taker gets StaleLink
             link = self.links.save(link)
         marker = {MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}}
+        claimed = link
+
+        def create() -> tuple[dict[str, Any], CreatedIssue]:
+            fields = self._create_fields(site, spec, self._newest_snapshot(event, claimed), project)
+            return fields, self._create(site, spec, project, fields, marker)
+
         try:
-            fields = self._create_fields(site, spec, self._newest_snapshot(event, link), project)
-            created = self._create(site, spec, project, fields, marker)
+            fields, created = self._with_fresh_users(site, create)
         except (JiraRequestRefused, FieldValueProblem, TemplateProblem, SyncRefused) as error:
             if _transient(error):
                 raise
@@ -470,6 +477,8 @@ class IncidentSync:
             if raw is None:
                 continue
             value = self._value(raw, event, link, context)
+            if isinstance(raw, dict) and "user" in raw and str(value).strip():
+                self._user_fields[field_id] = str(value).strip()
             if clear_users and isinstance(raw, dict) and "user" in raw and not str(value).strip():
                 out[field_id] = None
                 continue
@@ -506,18 +515,36 @@ class IncidentSync:
                        else users.account_for(fallback) or site.metadata.account_for_email(fallback))
         return account
 
+    def _with_fresh_users(self, site: JiraSite, attempt: Callable[[], _T]) -> _T:
+        """`attempt` (a create or an edit); if Jira refuses a user field set from a cached account (the
+        account was deleted or deactivated since), forget those users and try once more, asking Jira."""
+        self._user_fields.clear()
+        try:
+            return attempt()
+        except JiraRequestRefused as refusal:
+            stale = {self._user_fields[name] for name in refusal.errors if name in self._user_fields}
+            if not stale or not all(site.metadata.forget_user(email) for email in stale):
+                raise
+            return attempt()
+
     def _update_fields(
         self, site: JiraSite, spec: UpdateFields, event: IncidentChanged, link: IssueLink, result: SyncResult
     ) -> IssueLink:
         values = dict(spec.fields)
         update = self._label_verbs(link, values.pop("labels"), event) if values.get("labels") else None
-        fields = self._format_fields(site, values, event, link, clear_users=True)
-        if "summary" in fields:
-            fields["summary"] = one_line(str(fields["summary"]))
-        if not fields and not (update and update["labels"]):
+        def edit() -> dict[str, Any] | None:
+            fields = self._format_fields(site, values, event, link, clear_users=True)
+            if "summary" in fields:
+                fields["summary"] = one_line(str(fields["summary"]))
+            if not fields and not (update and update["labels"]):
+                return None
+            site.client.edit_issue(str(link.issue_id), fields=fields or None, update=update)
+            return fields
+
+        fields = self._with_fresh_users(site, edit)
+        if fields is None:
             result.skipped.append("update_fields: nothing to write")
             return link
-        site.client.edit_issue(str(link.issue_id), fields=fields or None, update=update)
         written = sorted([*fields, *(["labels (add/remove)"] if update else [])])
 
         def record(current: IssueLink) -> None:
