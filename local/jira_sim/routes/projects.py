@@ -112,4 +112,7 @@ def project_statuses(ctx: RequestContext, project_id_or_key: str) -> Response:
                                      *(s for t in workflow.transitions for s in t.from_statuses)]))
     renderer = ctx.renderer()
     statuses = [renderer.status(status_id) for status_id in status_ids]
-    return json_response([{**renderer.issue_type(type_id), "statuses": statuses} for type_id in project.screens])
+    types = [renderer.issue_type(type_id) for type_id in project.screens]
+    # IssueTypeWithStatus: id, name, self, subtask and the statuses, nothing more
+    return json_response([{"id": t["id"], "name": t["name"], "self": t["self"], "subtask": t["subtask"],
+                           "statuses": statuses} for t in types])
