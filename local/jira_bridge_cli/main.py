@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
     from jira_bridge_cli.webhook_commands import add_webhook_commands
 
     add_webhook_commands(commands)
+    from jira_bridge_cli.workflow_commands import add_workflow_commands
+
+    add_workflow_commands(commands)
     return parser
 
 

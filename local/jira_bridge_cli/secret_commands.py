@@ -123,6 +123,10 @@ def callers_secret(resources: Resources, output: str = "CiCallersSecretName") ->
 # ----- connector -----------------------------------------------------------------------------------
 
 
+# What decides which Jira account a connector acts as; changing any of them forgets the recorded account_id.
+IDENTITY_KEYS = ("site_url", "email", "api_token", "username", "password", "personal_access_token")
+
+
 def merge_connector(current: dict[str, Any] | None, args: argparse.Namespace) -> dict[str, Any]:
     merged = dict(current or {})
     for key in ("site_url", "email", "oauth_client_id", "connect_app_key", "cloud_id"):
@@ -133,6 +137,8 @@ def merge_connector(current: dict[str, Any] | None, args: argparse.Namespace) ->
         source = getattr(args, f"{key}_file", None)
         if source is not None:
             merged[key] = read_value(source, f"--{key.replace('_', '-')}-file")
+    if any(merged.get(key) != (current or {}).get(key) for key in IDENTITY_KEYS):
+        merged.pop("account_id", None)  # another account: `connector test` records the new one
     for key in args.unset or []:
         if key in {"site_url", "email", "api_token"}:
             raise ConfigurationError(f"--unset {key}: a connector needs site_url, email and api_token")
@@ -220,6 +226,11 @@ def run_connector_test(args: argparse.Namespace) -> int:
     client = jira_client_for(connector)
     report = run_connection_test(client, args.project, software_client_for(connector, client))
     checks: list[CheckResult] = [*report.checks, webhook]
+    if report.account_id and payload.get("account_id") != report.account_id:
+        # The bridge's own account, so the functions recognise their own changes without asking Jira
+        SecretStore(resources).write(secret_id, {**payload, "account_id": report.account_id}, True,
+                                     f"Jira Bridge connector {args.name}")
+        checks.append(CheckResult("account id", "pass", f"recorded account_id {report.account_id} in {secret_id}"))
     failed = [c for c in checks if c.status == "fail"]
     if args.json:
         print(json.dumps({"connector": args.name, **report.to_dict(), "ok": not failed,

@@ -43,7 +43,7 @@ from jira_sim.routes import (
     software,
 )
 from jira_sim.routes import users as user_routes
-from jira_sim.seed import SiteSeed, UserSeed, default_site
+from jira_sim.seed import SiteSeed, UserSeed, WorkflowSeed, default_site
 from jira_sim.software import SoftwareStore
 from jira_sim.state import Clock, CustomerEmail, Issue, SiteState, utc_now
 from jira_sim.webhook_payloads import build_payload
@@ -110,6 +110,7 @@ class JiraSimulator:
         self.flavour: Flavour = flavour
         self.contracts = Contracts(contracts_dir) if contracts_dir is not None else None
         self.state = SiteState(self.site, clock)
+        self._seeded_workflows = self.site.workflows
         self.webhooks = WebhookDispatcher(delivery_policy)
         self.faults = FaultInjector(fault_clock)
         self.request_log = RequestLog()
@@ -196,6 +197,20 @@ class JiraSimulator:
         """Back to the seed: no issues, builds, webhooks, tokens, faults or logged requests."""
         self.webhooks.wait_idle(timeout=1.0)
         reset_site(self.services)
+        self._set_workflows(self._seeded_workflows)
+
+    def publish_workflow(self, workflow: WorkflowSeed) -> None:
+        """An administrator edits the workflow named ``workflow.name`` and publishes it: from now on
+        every issue of its projects is offered, and may take, only the new transitions (Jira applies a
+        published workflow to existing issues at once when their statuses are kept)."""
+        if all(w.name != workflow.name for w in self.site.workflows):
+            raise KeyError(f"no workflow {workflow.name!r}")
+        self._set_workflows(tuple(workflow if w.name == workflow.name else w for w in self.site.workflows))
+
+    def _set_workflows(self, workflows: tuple[WorkflowSeed, ...]) -> None:
+        # The seed is frozen and shared by every service; a published workflow replaces it in place.
+        with self.state.lock:
+            object.__setattr__(self.site, "workflows", workflows)
 
     # -- state inspection --
 

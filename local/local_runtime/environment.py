@@ -134,14 +134,25 @@ class LocalEnvironment:
         self.jira.stop()
         self.aws.stop()
 
-    def configure(self) -> None:
-        """Point the default connector at the simulator, and the simulator's webhook at our API."""
+    def cold_start(self) -> None:
+        """Every function's next invocation runs in a new container (a deploy, a scale-out): clients and
+        everything cached in process are gone; what is in AWS (links, the shared metadata) and Jira stays."""
+        from jira_bridge import adapters
+
+        adapters.reset()
+        self._install_overrides()
+
+    def _install_overrides(self) -> None:
         if self.sqs_model is not None:
             from jira_bridge import adapters
 
             adapters.override_aws_client("sqs", self.sqs_model)
             if self.clock is not None:  # request budgets and hint gates keep simulated time, like the queues
                 adapters.override_clock(self.clock.monotonic, self.clock.sleep, self.clock.time)
+
+    def configure(self) -> None:
+        """Point the default connector at the simulator, and the simulator's webhook at our API."""
+        self._install_overrides()
         self.aws.put_secret(self.connector_secret_name("default"), self.connector_secret())
         self.aws.put_secret(str(self.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/pagerduty"})), {
             "api_token": "local-pagerduty-token", "from_email": "jira-bridge@example.com",

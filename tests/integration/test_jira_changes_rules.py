@@ -78,11 +78,10 @@ def test_unmapped_jira_status_is_reported_not_guessed(bridge: Bridge) -> None:
 
 
 def test_ambiguous_mapping_is_reported(env: LocalEnvironment) -> None:
-    ambiguous = INBOUND.replace("status: {triggered: To Do,", "status: {new: To Do, triggered: To Do,")
+    ambiguous = INBOUND.replace("acknowledged: In Progress,", "acknowledged: In Progress, investigating: In Progress,")
     b = Bridge(env, ambiguous)
     b.outbound.handle(event(1))
     env.jira.as_user(ALICE_EMAIL).move_to("OPS-1", "In Progress")
-    env.jira.as_user(ALICE_EMAIL).move_to("OPS-1", "To Do")
     result = b.deliver("jira:issue_updated", "OPS-1")
     assert any("ambiguous" in r for r in result.reasons)
 

@@ -64,6 +64,16 @@ def test_connector_set_keeps_the_generated_webhook_secret_and_reads_the_token_fr
     code, out, err = cli(capsys, "connector", "test", "default", "--project", "OPS")
     assert code == 0, out + err
     assert "PASS webhook secret" in out
+    # ... and records the bridge's own account, so the functions never ask Jira who they are
+    assert secret(env, secret_id)["account_id"] == user.account_id
+    assert "recorded account_id" in out
+    code, out, err = cli(capsys, "connector", "test", "default", "--project", "OPS")
+    assert "recorded account_id" not in out, "already recorded: the secret is not written again"
+    # credentials of another account: the recorded id would be someone else's, so it goes
+    bob = env.jira.user("bob@example.com")
+    code, _, err = cli(capsys, "connector", "set", "default", "--email", bob.email)
+    assert code == 0, err
+    assert "account_id" not in secret(env, secret_id)
 
 
 def test_a_set_that_would_break_the_connector_writes_nothing(

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from jira_bridge.connectors.model import Connector
     from jira_bridge.connectors.registry import ConnectorRegistry
     from jira_bridge.incidents.delivery import IncidentQueue
+    from jira_bridge.incidents.metadata_store import DynamoMetadataStore
     from jira_bridge.incidents.runbooks import RunbookSet
     from jira_bridge.incidents.sync import IncidentSync, JiraSite
     from jira_bridge.jira.client import JiraClient
@@ -98,6 +99,20 @@ def link_store(settings: BaseSettings) -> DynamoLinkStore:
     from jira_bridge.links.store import DynamoLinkStore
 
     return DynamoLinkStore(settings.link_table_name, lambda: aws_client("dynamodb"))
+
+
+@cache
+def metadata_store(settings: BaseSettings) -> DynamoMetadataStore:
+    """Site metadata every container shares (items with a TTL in the link table)."""
+    from jira_bridge.incidents.metadata_store import DynamoMetadataStore
+
+    return DynamoMetadataStore(settings.link_table_name, lambda: aws_client("dynamodb"))
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @cache
@@ -219,7 +234,11 @@ def jira_site(settings: BaseSettings, connector_name: str) -> JiraSite:
             rate = connector_registry(settings).routing.requests_per_second_for(connector.name)
             budget = RequestBudget(rate, settings.jira_request_budget_share, clock=_CLOCK[0], sleep=_CLOCK[1])
         client = jira_client_for(connector, request_counter(), budget)
-        site = JiraSite(connector=connector.name, client=client, metadata=JiraMetadata(client))
+        c = connector.credentials
+        metadata = JiraMetadata(client, shared=metadata_store(settings),
+                                scope=f"{connector.name}#{_digest(c.site)}", account_id=c.account_id,
+                                identity=key[1][:16])
+        site = JiraSite(connector=connector.name, client=client, metadata=metadata)
         _SITES[key] = site
     return site
 
@@ -467,10 +486,10 @@ def reset() -> None:
 
     _CLIENT_OVERRIDES.clear()
     _CLOCK[:] = _REAL_CLOCK
-    for factory in (_boto3_client, link_store, connector_registry, idempotency_store, runbooks, incident_sync,
-                    request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler, hint_gate,
-                    ci_config, ci_reporter, approval_gate, ci_callers, ci_delivery, ci_issue_steps, ci_issue_once,
-                    ci_once, pagerduty_once):
+    for factory in (_boto3_client, link_store, metadata_store, connector_registry, idempotency_store, runbooks,
+                    incident_sync, request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler,
+                    hint_gate, ci_config, ci_reporter, approval_gate, ci_callers, ci_delivery, ci_issue_steps,
+                    ci_issue_once, ci_once, pagerduty_once):
         factory.cache_clear()
     load_settings.cache_clear()  # a second stack in one process has its own environment (CONFIG_DIR...)
     _SITES.clear()

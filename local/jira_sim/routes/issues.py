@@ -49,9 +49,11 @@ def render_issue(
     properties = ctx.query_list("properties") if properties is None else properties
     renderer = ctx.renderer()
     rendered = renderer.issue(issue, selection, expand=expand, property_keys=properties)
-    if "transitions" in expand:
+    # Jira's expansion takes dotted paths: `transitions.fields` expands the transitions and their screens.
+    if "transitions" in expand or "transitions.fields" in expand:
         available = ctx.services.workflows.available(ctx.user, issue)
-        rendered["transitions"] = [transition_json(renderer, issue, t, with_fields=False) for t in available]
+        with_fields = "transitions.fields" in expand
+        rendered["transitions"] = [transition_json(renderer, issue, t, with_fields=with_fields) for t in available]
     return rendered
 
 

@@ -101,3 +101,18 @@ def _screen_order(field_ids: frozenset[str]) -> list[str]:
     order = ["issuetype", "project", "summary", "description", "reporter", "assignee", "priority", "labels"]
     system = [f for f in order if f in field_ids]
     return system + sorted(f for f in field_ids if f not in order)
+
+
+@routes.route("/rest/api/3/project/<project_id_or_key>/statuses", "GET", auth="basic")
+def project_statuses(ctx: RequestContext, project_id_or_key: str) -> Response:
+    """``getAllStatuses``: each issue type of the project with the statuses of its workflow (Browse Projects)."""
+    project = visible_project(ctx, project_id_or_key)
+    workflow = ctx.site.workflow_of(project)
+    status_ids = list(dict.fromkeys([workflow.initial_status, *(t.to_status for t in workflow.transitions),
+                                     *(s for t in workflow.transitions for s in t.from_statuses)]))
+    renderer = ctx.renderer()
+    statuses = [renderer.status(status_id) for status_id in status_ids]
+    types = [renderer.issue_type(type_id) for type_id in project.screens]
+    # IssueTypeWithStatus: id, name, self, subtask and the statuses, nothing more
+    return json_response([{"id": t["id"], "name": t["name"], "self": t["self"], "subtask": t["subtask"],
+                           "statuses": statuses} for t in types])

@@ -132,3 +132,81 @@ def test_a_lost_version_race_on_a_linked_issue_is_stale_not_already_linked(store
     racing.last_error = "racing writer"
     with pytest.raises(StaleLink):  # re-read and retried by the caller, never reported as a conflict
         store.save(racing)
+
+
+@pytest.fixture
+def dynamo(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DynamoLinkStore, Any, list[str]]]:
+    """A DynamoDB store and the write operations its client sends, in order."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client: Any = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="links", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            BillingMode="PAY_PER_REQUEST")
+        sent: list[str] = []
+        client.meta.events.register("before-parameter-build.dynamodb.*",
+                                    lambda model, **_: sent.append(model.name))
+        yield DynamoLinkStore("links", lambda: client), client, sent
+
+
+def test_an_update_of_a_linked_incident_is_one_conditional_put_not_a_transaction(
+        dynamo: tuple[DynamoLinkStore, Any, list[str]]) -> None:
+    store, _, sent = dynamo
+    link = store.claim(new_link()).link
+    link.issue_id, link.issue_key, link.state = "10001", "OPS-1", LinkState.LINKED
+    link = store.save(link)  # the issue's item is new: linked atomically, in a transaction
+    sent.clear()
+    link.succeed("add_comment", "comment 1")
+    link = store.save(link)
+    reread = store.get_by_incident("INC-1")
+    assert reread is not None
+    reread.succeed("transition", "To Do -> Done")
+    store.save(reread)
+    assert [s for s in sent if s != "GetItem"] == ["PutItem", "PutItem"]
+    by_issue = store.get_by_issue("default", "10001")
+    assert by_issue is not None
+    assert by_issue.version == 4, "by issue is the newest record"
+    stale = link.model_copy()
+    with pytest.raises(StaleLink):  # the single-item write is still conditional on the version
+        store.save(stale)
+
+
+def test_a_new_issue_after_an_ended_one_is_linked_in_a_transaction(
+        dynamo: tuple[DynamoLinkStore, Any, list[str]]) -> None:
+    store, _, sent = dynamo
+    link = store.claim(new_link()).link
+    link.issue_id, link.issue_key, link.state = "10001", "OPS-1", LinkState.LINKED
+    link = store.save(link)
+    link.end_issue("deleted in Jira")
+    link = store.save(link)
+    sent.clear()
+    link.issue_id, link.issue_key, link.state = "10002", "OPS-2", LinkState.LINKED
+    store.save(link)
+    assert [s for s in sent if s != "GetItem"] == ["TransactWriteItems"]
+    old = store.get_by_issue("default", "10001")
+    assert old is not None
+    assert old.issue_id == "10002"
+    assert old.was_linked_to("default", "10001")
+
+
+def test_issue_items_of_the_old_layout_still_find_the_current_record(
+        dynamo: tuple[DynamoLinkStore, Any, list[str]]) -> None:
+    """Before pointers, the issue item carried a copy of the record; the incident item is what is read."""
+    store, client, _ = dynamo
+    link = store.claim(new_link()).link
+    link.issue_id, link.issue_key, link.state = "10001", "OPS-1", LinkState.LINKED
+    old_copy = link.model_copy(update={"version": 2})
+    record = {"S": old_copy.model_dump_json()}
+    for pk in ("issue#default#10001", "incident#INC-1"):
+        client.put_item(TableName="links", Item={"pk": {"S": pk}, "version": {"N": "2"},
+                                                 "incident_id": {"S": "INC-1"}, "record": record})
+    current = store.get_by_incident("INC-1")
+    assert current is not None
+    current.succeed("add_comment", "newer")
+    store.save(current)  # adopts the old item as its pointer (allowed: it names this incident)
+    found = store.get_by_issue("default", "10001")
+    assert found is not None
+    assert found.version == 3
+    assert found.actions[-1].detail == "newer"

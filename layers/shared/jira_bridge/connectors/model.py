@@ -56,6 +56,10 @@ class ConnectorSecret(BaseModel):
     connect_app_key: str | None = None
     connect_shared_secret: SecretStr | None = None
     cloud_id: str | None = None
+    # The bridge's own account (accountId on Cloud, username on Data Center), so its own changes are
+    # known without asking Jira; `jira-bridge connector test` fills it in, `connector set` drops it when
+    # the credentials change. Absent: one `/myself`, shared by every container (JiraMetadata).
+    account_id: str | None = Field(default=None, min_length=1)
     api_gateway_url: HttpUrl = HttpUrl(ATLASSIAN_API)
     auth_url: HttpUrl = HttpUrl(ATLASSIAN_API)
 

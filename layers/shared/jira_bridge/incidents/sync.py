@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
 from jira_bridge.incidents.events import ChangeKind, IncidentChanged, canonical_field
@@ -40,7 +40,7 @@ from jira_bridge.incidents.runbooks import (
     UserValue,
 )
 from jira_bridge.incidents.templating import TemplateProblem, one_line, render, render_value
-from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, same_status
+from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, WorkflowMap, same_status
 from jira_bridge.jira.adf import AdfNode, from_markdown
 from jira_bridge.jira.client import CreatedIssue, JiraClient
 from jira_bridge.jira.errors import JiraError, JiraNotFound, JiraRateLimited, JiraRequestRefused, JiraUnavailable
@@ -49,6 +49,7 @@ from jira_bridge.links.model import IssueLink, LinkState, utc_now
 from jira_bridge.links.store import ClaimOutcome, IssueAlreadyLinked, LinkStore, StaleLink
 from jira_bridge.timeline import NotePublisher, cause_key, note_for, remember_told
 
+_T = TypeVar("_T")
 MARKER_PROPERTY = "jira-bridge"
 # An incident opened from a Jira issue ("Incident Create Requested") names it here, so it is linked.
 JIRA_ISSUE_KEY_FIELD = "jira_issue_key"
@@ -94,6 +95,7 @@ class IncidentSync:
     # Where timeline feedback goes ("Incident Note Requested"); None: only the link and the logs.
     notes: NotePublisher | None = None
     _unknown_users: list[str] = field(default_factory=list, init=False)
+    _user_fields: dict[str, str] = field(default_factory=dict, init=False)  # field id -> the e-mail it was set from
 
     # ----- entry point ---------------------------------------------------------------------------
 
@@ -274,8 +276,10 @@ class IncidentSync:
                 return self._update_fields(site, spec, event, link, result)
             if isinstance(spec, Transition):
                 target = str(self._value(spec.to, event, link))
-                issue = site.client.get_issue(str(link.issue_id), fields=["status", "issuetype"])
-                known = (str(issue["fields"]["status"]["name"]), str(issue["fields"]["issuetype"]["name"]))
+                known = _last_known(link)
+                if known is None:  # a link from before the bridge recorded it: read once
+                    issue = site.client.get_issue(str(link.issue_id), fields=["status", "issuetype"])
+                    known = (str(issue["fields"]["status"]["name"]), str(issue["fields"]["issuetype"]["name"]))
                 if self.runbooks.reopen is not None and self._closed_and_wanted_open(site, link, known, target):
                     return self._reopen(site, runbook, link, known, target, spec, event, result)
                 return self._move(site, link, target, spec, event, result, known=known)
@@ -338,9 +342,14 @@ class IncidentSync:
             link.claimed_at = utc_now()  # take the stale claim over; a racing taker gets StaleLink
             link = self.links.save(link)
         marker = {MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}}
+        claimed = link
+
+        def create() -> tuple[dict[str, Any], CreatedIssue]:
+            fields = self._create_fields(site, spec, self._newest_snapshot(event, claimed), project)
+            return fields, self._create(site, spec, project, fields, marker)
+
         try:
-            fields = self._create_fields(site, spec, self._newest_snapshot(event, link), project)
-            created = self._create(site, spec, project, fields, marker)
+            fields, created = self._with_fresh_users(site, create)
         except (JiraRequestRefused, FieldValueProblem, TemplateProblem, SyncRefused) as error:
             if _transient(error):
                 raise
@@ -425,10 +434,10 @@ class IncidentSync:
         if (link.last_sequence or 0) > event.sequence and link.incident_values.get("state"):
             newest_state = str(link.incident_values["state"])  # a change that arrived before "created"
         mapped = self.runbooks.mappings.lookup(self.runbooks.mappings.status, newest_state)
-        if mapped is not None:
-            known = None
-            if issue_type is not None:
-                known = (site.metadata.workflow(link.project_key, issue_type).initial_status, issue_type)
+        # Where the workflow starts an issue (learned or configured) is where it is now: no read.
+        initial = self._workflow(site, link.project_key, issue_type).initial_status if issue_type else None
+        if mapped is not None and not (initial and same_status(initial, mapped)):
+            known = (initial, issue_type) if issue_type is not None else None
             try:
                 settle = Transition(to=mapped, fields=self.runbooks.transition_fields())
                 link = self._move(site, link, mapped, settle, event, result, known=known,
@@ -437,7 +446,13 @@ class IncidentSync:
                 if _transient(error):
                     raise
                 self._refuse(link, "create_issue/initial-status", error)
-        return self._save(link, lambda current: setattr(current, "settled", True))
+
+        def finish(current: IssueLink) -> None:
+            current.settled = True
+            if initial is not None and issue_type is not None and "status" not in current.jira_values:
+                _remember_status(current, initial, issue_type)  # not moved: where its workflow starts issues
+
+        return self._save(link, finish)
 
     def _create_fields(self, site: JiraSite, spec: CreateIssue, event: IncidentChanged, project: str) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -468,6 +483,8 @@ class IncidentSync:
             if raw is None:
                 continue
             value = self._value(raw, event, link, context)
+            if isinstance(raw, dict) and "user" in raw and str(value).strip():
+                self._user_fields[field_id] = str(value).strip()
             if clear_users and isinstance(raw, dict) and "user" in raw and not str(value).strip():
                 out[field_id] = None
                 continue
@@ -504,18 +521,36 @@ class IncidentSync:
                        else users.account_for(fallback) or site.metadata.account_for_email(fallback))
         return account
 
+    def _with_fresh_users(self, site: JiraSite, attempt: Callable[[], _T]) -> _T:
+        """`attempt` (a create or an edit); if Jira refuses a user field set from a cached account (the
+        account was deleted or deactivated since), forget those users and try once more, asking Jira."""
+        self._user_fields.clear()
+        try:
+            return attempt()
+        except JiraRequestRefused as refusal:
+            stale = {self._user_fields[name] for name in refusal.errors if name in self._user_fields}
+            if not stale or not all(site.metadata.forget_user(email) for email in stale):
+                raise
+            return attempt()
+
     def _update_fields(
         self, site: JiraSite, spec: UpdateFields, event: IncidentChanged, link: IssueLink, result: SyncResult
     ) -> IssueLink:
         values = dict(spec.fields)
         update = self._label_verbs(link, values.pop("labels"), event) if values.get("labels") else None
-        fields = self._format_fields(site, values, event, link, clear_users=True)
-        if "summary" in fields:
-            fields["summary"] = one_line(str(fields["summary"]))
-        if not fields and not (update and update["labels"]):
+        def edit() -> dict[str, Any] | None:
+            fields = self._format_fields(site, values, event, link, clear_users=True)
+            if "summary" in fields:
+                fields["summary"] = one_line(str(fields["summary"]))
+            if not fields and not (update and update["labels"]):
+                return None
+            site.client.edit_issue(str(link.issue_id), fields=fields or None, update=update)
+            return fields
+
+        fields = self._with_fresh_users(site, edit)
+        if fields is None:
             result.skipped.append("update_fields: nothing to write")
             return link
-        site.client.edit_issue(str(link.issue_id), fields=fields or None, update=update)
         written = sorted([*fields, *(["labels (add/remove)"] if update else [])])
 
         def record(current: IssueLink) -> None:
@@ -572,53 +607,95 @@ class IncidentSync:
             issue = site.client.get_issue(str(link.issue_id), fields=["status", "issuetype"])
             current = str(issue["fields"]["status"]["name"])
             issue_type = str(issue["fields"]["issuetype"]["name"])
-        workflow = site.metadata.workflow(link.project_key, issue_type)
-        if not workflow.seeded:
-            workflow.seed(self.runbooks.workflow_snapshot(link.project_key, issue_type))
-        if learn_initial:
+        workflow = self._workflow(site, link.project_key, issue_type)
+        if learn_initial and not same_status(workflow.initial_status or "", current):
             workflow.initial_status = current
+            site.metadata.remember_workflow(workflow)
+        start = current
         if same_status(current, target):
             result.skipped.append(f"{link.issue_key} is already in {target}")
-            return link
+            return self._note_status(link, current, issue_type)
         terminal = {s.lower() for s in self.runbooks.terminal_statuses}
-        start = current
-        path = site.metadata.path_to(str(link.issue_id), workflow, current, target, terminal)
         extra_fields = self._format_fields(site, dict(spec.fields), event, link) if spec else {}
-        for hop in path:  # every hop's screen is satisfied before the first POST
-            missing = [name for name in hop.required_fields if name not in extra_fields]
-            if missing:
-                raise SyncRefused(
-                    f"transition {hop.name!r} to {hop.to_status} requires {', '.join(missing)}; add them under "
-                    "the runbook's transition fields (the issue was not moved)")
         comment = from_markdown(render(spec.comment, self._context(event, link))) if spec and spec.comment else None
         entered: list[str] = []
-        try:
-            for number, hop in enumerate(path, start=1):
-                final = number == len(path)
-                self._take(site, link, hop, extra_fields, comment if final else None,
-                           spec.visibility if spec else "internal")
-                entered.append(hop.to_status)
-        except JiraError:
-            if entered:  # Jira refused a later hop: what the bridge did is still its own (no echo)
-                self._save(link, lambda current: setattr(
-                    current, "written", current.written.model_copy(
-                        update={"statuses": [*current.written.statuses, *entered][-50:]})))
-            raise
+        refused: tuple[str, str, JiraRequestRefused] | None = None  # (status, transition id, Jira's answer)
+        while True:
+            path = self._plan(site, link, current, target, workflow, terminal, extra_fields)
+            if refused is not None and same_status(refused[0], current) and path[0].id == refused[1]:
+                self._keep_entered(link, entered)  # the same hop from the same status: Jira meant it
+                raise refused[2]
+            try:
+                for number, hop in enumerate(path, start=1):
+                    final = number == len(path)
+                    self._take(site, link, hop, extra_fields, comment if final else None,
+                               spec.visibility if spec else "internal")
+                    entered.append(hop.to_status)
+                    current = hop.to_status
+                break
+            except JiraRequestRefused as refusal:
+                # Planned from what the bridge knew (the last status it wrote or a webhook told it, the
+                # cached workflow): a refused hop may mean a person moved the issue or the workflow
+                # changed. Read the issue and what it offers now, once, and plan again from there.
+                if refused is not None or refusal.status != 400:
+                    self._keep_entered(link, entered)
+                    raise
+                refused = (current, hop.id, refusal)
+                current, _ = site.metadata.reread_issue(str(link.issue_id), workflow)
+                start = start if entered else current
+                if same_status(current, target):
+                    break
+            except JiraError:
+                self._keep_entered(link, entered)
+                raise
+
+        if not entered:
+            result.skipped.append(f"{link.issue_key} is already in {target}")
+            return self._note_status(link, current, issue_type)
 
         def record(current_link: IssueLink) -> None:
             current_link.written.statuses = [*current_link.written.statuses, *entered][-50:]
-            current_link.jira_values = {**current_link.jira_values, "status": entered[-1]}
+            _remember_status(current_link, current, issue_type)
             current_link.succeed("transition", " -> ".join([start, *entered]))
 
         result.actions.append(f"moved {link.issue_key}: {' -> '.join([start, *entered])}")
         return self._save(link, record)
 
+    def _workflow(self, site: JiraSite, project: str, issue_type: str) -> WorkflowMap:
+        """What is known of the workflow: learned from Jira (this container or the shared cache), and the
+        configured snapshot (`workflows:` in runbooks.yaml) for statuses not learned."""
+        workflow = site.metadata.workflow(project, issue_type)
+        if not workflow.seeded:
+            workflow.seed(self.runbooks.workflow_snapshot(project, issue_type))
+        return workflow
+
+    def _plan(self, site: JiraSite, link: IssueLink, current: str, target: str, workflow: WorkflowMap,
+              terminal: set[str], extra_fields: dict[str, Any]) -> list[TransitionOption]:
+        """The whole path, every hop's screen satisfied, before the first POST."""
+        path = site.metadata.path_to(str(link.issue_id), workflow, current, target, terminal)  # reads when unknown
+        for hop in path:
+            missing = [name for name in hop.required_fields if name not in extra_fields]
+            if missing:
+                raise SyncRefused(
+                    f"transition {hop.name!r} to {hop.to_status} requires {', '.join(missing)}; add them under "
+                    "the runbook's transition fields (the issue was not moved)")
+        return path
+
+    def _note_status(self, link: IssueLink, status: str, issue_type: str) -> IssueLink:
+        if _last_known(link) == (status, issue_type):
+            return link  # nothing new: no write
+        return self._save(link, lambda current: _remember_status(current, status, issue_type))
+
+    def _keep_entered(self, link: IssueLink, entered: list[str]) -> None:
+        if entered:  # Jira refused a later hop: what the bridge did is still its own (no echo)
+            self._save(link, lambda current: setattr(
+                current, "written", current.written.model_copy(
+                    update={"statuses": [*current.written.statuses, *entered][-50:]})))
+
     # ----- reopen: a closed issue whose incident is active again ---------------------------------------
 
     def _closed_and_wanted_open(self, site: JiraSite, link: IssueLink, known: tuple[str, str], target: str) -> bool:
-        workflow = site.metadata.workflow(link.project_key, known[1])
-        if not workflow.seeded:
-            workflow.seed(self.runbooks.workflow_snapshot(link.project_key, known[1]))
+        workflow = self._workflow(site, link.project_key, known[1])
         terminal = {s.lower() for s in self.runbooks.terminal_statuses}
         return workflow.is_terminal(known[0], terminal) and not workflow.is_terminal(target, terminal)
 
@@ -754,6 +831,17 @@ def _never_reached_jira(error: JiraError) -> bool:
 def _transient(error: Exception) -> bool:
     """A refusal a retry can fix (409 conflict) is not recorded as a refusal."""
     return bool(getattr(error, "retryable", False))
+
+
+def _last_known(link: IssueLink) -> tuple[str, str] | None:
+    """(status, issue type) as the bridge last wrote it or a webhook last told it; None when not recorded."""
+    status = link.jira_values.get("status")
+    return (status, link.issue_type) if status and link.issue_type else None
+
+
+def _remember_status(link: IssueLink, status: str, issue_type: str) -> None:
+    link.jira_values = {**link.jira_values, "status": status}
+    link.issue_type = issue_type
 
 
 def _remember_fields(link: IssueLink, fields: dict[str, Any]) -> None:

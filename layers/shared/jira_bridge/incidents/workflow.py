@@ -14,8 +14,8 @@ known, nothing is changed and the refusal says what is missing.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -98,6 +98,30 @@ class WorkflowMap:
                 self.learn(status, snapshot.offered_from(status))
         if self.initial_status is None and snapshot.initial:
             self.initial_status = snapshot.initial
+
+    def to_json(self) -> dict[str, Any]:
+        """What was learned, for the cache shared by containers (`JiraMetadata`)."""
+        return {"initial": self.initial_status, "categories": self.categories,
+                "transitions": {status: [asdict(option) for option in options]
+                                for status, options in self.transitions.items()}}
+
+    @classmethod
+    def from_json(cls, data: Any) -> WorkflowMap:
+        """The inverse of :meth:`to_json`; anything unreadable (an older shape) is an empty map."""
+        learned = cls()
+        if not isinstance(data, dict):
+            return learned
+        try:
+            for status, options in (data.get("transitions") or {}).items():
+                learned.transitions[str(status)] = [
+                    TransitionOption(**{**option, "required_fields": tuple(option.get("required_fields") or ()),
+                                        "screen_fields": tuple(option.get("screen_fields") or ())})
+                    for option in options]
+            learned.categories = {str(k): str(v) for k, v in (data.get("categories") or {}).items()}
+        except (TypeError, AttributeError):
+            return cls()
+        learned.initial_status = data.get("initial") if isinstance(data.get("initial"), str) else None
+        return learned
 
     def _names(self) -> dict[str, str]:
         names: dict[str, str] = {}

@@ -268,6 +268,13 @@ class Priority:
 
 
 @dataclass(frozen=True)
+class IssueTypeStatuses:
+    name: str
+    statuses: dict[str, str]
+    """Status name -> its category key (``new``, ``indeterminate``, ``done``), in Jira's order."""
+
+
+@dataclass(frozen=True)
 class JiraField:
     id: str
     key: str
@@ -391,6 +398,16 @@ class JiraClient:
             f"{self.api}/project/{_seg(key)}", template=f"{self.api}/project/{{projectIdOrKey}}"
         )
         return Project.from_json(response.body)
+
+    def project_statuses(self, key: str) -> list[IssueTypeStatuses]:
+        """``getAllStatuses``: GET /rest/api/3/project/{projectIdOrKey}/statuses, per issue type (Browse Projects)."""
+        body = self.transport.get(f"{self.api}/project/{_seg(key)}/statuses",
+                                  template=f"{self.api}/project/{{projectIdOrKey}}/statuses").body
+        return [IssueTypeStatuses(
+            name=str(item.get("name", "")),
+            statuses={str(s.get("name")): str(_dict(s.get("statusCategory")).get("key", ""))
+                      for s in item.get("statuses") or [] if isinstance(s, dict) and s.get("name")})
+            for item in (body if isinstance(body, list) else []) if isinstance(item, dict)]
 
     def priorities(self) -> list[Priority]:
         """``searchPriorities``: GET /rest/api/3/priority/search, all pages.

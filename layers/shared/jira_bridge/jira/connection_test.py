@@ -71,6 +71,8 @@ class ConnectionReport:
     site: str
     identity: str
     checks: tuple[CheckResult, ...] = field(default_factory=tuple)
+    account_id: str | None = None
+    """The account the credentials act as (accountId on Cloud, username on Data Center), when they work."""
 
     @property
     def ok(self) -> bool:
@@ -134,6 +136,7 @@ def run_connection_test(
     keys = list(dict.fromkeys(k.strip() for k in project_keys if k and k.strip()))
 
     credentials_ok = False
+    account_id: str | None = None
     try:
         me = client.myself()
     except JiraAuthError as exc:
@@ -157,6 +160,7 @@ def run_connection_test(
         checks.append(CheckResult("credentials", "fail", f"unexpected {type(exc).__name__}: {exc}", None))
     else:
         credentials_ok = True
+        account_id = me.account_id or None
         who = me.email_address or me.account_id
         if identity in {"anonymous", ""}:
             identity = who
@@ -184,7 +188,7 @@ def run_connection_test(
     if software_client is not None:
         checks.append(_software_check(software_client, site))
 
-    return ConnectionReport(site=site, identity=identity, checks=tuple(checks))
+    return ConnectionReport(site=site, identity=identity, checks=tuple(checks), account_id=account_id)
 
 
 def _credentials_refused(client: JiraClient, identity: str, exc: JiraAuthError) -> CheckResult:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from jira_bridge.jira.users import user_id
 
@@ -85,6 +85,7 @@ class IssueLink(BaseModel):
     issue_id: str | None = None  # numeric id: stable when the issue moves project and changes key
     issue_key: str | None = None
     settled: bool = False  # the new issue reached the incident's mapped status (the create is complete)
+    issue_type: str | None = None  # with jira_values["status"], where a move starts without reading the issue
     version: int = 0
     claimed_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
@@ -96,6 +97,15 @@ class IssueLink(BaseModel):
     # Jira's status/priority/assignee (account id) as last written by the bridge or last seen: a Jira
     # change is one that differs from these, so a field nobody touched is never sent back.
     jira_values: dict[str, str | None] = Field(default_factory=dict)
+
+    # The issue items the store has already written for this record (not part of the record).
+    _stored_pointers: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    def stored_pointers(self) -> frozenset[str]:
+        return self._stored_pointers
+
+    def remember_pointers(self, keys: frozenset[str]) -> None:
+        self._stored_pointers = self._stored_pointers | keys
 
     def jira_baseline(self) -> dict[str, str | None]:
         """`jira_values`, falling back to what the bridge itself wrote for links made before them."""
@@ -123,6 +133,7 @@ class IssueLink(BaseModel):
                                                  connector=self.connector, reason=reason)][-MAX_HISTORY_KEPT:]
         self.record("end_issue", "ok", f"{self.issue_key}: {reason}")
         self.issue_id, self.issue_key, self.state, self.settled = None, None, LinkState.ENDED, False
+        self.issue_type = None
         self.jira_values = {}
 
     def was_linked_to(self, connector: str, issue_id: str) -> PastIssue | None:

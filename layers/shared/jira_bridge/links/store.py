@@ -1,9 +1,15 @@
 """Link records in DynamoDB: conditional writes, so no duplicate link can ever be written.
 
-Each link is two items written in one transaction, `incident#<id>` and `issue#<connector>#<issue id>`,
-both carrying the whole record, so either direction is one GetItem. Every write is conditional on
-the version read (optimistic locking); a lost race surfaces as :class:`StaleLink` and the caller
-re-reads and re-decides.
+A link is the item `incident#<id>`, holding the whole record, plus one small item per issue it has
+had, `issue#<connector>#<issue id>`, naming the incident (`incident_id`), so either direction finds
+it (by issue: two GetItems). Every write is conditional on the version read (optimistic locking); a
+lost race surfaces as :class:`StaleLink` and the caller re-reads and re-decides.
+
+Writes cost what they change: an update of a linked incident changes only its own item, so it is one
+conditional PutItem (1 write unit per KB), not a transaction (2 per KB and item). A transaction is
+used only when an issue item is new (the issue is linked, or a new issue replaces an ended one), so
+"this issue belongs to another incident" is checked atomically with the link. Issue items written
+before this layout carry a copy of the record; it is never read (the incident item is the record).
 """
 
 from __future__ import annotations
@@ -76,52 +82,48 @@ class DynamoLinkStore:
     def save(self, link: IssueLink) -> IssueLink:
         expected = link.version
         updated = link.model_copy(update={"version": expected + 1, "updated_at": utc_now()})
-        writes: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": self._item(incident_key(link.incident_id), updated),
-                    "ConditionExpression": "#v = :expected",
-                    "ExpressionAttributeNames": {"#v": "version"},
-                    "ExpressionAttributeValues": {":expected": {"N": str(expected)}},
-                }
-            }
-        ]
-        if link.issue_id is not None:
-            writes.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": self._item(issue_item_key(link.connector, link.issue_id), updated),
-                        "ConditionExpression": "attribute_not_exists(pk) OR incident_id = :incident",
-                        "ExpressionAttributeValues": {":incident": {"S": link.incident_id}},
-                    }
-                }
-            )
-        for past in link.history:  # an earlier issue's item answers "no longer linked" (the record says so)
-            if past.issue_id != link.issue_id:
-                writes.append({"Put": {
-                    "TableName": self._table,
-                    "Item": self._item(issue_item_key(past.connector, past.issue_id), updated),
-                    "ConditionExpression": "attribute_not_exists(pk) OR incident_id = :incident",
-                    "ExpressionAttributeValues": {":incident": {"S": link.incident_id}},
-                }})
+        issue_items = _issue_items(link)
+        new_pointers = [key for key in issue_items if key not in link.stored_pointers()]
+        item = self._item(incident_key(link.incident_id), updated)
+        if issue_items:
+            item["pointers"] = {"SS": sorted(set(issue_items) | link.stored_pointers())}
+        condition = {"ConditionExpression": "#v = :expected", "ExpressionAttributeNames": {"#v": "version"},
+                     "ExpressionAttributeValues": {":expected": {"N": str(expected)}}}
+        if not new_pointers:  # only the incident's own item changes: no transaction needed
+            try:
+                self.client.put_item(TableName=self._table, Item=item, **condition)
+            except self.client.exceptions.ConditionalCheckFailedException:
+                raise StaleLink(link.incident_id) from None
+            return _with_pointers(updated, issue_items)
+        writes: list[dict[str, Any]] = [{"Put": {"TableName": self._table, "Item": item, **condition}}]
+        for key in new_pointers:  # an issue never follows two incidents
+            writes.append({"Put": {
+                "TableName": self._table,
+                "Item": {"pk": {"S": key}, "incident_id": {"S": link.incident_id}},
+                "ConditionExpression": "attribute_not_exists(pk) OR incident_id = :incident",
+                "ExpressionAttributeValues": {":incident": {"S": link.incident_id}},
+            }})
         try:
             self.client.transact_write_items(TransactItems=writes)
         except self.client.exceptions.TransactionCanceledException as error:
             reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                raise IssueAlreadyLinked(f"{link.connector}/{link.issue_id}") from None
-            if "ConditionalCheckFailed" in reasons[2 if link.issue_id is not None else 1:]:
+            if "ConditionalCheckFailed" in reasons[1:]:
+                current = issue_item_key(link.connector, link.issue_id) if link.issue_id else None
+                refused = new_pointers[reasons[1:].index("ConditionalCheckFailed")]
+                if refused == current:
+                    raise IssueAlreadyLinked(f"{link.connector}/{link.issue_id}") from None
                 raise IssueAlreadyLinked(f"{link.connector}: an earlier issue of {link.incident_id}") from None
             raise StaleLink(link.incident_id) from None
-        return updated
+        return _with_pointers(updated, issue_items)
 
     def get_by_incident(self, incident_id: str) -> IssueLink | None:
         return self._get(incident_key(incident_id))
 
     def get_by_issue(self, connector: str, issue_id: str) -> IssueLink | None:
-        return self._get(issue_item_key(connector, issue_id))
+        """The issue item names the incident; its item is the record (the one that every update writes)."""
+        pointer = self.client.get_item(TableName=self._table, Key={"pk": {"S": issue_item_key(connector, issue_id)}},
+                                       ConsistentRead=True, ProjectionExpression="incident_id").get("Item")
+        return self.get_by_incident(pointer["incident_id"]["S"]) if pointer else None
 
     def _get(self, pk: str) -> IssueLink | None:
         answer = self.client.get_item(TableName=self._table, Key={"pk": {"S": pk}}, ConsistentRead=True)
@@ -142,7 +144,20 @@ class DynamoLinkStore:
 
 
 def _decode(item: dict[str, Any]) -> IssueLink:
-    return IssueLink.model_validate_json(item["record"]["S"])
+    link = IssueLink.model_validate_json(item["record"]["S"])
+    return _with_pointers(link, item.get("pointers", {}).get("SS", []))
+
+
+def _issue_items(link: IssueLink) -> list[str]:
+    """The issue items a record needs: its issue's and every earlier issue's (late webhooks find them)."""
+    keys = [issue_item_key(link.connector, link.issue_id)] if link.issue_id is not None else []
+    keys += [issue_item_key(p.connector, p.issue_id) for p in link.history if p.issue_id != link.issue_id]
+    return list(dict.fromkeys(keys))
+
+
+def _with_pointers(link: IssueLink, keys: list[str]) -> IssueLink:
+    link.remember_pointers(frozenset(keys))
+    return link
 
 
 class InMemoryLinkStore:
