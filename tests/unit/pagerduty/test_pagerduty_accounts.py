@@ -146,3 +146,12 @@ def test_jira_bridge_lint_checks_pagerduty_yaml(tmp_path: Path, capsys: pytest.C
     captured = capsys.readouterr()
     assert captured.out.startswith("pagerduty.yaml:8: accounts.amer.services[0]: service PXYZ789 is already routed")
     assert "1 problem(s)" in captured.err
+
+
+def test_the_readme_example_is_a_valid_pagerduty_yaml(tmp_path: Path) -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("#### Several PagerDuty accounts", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = write(tmp_path, example)
+    assert lint_pagerduty_accounts(path) == []
+    assert load_pagerduty_accounts(path).for_eventbridge("aws.partner/pagerduty.com/x", "PDEF456") == "emea"
