@@ -107,7 +107,9 @@ def pagerduty(env: LocalEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyP
     shutil.copytree(ROOT / "config", config)
     with (config / "runbooks.yaml").open("a", encoding="utf-8") as runbooks:
         runbooks.write("\ninbound: {pagerduty: true}\n")
-    (config / "pagerduty.yaml").write_text("accounts:\n  b:\n    services: [PBBBBBB]\n", encoding="utf-8")
+    (config / "pagerduty.yaml").write_text(
+        "accounts:\n  b:\n    services: [PBBBBBB]\n    event_sources: [aws.partner/pagerduty.com/acme-b]\n",
+        encoding="utf-8")
     monkeypatch.setitem(env.runner.env_overrides, "Parameters",
                         {**env.runner.env_overrides.get("Parameters", {}), "CONFIG_DIR": str(config)})
     default_name = str(env.stack.resolve({"Fn::Sub": "jira-bridge/${AWS::StackName}/pagerduty"}))
@@ -184,3 +186,23 @@ def test_a_jira_comment_goes_back_to_the_incidents_own_account(
         ("b", "/incidents/QB2/notes", "bridge-b@example.com", "Rolled back in account B's region."),
         ("default", "/incidents/QA2/notes", "jira-bridge@example.com", "Default account's incident, fixed."),
     }
+
+
+def test_eventbridge_events_pick_their_account_by_partner_source_then_service(
+    env: LocalEnvironment, pagerduty: FakePagerDuty
+) -> None:
+    from tests.integration.test_pagerduty_webhook import eventbridge_envelope
+
+    def deliver(incident_id: str, service_id: str, source: str) -> None:
+        detail = json.loads(triggered(incident_id, service_id))
+        answer = env.runner.invoke("PagerDutyWebhookFunction", eventbridge_envelope(detail, source=source))
+        assert answer["outcome"] == "published", answer
+
+    deliver("QE1", "POTHER1", "aws.partner/pagerduty.com/acme-b")  # b's partner source
+    deliver("QE2", "PBBBBBB", "aws.partner/pagerduty.com/acme-jira-bridge")  # b's service on another source
+    deliver("QE3", "POTHER1", "aws.partner/pagerduty.com/acme-jira-bridge")  # neither: default
+    env.drain()
+    links = DynamoLinkStore(env.stack.physical_name("LinkTable"), lambda: env.aws.client("dynamodb"))
+    accounts = {incident: links.get_by_incident(incident).incident_account  # type: ignore[union-attr]
+                for incident in ("QE1", "QE2", "QE3")}
+    assert accounts == {"QE1": "b", "QE2": "b", "QE3": None}
