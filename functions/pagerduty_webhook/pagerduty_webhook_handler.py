@@ -46,7 +46,14 @@ def receive_pagerduty_account_webhook(account: str) -> Response[dict[str, Any]]:
     from jira_bridge.pagerduty.accounts import is_account_name
 
     # The name is checked before any secret is read: an unknown account costs a config lookup, no more.
-    if not is_account_name(account) or not adapters.pagerduty_accounts(_settings()).knows(account):
+    if not is_account_name(account):
+        return _json(404, {"message": "no such PagerDuty account in this stack (see pagerduty.yaml)"})
+    try:
+        known = adapters.pagerduty_accounts(_settings()).knows(account)
+    except ConfigurationError as error:  # a deployed pagerduty.yaml that `jira-bridge lint` would refuse
+        logger.error("pagerduty.yaml is not usable", extra={"reason": str(error)})
+        return _json(500, {"message": "PagerDuty accounts configuration is invalid; PagerDuty will retry"})
+    if not known:
         return _json(404, {"message": "no such PagerDuty account in this stack (see pagerduty.yaml)"})
     return _receive(account)
 

@@ -188,6 +188,19 @@ def test_a_jira_comment_goes_back_to_the_incidents_own_account(
     }
 
 
+def test_a_broken_pagerduty_yaml_is_a_clear_500_and_the_default_url_still_works(
+    env: LocalEnvironment, pagerduty: FakePagerDuty
+) -> None:
+    config = Path(env.runner.env_overrides["Parameters"]["CONFIG_DIR"])
+    (config / "pagerduty.yaml").write_text("accounts:\n  b: {services: [PB1]}\n  c: {services: [PB1]}\n",
+                                           encoding="utf-8")
+    body = triggered("QX1", "PB1")
+    answer = post(env, "/webhooks/pagerduty/b", body, B_WEBHOOK_SECRET)
+    assert answer.status_code == 500
+    assert answer.json() == {"message": "PagerDuty accounts configuration is invalid; PagerDuty will retry"}
+    assert post(env, "/webhooks/pagerduty", body, LOCAL_PAGERDUTY_SECRET).status_code == 202
+
+
 def test_eventbridge_events_pick_their_account_by_partner_source_then_service(
     env: LocalEnvironment, pagerduty: FakePagerDuty
 ) -> None:
