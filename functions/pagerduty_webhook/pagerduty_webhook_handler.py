@@ -6,6 +6,11 @@ before anything parses it. A verified event becomes the canonical incident event
 bus, where the same rule and FIFO queue as every other incident tool take it from there. The bridge's
 own changes in PagerDuty (made as `from_email`) are dropped here, so they never come back to Jira.
 Each PagerDuty event id is published once: a redelivery is answered 200 with `"duplicate": true`.
+
+Several PagerDuty accounts (pagerduty.yaml): `POST /webhooks/pagerduty/<account>` is verified with
+that account's secret only (`/webhooks/pagerduty` is the `default` account); an account the stack
+does not know is a 404 before any secret is read. The event carries the account
+(`incident_account`) so what Jira asks later goes back to the same account.
 """
 
 from __future__ import annotations
@@ -32,27 +37,57 @@ def _json(status: int, payload: dict[str, Any]) -> Response[dict[str, Any]]:
 
 @app.post("/webhooks/pagerduty")
 def receive_pagerduty_webhook() -> Response[dict[str, Any]]:
+    return _receive("default")
+
+
+@app.post("/webhooks/pagerduty/<account>")
+def receive_pagerduty_account_webhook(account: str) -> Response[dict[str, Any]]:
+    """One PagerDuty account of several (pagerduty.yaml): verified with that account's secret only."""
+    from jira_bridge.pagerduty.accounts import is_account_name
+
+    # The name is checked before any secret is read: an unknown account costs a config lookup, no more.
+    if not is_account_name(account):
+        return _json(404, {"message": "no such PagerDuty account in this stack (see pagerduty.yaml)"})
+    try:
+        known = adapters.pagerduty_accounts(_settings()).knows(account)
+    except ConfigurationError as error:  # a deployed pagerduty.yaml that `jira-bridge lint` would refuse
+        logger.error("pagerduty.yaml is not usable", extra={"reason": str(error)})
+        return _json(500, {"message": "PagerDuty accounts configuration is invalid; PagerDuty will retry"})
+    if not known:
+        return _json(404, {"message": "no such PagerDuty account in this stack (see pagerduty.yaml)"})
+    return _receive(account)
+
+
+def _settings() -> PagerDutyWebhookSettings:
+    settings: PagerDutyWebhookSettings = load_settings(PagerDutyWebhookSettings)
+    return settings
+
+
+def _receive(account: str) -> Response[dict[str, Any]]:
     # Imported on first call: the cold import stays light (see bench/cold_import.py).
     from jira_bridge.ci.redelivery import DeliveryInProgress
+    from jira_bridge.pagerduty.accounts import account_secret_name, with_account
     from jira_bridge.pagerduty.credentials import load_pagerduty_secret
     from jira_bridge.pagerduty.errors import PagerDutyPayloadInvalid
     from jira_bridge.pagerduty.inbound import event_type_of, to_canonical
     from jira_bridge.pagerduty.signature import SignatureInvalid, verify_pagerduty_signature
 
     event = app.current_event.raw_event
-    settings = load_settings(PagerDutyWebhookSettings)
+    settings = _settings()
     try:
         body = raw_body(event)
-        secret = load_pagerduty_secret(settings.pagerduty_secret_name, max_age=settings.secret_cache_seconds)
+        secret = load_pagerduty_secret(account_secret_name(settings.pagerduty_secret_name, account),
+                                       max_age=settings.secret_cache_seconds)
         verify_pagerduty_signature(body, header(event, "X-PagerDuty-Signature"), secret.webhook_secret_values())
     except BodyRejected as error:
         return _json(error.status, {"message": str(error)})
     except ConfigurationError as error:
-        logger.error("pagerduty webhook rejected: secret not usable", extra={"reason": str(error)})
+        logger.error("pagerduty webhook rejected: secret not usable", extra={"reason": str(error),
+                                                                              "account": account})
         return _json(401, {"message": "signature cannot be verified"})
     except SignatureInvalid as error:
         metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
-        logger.warning("pagerduty webhook rejected", extra={"reason": str(error)})
+        logger.warning("pagerduty webhook rejected", extra={"reason": str(error), "account": account})
         return _json(401, {"message": "invalid signature"})
     try:
         incident_event = to_canonical(body, secret.user_emails)
@@ -65,7 +100,7 @@ def receive_pagerduty_webhook() -> Response[dict[str, Any]]:
     if actor and actor.lower() == secret.from_email.lower():
         return _json(200, {"ignored": True, "reason": "made by the bridge itself"})
     try:
-        published, fresh = publish_once(incident_event, settings, app.lambda_context)
+        published, fresh = publish_once(with_account(incident_event, account), settings, app.lambda_context)
     except NotPublished as failed:
         logger.error("incident event not accepted by EventBridge", extra={"entry": failed.args[0]})
         return _json(500, {"message": "not published; PagerDuty will retry"})
@@ -100,7 +135,9 @@ def publish_once(incident_event: Any, settings: Any, context: LambdaContext) -> 
 
     once = adapters.pagerduty_once(settings)
     once.register_lambda_context(context)
-    published, fresh = once(f"pagerduty:{incident_event.event_id}", publish)
+    account = incident_event.incident_account  # None for the default account: its keys are unchanged
+    key = f"pagerduty:{account}:{incident_event.event_id}" if account else f"pagerduty:{incident_event.event_id}"
+    published, fresh = once(key, publish)
     return published, fresh
 
 
@@ -112,6 +149,7 @@ def receive_pagerduty_eventbridge(event: dict[str, Any], context: LambdaContext)
     retry would not change it); a failure to publish raises, so Lambda retries the invocation and
     then records it in PagerDutyEventsFailures (`jira-bridge dlq replay --queue pagerduty-events`).
     """
+    from jira_bridge.pagerduty.accounts import account_secret_name, service_id_of, with_account
     from jira_bridge.pagerduty.credentials import load_pagerduty_secret
     from jira_bridge.pagerduty.errors import PagerDutyPayloadInvalid
     from jira_bridge.pagerduty.eventbridge import PARTNER_SOURCE_PREFIX
@@ -120,15 +158,20 @@ def receive_pagerduty_eventbridge(event: dict[str, Any], context: LambdaContext)
     if not str(event.get("source", "")).startswith(PARTNER_SOURCE_PREFIX):
         logger.error("event not from PagerDuty's partner source dropped", extra={"source": event.get("source")})
         return {"outcome": "dropped", "reason": "not from aws.partner/pagerduty.com/"}
-    settings = load_settings(PagerDutyWebhookSettings)
-    secret = load_pagerduty_secret(settings.pagerduty_secret_name, max_age=settings.secret_cache_seconds)
+    settings = _settings()
     try:
-        incident_event = to_canonical(event, secret.user_emails)
+        # Mapped without user e-mails first only to learn the service, which picks the account.
+        unrouted = to_canonical(event)
     except PagerDutyPayloadInvalid as error:
         logger.error("pagerduty eventbridge event dropped", extra={"reason": str(error), "event_id": event.get("id")})
         return {"outcome": "dropped", "reason": str(error)}
-    if incident_event is None:
+    if unrouted is None:
         return {"outcome": "ignored"}
+    account = adapters.pagerduty_accounts(settings).for_eventbridge(str(event.get("source", "")),
+                                                                   service_id_of(unrouted))
+    secret = load_pagerduty_secret(account_secret_name(settings.pagerduty_secret_name, account),
+                                   max_age=settings.secret_cache_seconds)
+    incident_event = with_account(to_canonical(event, secret.user_emails) or unrouted, account)
     logger.append_keys(incident_id=incident_event.incident.id, event_id=incident_event.event_id)
     actor = incident_event.actor.email if incident_event.actor else None
     if actor and actor.lower() == secret.from_email.lower():

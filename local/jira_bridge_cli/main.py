@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
                                                        "(stack output JiraWebhookUrl), as `webhooks check` does")
     test_connection.set_defaults(run=_test_connection)
 
-    lint = commands.add_parser("lint", help="validate runbooks and mappings (offline, or against Jira)")
+    lint = commands.add_parser("lint", help="validate runbooks and mappings (offline, or against Jira), or "
+                                            "pagerduty.yaml (the PagerDuty accounts)")
     lint.add_argument("file", nargs="?", type=Path, default=Path("config/runbooks.yaml"))
     lint.add_argument("--connector", help="also check against this connector's Jira (projects, fields, ...)")
     lint.add_argument("--secret-prefix", help="connector secret prefix, e.g. jira-bridge/STACK/connectors/")
@@ -303,7 +304,17 @@ def use_aws_session(region: str | None, profile: str | None) -> None:
 
 def _lint(args: argparse.Namespace) -> int:
     from jira_bridge.incidents.lint import lint_file
+    from jira_bridge.pagerduty.accounts import FILE_NAME, lint_pagerduty_accounts
 
+    if args.file.name == FILE_NAME:  # the PagerDuty accounts (offline only: nothing to ask Jira)
+        accounts_problems = lint_pagerduty_accounts(args.file)
+        for line in accounts_problems:
+            print(line)
+        if accounts_problems:
+            print(f"{len(accounts_problems)} problem(s) in {args.file}", file=sys.stderr)
+            return 1
+        print(f"{args.file}: ok")
+        return 0
     if args.local or args.connector:
         from jira_bridge_cli.connection import open_client
 

@@ -189,7 +189,11 @@ def jira_webhook(draw: st.DrawFn) -> dict[str, Any]:
 def pagerduty_webhook(draw: st.DrawFn) -> dict[str, Any]:
     body, headers = draw(signed_request(_pagerduty_sample(), "X-PagerDuty-Signature",
                                         lambda b: _pagerduty(b, LOCAL_PAGERDUTY_SECRET)))
-    return _api("POST", "/webhooks/pagerduty", "/webhooks/pagerduty", body, headers)
+    account = draw(st.one_of(st.none(), st.just("default"), UNICODE))  # several accounts: /webhooks/pagerduty/{account}
+    if account is None:
+        return _api("POST", "/webhooks/pagerduty", "/webhooks/pagerduty", body, headers)
+    return _api("POST", "/webhooks/pagerduty/{account}", f"/webhooks/pagerduty/{account}", body, headers,
+                path_parameters={"account": account})
 
 
 NOTIFICATION = _dumps({"pipeline": {"id": "acme/shop/ci.yml", "name": "shop CI"}, "build_number": 1,

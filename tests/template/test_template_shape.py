@@ -37,6 +37,7 @@ API_ROUTES = {
     ("CiNotifyFunction", "/ci/approval/{issueKey}", "post"),
     ("CiNotifyFunction", "/ci/issues", "post"),
     ("PagerDutyWebhookFunction", "/webhooks/pagerduty", "post"),
+    ("PagerDutyWebhookFunction", "/webhooks/pagerduty/{account}", "post"),
     ("IncidentWebhookFunction", "/incidents", "post"),
 }
 SHARED_ENV = {
@@ -52,6 +53,10 @@ SHARED_ENV = {
 CONNECTOR_PREFIX = "jira-bridge/${AWS::StackName}/connectors/"
 CONNECTOR_SECRETS_ARN = (
     "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + CONNECTOR_PREFIX + "*"
+)
+PAGERDUTY_ACCOUNT_PREFIX = "jira-bridge/${AWS::StackName}/pagerduty/"  # the non-default PagerDuty accounts
+PAGERDUTY_ACCOUNTS_ARN = (
+    "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + PAGERDUTY_ACCOUNT_PREFIX + "*"
 )
 # Item-level DynamoDB actions; anything else (Scan, Query on other tables, Batch*, table admin) is out.
 DYNAMODB_ITEM_ACTIONS = {
@@ -322,6 +327,8 @@ def test_each_secret_is_readable_only_by_the_functions_that_read_it(
         connectors: jira_functions,
         json.dumps(ref("CiCallersSecret")): {"CiNotifyFunction"},
         json.dumps(ref("PagerDutySecret")): pagerduty_readers,
+        # the other PagerDuty accounts' secrets (pagerduty.yaml): the same readers, that prefix only
+        json.dumps({"Fn::Sub": PAGERDUTY_ACCOUNTS_ARN}): pagerduty_readers,
         json.dumps(ref("IncidentCallersSecret")): {"IncidentWebhookFunction"},
     }
     names = {logical_id: template["Resources"][logical_id]["Properties"]["Name"]["Fn::Sub"]
@@ -329,6 +336,10 @@ def test_each_secret_is_readable_only_by_the_functions_that_read_it(
     outside = {k: v for k, v in names.items() if not v.startswith(CONNECTOR_PREFIX)}
     assert set(outside) == {"CiCallersSecret", "PagerDutySecret", "IncidentCallersSecret"}, (
         "only connectors live under the prefix")
+    assert not [v for v in names.values() if v.startswith(PAGERDUTY_ACCOUNT_PREFIX)], (
+        "the PagerDuty accounts' prefix holds no secret of the stack's (CI callers, connectors, ...)")
+    assert not PAGERDUTY_ACCOUNT_PREFIX.startswith(CONNECTOR_PREFIX)
+    assert not CONNECTOR_PREFIX.startswith(PAGERDUTY_ACCOUNT_PREFIX)
     assert template["Conditions"]["PagerDutyOutbound"] == {"Fn::Equals": [ref("PagerDutyOutbound"), "true"]}
     assert template["Parameters"]["PagerDutyOutbound"]["Default"] == "false"
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from jira_bridge.jira.software import JiraSoftwareClient
     from jira_bridge.jira.transport import RequestCounter
     from jira_bridge.links.store import DynamoLinkStore
+    from jira_bridge.pagerduty.accounts import PagerDutyAccounts
     from jira_bridge.publishing import UpdatePublisher
     from jira_bridge.webhooks.hints import HintGate
     from jira_bridge.webhooks.jira_changes import JiraChangeSync
@@ -285,7 +286,43 @@ def publisher(settings: BaseSettings) -> UpdatePublisher:
     secret_name = getattr(settings, "pagerduty_secret_name", None)
     if not secret_name:
         raise ConfigurationError("inbound.pagerduty is on but PAGERDUTY_SECRET_NAME is not set for this function")
-    return FanOutPublisher(bus, PagerDutyFromSecret(secret_name, settings.secret_cache_seconds))
+    return FanOutPublisher(bus, pagerduty_publisher(settings, secret_name))
+
+
+@cache
+def pagerduty_accounts(settings: BaseSettings) -> PagerDutyAccounts:
+    """pagerduty.yaml (several PagerDuty accounts), read and validated once per container."""
+    from jira_bridge.pagerduty.accounts import FILE_NAME, load_pagerduty_accounts
+
+    return load_pagerduty_accounts(settings.config_dir / FILE_NAME)
+
+
+def pagerduty_publisher(settings: BaseSettings, secret_name: str) -> Any:
+    """The default account's sinks; with several accounts, each request routed to its incident's account."""
+    from jira_bridge.pagerduty.accounts import DEFAULT_ACCOUNT, account_secret_name
+    from jira_bridge.publishing import AccountRoutedPublisher
+
+    accounts = pagerduty_accounts(settings)
+    if not accounts.accounts:
+        return PagerDutyFromSecret(secret_name, settings.secret_cache_seconds)
+    sinks: dict[str, PagerDutyFromSecret] = {}
+
+    def sink_for(account: str) -> PagerDutyFromSecret:
+        if not accounts.knows(account):
+            raise ConfigurationError(
+                f"incident's PagerDuty account {account!r} is not in pagerduty.yaml any more; add it back (with "
+                f"its secret {account_secret_name(secret_name, account)}) or re-link the incident")
+        if account not in sinks:
+            sinks[account] = PagerDutyFromSecret(account_secret_name(secret_name, account),
+                                                 settings.secret_cache_seconds)
+        return sinks[account]
+
+    def account_of(incident_id: str) -> str:
+        link = link_store(settings).get_by_incident(incident_id)
+        return (link.incident_account if link is not None else None) or DEFAULT_ACCOUNT
+
+    return AccountRoutedPublisher(account_of, lambda service: accounts.for_service(service) or DEFAULT_ACCOUNT,
+                                  sink_for)
 
 
 class PagerDutyFromSecret:
@@ -489,7 +526,7 @@ def reset() -> None:
     for factory in (_boto3_client, link_store, metadata_store, connector_registry, idempotency_store, runbooks,
                     incident_sync, request_counter, publisher, jira_change_sync, jira_rule_engine, reconciler,
                     hint_gate, ci_config, ci_reporter, approval_gate, ci_callers, ci_delivery, ci_issue_steps,
-                    ci_issue_once, ci_once, pagerduty_once):
+                    ci_issue_once, ci_once, pagerduty_once, pagerduty_accounts):
         factory.cache_clear()
     load_settings.cache_clear()  # a second stack in one process has its own environment (CONFIG_DIR...)
     _SITES.clear()

@@ -117,6 +117,34 @@ class PagerDutyPublisher:
         )
 
 
+class AccountRoutedPublisher:
+    """Several PagerDuty accounts: each request goes to the account its incident belongs to.
+
+    ``account_of_incident`` answers from the incident's link (where the incident came from);
+    ``account_for_service`` picks the account for an incident Jira asks to open; ``sink_for`` gives
+    that account's publisher (its own secret, API token and `From`).
+    """
+
+    def __init__(
+        self,
+        account_of_incident: Callable[[str], str],
+        account_for_service: Callable[[str | None], str],
+        sink_for: Callable[[str], UpdatePublisher],
+    ) -> None:
+        self._account_of = account_of_incident
+        self._for_service = account_for_service
+        self._sink_for = sink_for
+
+    def publish_update(self, request: IncidentUpdateRequested) -> None:
+        self._sink_for(self._account_of(request.incident_id)).publish_update(request)
+
+    def publish_note(self, request: IncidentNoteRequested) -> None:
+        self._sink_for(self._account_of(request.incident_id)).publish_note(request)
+
+    def publish_create(self, request: IncidentCreateRequested) -> None:
+        self._sink_for(self._for_service(request.service)).publish_create(request)
+
+
 class FanOutPublisher:
     """The bus first (the contract), then each extra sink; any failure raises for an SQS retry."""
 

@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DETAIL_TYPE = "Incident Changed"
 SCHEMA_VERSION = "1.0"
+INCIDENT_ACCOUNT_FIELD = "incident_account"
+"""Custom field naming which account of the incident tool the incident lives in (several PagerDuty
+accounts in one stack); the link remembers it so what Jira asks goes back to that account. Absent =
+the tool's default account."""
 
 
 _FIELD_ALIASES = {"assignee": "owner", "status": "state"}
@@ -108,3 +112,8 @@ class IncidentChanged(_Model):
         if field in Incident.model_fields:
             return getattr(self.incident, field)
         return self.incident.custom_fields.get(field)
+
+    @property
+    def incident_account(self) -> str | None:
+        value = self.incident.custom_fields.get(INCIDENT_ACCOUNT_FIELD)
+        return str(value) if value else None

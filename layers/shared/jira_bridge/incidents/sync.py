@@ -135,7 +135,8 @@ class IncidentSync:
             # A change overtook its incident's "created" (producers publish concurrently, EventBridge
             # does not order, or "created" is retrying or parked): keep it until the issue exists.
             link = self.links.claim(IssueLink(incident_id=event.incident.id, connector="", project_key="",
-                                              state=LinkState.PENDING)).link
+                                              state=LinkState.PENDING,
+                                              incident_account=event.incident_account)).link
         if link is not None and self._already_applied(link, event):
             result.skipped.append(f"event {event.event_id} is older than what the issue already shows")
             return link
@@ -319,7 +320,7 @@ class IncidentSync:
             raise SyncRefused(f"{runbook.name}/create_issue: {error}") from None
         site = self.site_named(runbook.connector) if runbook.connector else self.site_for_project(project)
         outcome = self.links.claim(IssueLink(incident_id=event.incident.id, connector=site.connector,
-                                             project_key=project))
+                                             project_key=project, incident_account=event.incident_account))
         link = outcome.link
         if link.issue_id is not None:
             result.skipped.append(f"{runbook.name}: incident already has {link.issue_key}")

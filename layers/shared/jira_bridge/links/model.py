@@ -84,6 +84,9 @@ class IssueLink(BaseModel):
     state: LinkState = LinkState.CLAIMED
     issue_id: str | None = None  # numeric id: stable when the issue moves project and changes key
     issue_key: str | None = None
+    # Which account of the incident tool the incident lives in (None = its default account): what
+    # Jira asks of the incident goes back there (several PagerDuty accounts, pagerduty.yaml).
+    incident_account: str | None = None
     settled: bool = False  # the new issue reached the incident's mapped status (the create is complete)
     issue_type: str | None = None  # with jira_values["status"], where a move starts without reading the issue
     version: int = 0
