@@ -183,6 +183,25 @@ UNUSED = (
         globs=("**/*.pyi", "**/py.typed", "*-stubs/**/*", "**/*.c"),
         why="type stubs and C sources: read by type checkers and compilers, never by the interpreter",
     ),
+    Unused(
+        globs=("pydantic/v1/**/*",),
+        why="pydantic's bundled 1.x API (pydantic.v1): only code written for pydantic 1 imports it",
+        used_by=("pydantic.v1", "pydantic import v1"),
+        owner=("pydantic",),
+    ),
+    Unused(
+        globs=("certifi/tests/**/*",),
+        why="certifi's own tests",
+    ),
+)
+# Removed last: the closure computation reads RECORD to tell our own packages from the dependencies.
+UNUSED_AFTER_CLOSURE = (
+    Unused(
+        globs=("*.dist-info/RECORD", "*.dist-info/sboms/**/*"),
+        why="installer records (RECORD: pip uninstall) and SBOMs: importlib.metadata reads METADATA and "
+        "entry_points.txt for version() and entry_points(); only files() reads RECORD",
+        used_by=("metadata.files", "metadata import files"),
+    ),
 )
 
 # Imported on the first invocation by a computed name, which no import statement shows. The
@@ -455,11 +474,13 @@ def shipped_sources(python_dir: Path, code_dirs: Iterable[Path]) -> dict[Path, s
     return {p: p.read_text(encoding="utf-8", errors="replace") for p in paths}
 
 
-def remove_unused(python_dir: Path, code_dirs: list[Path]) -> list[tuple[str, int, str]]:
-    """Delete `UNUSED` files, each only after its guard finds no shipped source that would use them."""
+def remove_unused(
+    python_dir: Path, code_dirs: list[Path], which: tuple[Unused, ...] = UNUSED
+) -> list[tuple[str, int, str]]:
+    """Delete `which` files, each only after its guard finds no shipped source that would use them."""
     removed = []
     sources: dict[Path, str] | None = None
-    for unused in UNUSED:
+    for unused in which:
         targets = sorted({t for pattern in unused.globs for t in python_dir.glob(pattern) if t.is_file()})
         if not targets:
             continue
@@ -483,6 +504,47 @@ def remove_unused(python_dir: Path, code_dirs: list[Path]) -> list[tuple[str, in
                 directory = directory.parent
         shown = targets[0].relative_to(python_dir).as_posix() if len(targets) == 1 else f"{len(targets)} files"
         removed.append((f"{', '.join(unused.globs)} ({shown})", freed, unused.why))
+    return removed
+
+
+def drop_long_descriptions(python_dir: Path, code_dirs: list[Path]) -> int:
+    """Cut each ``*.dist-info/METADATA`` after its headers; returns the bytes freed.
+
+    The body of METADATA is the project's long description (its README, 140 KB for pydantic): PyPI
+    shows it, nothing at run time reads it. ``importlib.metadata``'s ``version()``, ``requires()`` and
+    ``metadata()["Name"]`` read the headers, which stay byte for byte. Guard: a shipped source reading
+    the body (a source using ``importlib.metadata`` that names ``get_payload`` or ``"description"``).
+    """
+    for source, text in shipped_sources(python_dir, code_dirs).items():
+        reads_metadata = "importlib.metadata" in text or "importlib_metadata" in text
+        if reads_metadata and re.search(r"get_payload|[\"']description[\"']", text, re.IGNORECASE):
+            raise SystemExit(
+                f"finalize_layer: {source} may read a distribution's long description; keep METADATA whole"
+            )
+    freed = 0
+    for metadata in sorted(python_dir.glob("*.dist-info/METADATA")):
+        text = metadata.read_bytes()
+        head, separator, body = text.partition(b"\n\n")
+        if separator and body.strip():
+            metadata.write_bytes(head + b"\n")
+            freed += len(text) - len(head) - 1
+    return freed
+
+
+def report_removed(removed: list[tuple[str, int, str]]) -> list[dict[str, Any]]:
+    """Print what `remove_unused` removed; the same as JSON for the report."""
+    for what, size, why in removed:
+        print(f"removed {what}, {size / 1e6:.2f} MB: {why}")
+    return [{"files": what, "bytes": size, "why": why} for what, size, why in removed]
+
+
+def remove_after_closure(python_dir: Path, code_dirs: list[Path]) -> list[dict[str, Any]]:
+    """What may go only once the closure is known (it reads RECORD): `UNUSED_AFTER_CLOSURE`, long descriptions."""
+    removed = report_removed(remove_unused(python_dir, code_dirs, UNUSED_AFTER_CLOSURE))
+    freed = drop_long_descriptions(python_dir, code_dirs)
+    why = "PyPI's project description; importlib.metadata reads the headers"
+    print(f"dropped the long descriptions of *.dist-info/METADATA, {freed / 1e6:.2f} MB: {why}")
+    removed.append({"files": "*.dist-info/METADATA (long description only)", "bytes": freed, "why": why})
     return removed
 
 
@@ -689,12 +751,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, freed in pruned:
             print(f"pruned {name} ({freed / 1e6:.1f} MB, provided by the Lambda runtime)")
         report["pruned"] = [{"distribution": name, "bytes": freed} for name, freed in pruned]
+    code_dirs = [h.code_dir for h in handlers(args.template)]
     if not args.keep_unused:
-        code_dirs = [h.code_dir for h in handlers(args.template)]
-        removed = remove_unused(python_dir, code_dirs)
-        for what, size, why in removed:
-            print(f"removed {what}, {size / 1e6:.2f} MB: {why}")
-        report["removed"] = [{"files": what, "bytes": size, "why": why} for what, size, why in removed]
+        report["removed"] = report_removed(remove_unused(python_dir, code_dirs))
 
     if args.no_compile:
         for cache in list(python_dir.rglob("__pycache__")):
@@ -730,6 +789,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(closure.files - closure.cold)} on first use = {pycs} of {len(all_sources(python_dir))} "
             f"modules compiled ({', '.join(f'{f} {n}' for f, n in sorted(closure.per_function.items()))})"
         )
+
+    if not args.keep_unused:
+        report["removed"] += remove_after_closure(python_dir, code_dirs)
 
     after = tree_size(args.layer_dir)
     pyc_bytes = pyc_size(python_dir)
