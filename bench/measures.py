@@ -51,3 +51,15 @@ def lambda_cpu_share(memory_mb: int, full_vcpu_mb: int = 1769) -> float:
     if memory_mb <= 0:
         raise ValueError("memory must be positive")
     return min(1.0, memory_mb / full_vcpu_mb)
+
+
+def failure_of(answer: Any) -> str | None:
+    """Why a handler's answer is a failure (failed batch records, a non-2xx API answer), or None."""
+    if not isinstance(answer, dict):
+        return None
+    if answer.get("batchItemFailures"):
+        return f"failed records: {answer['batchItemFailures']}"
+    status = answer.get("statusCode")
+    if status is not None and not 200 <= int(status) < 300:
+        return f"answered {status}: {str(answer.get('body'))[:500]}"
+    return None

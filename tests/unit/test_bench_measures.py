@@ -77,3 +77,11 @@ def test_lambda_cpu_share_is_proportional_below_one_vcpu() -> None:
     assert measures.lambda_cpu_share(512) == pytest.approx(0.2894, abs=1e-4)
     with pytest.raises(ValueError, match="positive"):
         measures.lambda_cpu_share(0)
+
+
+def test_failure_of_names_failed_records_and_error_answers() -> None:
+    assert measures.failure_of({"batchItemFailures": []}) is None
+    assert measures.failure_of({"statusCode": 202, "body": "{}"}) is None
+    assert measures.failure_of(None) is None
+    assert "failed records" in str(measures.failure_of({"batchItemFailures": [{"itemIdentifier": "m1"}]}))
+    assert "answered 503" in str(measures.failure_of({"statusCode": 503, "body": "Jira is unavailable"}))
