@@ -16,7 +16,8 @@ Target: the finalized layer stays <= 20 MB unzipped (tests/template/test_sam_bui
    comes from the runtime: a version mismatch waiting to happen. Those distributions are removed,
    file by file from their ``RECORD``, unless the layer's requirements.txt pins them explicitly.
 
-2. **Drop files no code path reads** (``UNUSED``; 4.5 MB today), each guarded: the script refuses a
+2. **Drop files no code path reads** (``UNUSED``, ``UNUSED_AFTER_CLOSURE`` and the long descriptions of
+   ``METADATA``; 5.5 MB today), each guarded: the script refuses a
    removal if any shipped source (the layer's outside the owning package, the functions') names
    what would need the files.
 
@@ -34,6 +35,13 @@ Target: the finalized layer stays <= 20 MB unzipped (tests/template/test_sam_bui
    * Type stubs (``*.pyi``, ``py.typed``, ``wrapt-stubs/``) and C sources shipped next to their
      compiled extensions (``wrapt/_wrappers.c``...), 0.3 MB: type checkers and compilers read
      them, the interpreter never does.
+   * ``pydantic/v1`` (0.5 MB), pydantic's bundled 1.x API: only code written for pydantic 1 imports
+     it. Guard: ``pydantic.v1``. certifi's own tests.
+   * Last, once the closure is known (it reads ``RECORD`` to tell our packages from the
+     dependencies): ``*.dist-info/RECORD`` and SBOMs (0.2 MB; pip uninstall and
+     ``importlib.metadata.files()`` read RECORD, nothing shipped calls ``files()``), and the long
+     description in the body of each ``METADATA`` (0.3 MB; PyPI's project page: ``version()``,
+     ``requires()`` and entry points read the headers, which stay).
 
 3. **Precompile the cold-start import closure, and only that.** Lambda mounts layers read-only, so
    CPython cannot cache bytecode there: every module imported without a shipped ``.pyc`` is compiled
@@ -89,8 +97,9 @@ Target: the finalized layer stays <= 20 MB unzipped (tests/template/test_sam_bui
    byte-for-byte reproducible, so an unchanged layer keeps the same content hash and is not
    re-uploaded.
 
-Result (arm64, today): 26.4 MB (7.8 MB of pycs for all 789 modules) -> 19.4 MB (5.4 MB of pycs
-for the 452 of the closure); a handler's cold import with closure pycs is as fast as with all pycs.
+Result (arm64, today): 40.7 MB as pip installs it -> 18.9 MB of files, 19.8 MB apparent (``du
+--apparent-size``, directories included), of which 5.7 MB of pycs for the 472 modules of the closure;
+a handler's cold import with closure pycs is as fast as with all pycs.
 
 Not done, on purpose: stripping debug symbols from the other ``.so`` files (``llvm-strip
 --strip-debug`` would save ~0.6 MB, mostly wrapt's) makes the layer's bytes depend on an optional
