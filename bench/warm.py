@@ -45,9 +45,6 @@ os.environ.update({
 from measures import failure_of, percentile  # noqa: E402
 
 from jira_bridge import adapters  # noqa: E402
-from jira_bridge.connectors.model import Connector, parse_connector_secret  # noqa: E402
-from jira_bridge.connectors.registry import ConnectorRegistry  # noqa: E402
-from jira_bridge.connectors.routing import load_routing  # noqa: E402
 from jira_bridge.links.store import InMemoryLinkStore  # noqa: E402
 
 SECRET = "bench-webhook-secret"  # noqa: S105 - a benchmark's own value
@@ -103,14 +100,18 @@ class InstantAws:
         return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"} for _ in kwargs.get("Entries", [])]}
 
 
-class StaticConnectors:
-    """The connector secret, already read (Secrets Manager is network; Powertools caches it in Lambda)."""
+class CachedSecrets:
+    """Powertools' `parameters.get_secret` answering from its cache, as in a warm container (the same object
+    each time): the bridge's own secret handling (parsing, fingerprints) runs as deployed."""
 
-    def __init__(self, secret: dict[str, Any]) -> None:
-        self.secret = {**secret, "webhook_secret": SECRET}
+    def __init__(self, connector: dict[str, Any]) -> None:
+        self.secrets = {
+            "bench/default": {**connector, "webhook_secret": SECRET},
+            "bench/ci-callers": {"callers": {"bench": {"api_key": CI_API_KEY}}},
+        }
 
-    def get(self, name: str) -> Connector:
-        return parse_connector_secret(name, "bench", self.secret)
+    def __call__(self, name: str, **_: Any) -> Any:
+        return self.secrets[name]
 
 
 def incident_sqs_events(count: int) -> list[dict[str, Any]]:
@@ -161,13 +162,6 @@ class InstantOnce:
             return self.done[key], False
         self.done[key] = work()
         return self.done[key], True
-
-
-class StaticCallers:
-    def directory(self) -> Any:
-        from jira_bridge.ci.callers import CallerDirectory, parse_callers_secret
-
-        return CallerDirectory(parse_callers_secret("bench", {"callers": {"bench": {"api_key": CI_API_KEY}}}))
 
 
 def ci_notify_events(count: int, per_body: int) -> list[dict[str, Any]]:
@@ -238,38 +232,40 @@ def check(answer: Any) -> None:
         raise RuntimeError(f"the handler failed: {failure}")
 
 
-PATCHED = ("connector_registry", "link_store", "aws_client", "ci_once", "ci_callers")
+PATCHED = ("link_store", "aws_client", "ci_once")
 
 
 def measure(count: int = 500) -> dict[str, Any]:
     """The handlers against the simulator; the real factories and settings are restored afterwards
     (bench/run.py goes on to run the handlers against the local stack in the same process)."""
+    from aws_lambda_powertools.utilities import parameters
+
     from jira_bridge.settings import load_settings
 
     saved = {name: getattr(adapters, name) for name in PATCHED}
+    get_secret = parameters.get_secret
     try:
         with simulator() as secret:
-            return _measure(count, secret)
+            parameters.get_secret = CachedSecrets(secret)  # type: ignore[assignment]
+            return _measure(count)
     finally:
+        parameters.get_secret = get_secret
         for name, factory in saved.items():
             setattr(adapters, name, factory)
         load_settings.cache_clear()
         adapters.reset()
 
 
-def _measure(count: int, secret: dict[str, Any]) -> dict[str, Any]:
+def _measure(count: int) -> dict[str, Any]:
     from jira_bridge.settings import load_settings
 
     load_settings.cache_clear()  # settings an earlier stack in this process cached (e.g. its request budget)
     adapters.reset()
-    registry = ConnectorRegistry(load_routing(ROOT / "config" / "connectors.yaml"), StaticConnectors(secret))
     store = InMemoryLinkStore()
-    adapters.connector_registry = lambda _settings: registry  # type: ignore[assignment]
     adapters.link_store = lambda _settings: store  # type: ignore[assignment]
     adapters.aws_client = lambda _service: InstantAws()  # type: ignore[assignment]
     once = InstantOnce()
     adapters.ci_once = lambda _settings: once  # type: ignore[assignment]
-    adapters.ci_callers = lambda _settings: StaticCallers()  # type: ignore[assignment]
 
     import ci_notify_handler
     import incident_events_handler
