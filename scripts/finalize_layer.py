@@ -17,7 +17,8 @@ Target: the finalized layer stays <= 20 MB unzipped (tests/template/test_sam_bui
    comes from the runtime: a version mismatch waiting to happen. Those distributions are removed,
    file by file from their ``RECORD``, unless the layer's requirements.txt pins them explicitly.
 
-2. **Drop files no code path reads** (``UNUSED``; 4.5 MB today), each guarded: the script refuses a
+2. **Drop files no code path reads** (``UNUSED``, ``UNUSED_AFTER_CLOSURE`` and the long descriptions of
+   ``METADATA``; 5.5 MB today), each guarded: the script refuses a
    removal if any shipped source (the layer's outside the owning package, the functions') names
    what would need the files.
 
@@ -35,6 +36,13 @@ Target: the finalized layer stays <= 20 MB unzipped (tests/template/test_sam_bui
    * Type stubs (``*.pyi``, ``py.typed``, ``wrapt-stubs/``) and C sources shipped next to their
      compiled extensions (``wrapt/_wrappers.c``...), 0.3 MB: type checkers and compilers read
      them, the interpreter never does.
+   * ``pydantic/v1`` (0.5 MB), pydantic's bundled 1.x API: only code written for pydantic 1 imports
+     it. Guard: ``pydantic.v1``. certifi's own tests.
+   * Last, once the closure is known (it reads ``RECORD`` to tell our packages from the
+     dependencies): ``*.dist-info/RECORD`` and SBOMs (0.2 MB; pip uninstall and
+     ``importlib.metadata.files()`` read RECORD, nothing shipped calls ``files()``), and the long
+     description in the body of each ``METADATA`` (0.3 MB; PyPI's project page: ``version()``,
+     ``requires()`` and entry points read the headers, which stay).
 
 3. **Precompile the cold-start import closure, and only that.** Lambda mounts layers read-only, so
    CPython cannot cache bytecode there: every module imported without a shipped ``.pyc`` is compiled
@@ -90,8 +98,9 @@ Target: the finalized layer stays <= 20 MB unzipped (tests/template/test_sam_bui
    byte-for-byte reproducible, so an unchanged layer keeps the same content hash and is not
    re-uploaded.
 
-Result (arm64, today): 26.4 MB (7.8 MB of pycs for all 789 modules) -> 19.4 MB (5.4 MB of pycs
-for the 452 of the closure); a handler's cold import with closure pycs is as fast as with all pycs.
+Result (arm64, today): 40.7 MB as pip installs it -> 18.9 MB of files, 19.8 MB apparent (``du
+--apparent-size``, directories included), of which 5.7 MB of pycs for the 472 modules of the closure;
+a handler's cold import with closure pycs is as fast as with all pycs.
 
 Not done, on purpose: stripping debug symbols from the other ``.so`` files (``llvm-strip
 --strip-debug`` would save ~0.6 MB, mostly wrapt's) makes the layer's bytes depend on an optional
@@ -183,6 +192,25 @@ UNUSED = (
     Unused(
         globs=("**/*.pyi", "**/py.typed", "*-stubs/**/*", "**/*.c"),
         why="type stubs and C sources: read by type checkers and compilers, never by the interpreter",
+    ),
+    Unused(
+        globs=("pydantic/v1/**/*",),
+        why="pydantic's bundled 1.x API (pydantic.v1): only code written for pydantic 1 imports it",
+        used_by=("pydantic.v1", "pydantic import v1"),
+        owner=("pydantic",),
+    ),
+    Unused(
+        globs=("certifi/tests/**/*",),
+        why="certifi's own tests",
+    ),
+)
+# Removed last: the closure computation reads RECORD to tell our own packages from the dependencies.
+UNUSED_AFTER_CLOSURE = (
+    Unused(
+        globs=("*.dist-info/RECORD", "*.dist-info/sboms/**/*"),
+        why="installer records (RECORD: pip uninstall) and SBOMs: importlib.metadata reads METADATA and "
+        "entry_points.txt for version() and entry_points(); only files() reads RECORD",
+        used_by=("metadata.files", "metadata import files"),
     ),
 )
 
@@ -456,11 +484,13 @@ def shipped_sources(python_dir: Path, code_dirs: Iterable[Path]) -> dict[Path, s
     return {p: p.read_text(encoding="utf-8", errors="replace") for p in paths}
 
 
-def remove_unused(python_dir: Path, code_dirs: list[Path]) -> list[tuple[str, int, str]]:
-    """Delete `UNUSED` files, each only after its guard finds no shipped source that would use them."""
+def remove_unused(
+    python_dir: Path, code_dirs: list[Path], which: tuple[Unused, ...] = UNUSED
+) -> list[tuple[str, int, str]]:
+    """Delete `which` files, each only after its guard finds no shipped source that would use them."""
     removed = []
     sources: dict[Path, str] | None = None
-    for unused in UNUSED:
+    for unused in which:
         targets = sorted({t for pattern in unused.globs for t in python_dir.glob(pattern) if t.is_file()})
         if not targets:
             continue
@@ -484,6 +514,47 @@ def remove_unused(python_dir: Path, code_dirs: list[Path]) -> list[tuple[str, in
                 directory = directory.parent
         shown = targets[0].relative_to(python_dir).as_posix() if len(targets) == 1 else f"{len(targets)} files"
         removed.append((f"{', '.join(unused.globs)} ({shown})", freed, unused.why))
+    return removed
+
+
+def drop_long_descriptions(python_dir: Path, code_dirs: list[Path]) -> int:
+    """Cut each ``*.dist-info/METADATA`` after its headers; returns the bytes freed.
+
+    The body of METADATA is the project's long description (its README, 140 KB for pydantic): PyPI
+    shows it, nothing at run time reads it. ``importlib.metadata``'s ``version()``, ``requires()`` and
+    ``metadata()["Name"]`` read the headers, which stay byte for byte. Guard: a shipped source reading
+    the body (a source using ``importlib.metadata`` that names ``get_payload`` or ``"description"``).
+    """
+    for source, text in shipped_sources(python_dir, code_dirs).items():
+        reads_metadata = "importlib.metadata" in text or "importlib_metadata" in text
+        if reads_metadata and re.search(r"get_payload|[\"']description[\"']", text, re.IGNORECASE):
+            raise SystemExit(
+                f"finalize_layer: {source} may read a distribution's long description; keep METADATA whole"
+            )
+    freed = 0
+    for metadata in sorted(python_dir.glob("*.dist-info/METADATA")):
+        text = metadata.read_bytes()
+        head, separator, body = text.partition(b"\n\n")
+        if separator and body.strip():
+            metadata.write_bytes(head + b"\n")
+            freed += len(text) - len(head) - 1
+    return freed
+
+
+def report_removed(removed: list[tuple[str, int, str]]) -> list[dict[str, Any]]:
+    """Print what `remove_unused` removed; the same as JSON for the report."""
+    for what, size, why in removed:
+        print(f"removed {what}, {size / 1e6:.2f} MB: {why}")
+    return [{"files": what, "bytes": size, "why": why} for what, size, why in removed]
+
+
+def remove_after_closure(python_dir: Path, code_dirs: list[Path]) -> list[dict[str, Any]]:
+    """What may go only once the closure is known (it reads RECORD): `UNUSED_AFTER_CLOSURE`, long descriptions."""
+    removed = report_removed(remove_unused(python_dir, code_dirs, UNUSED_AFTER_CLOSURE))
+    freed = drop_long_descriptions(python_dir, code_dirs)
+    why = "PyPI's project description; importlib.metadata reads the headers"
+    print(f"dropped the long descriptions of *.dist-info/METADATA, {freed / 1e6:.2f} MB: {why}")
+    removed.append({"files": "*.dist-info/METADATA (long description only)", "bytes": freed, "why": why})
     return removed
 
 
@@ -690,12 +761,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, freed in pruned:
             print(f"pruned {name} ({freed / 1e6:.1f} MB, provided by the Lambda runtime)")
         report["pruned"] = [{"distribution": name, "bytes": freed} for name, freed in pruned]
+    code_dirs = [h.code_dir for h in handlers(args.template)]
     if not args.keep_unused:
-        code_dirs = [h.code_dir for h in handlers(args.template)]
-        removed = remove_unused(python_dir, code_dirs)
-        for what, size, why in removed:
-            print(f"removed {what}, {size / 1e6:.2f} MB: {why}")
-        report["removed"] = [{"files": what, "bytes": size, "why": why} for what, size, why in removed]
+        report["removed"] = report_removed(remove_unused(python_dir, code_dirs))
 
     if args.no_compile:
         for cache in list(python_dir.rglob("__pycache__")):
@@ -731,6 +799,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(closure.files - closure.cold)} on first use = {pycs} of {len(all_sources(python_dir))} "
             f"modules compiled ({', '.join(f'{f} {n}' for f, n in sorted(closure.per_function.items()))})"
         )
+
+    if not args.keep_unused:
+        report["removed"] += remove_after_closure(python_dir, code_dirs)
 
     after = tree_size(args.layer_dir)
     pyc_bytes = pyc_size(python_dir)

@@ -31,7 +31,8 @@ pytestmark = pytest.mark.template
 PACKAGE = REPO_ROOT / "scripts" / "package_dry_run.py"
 MAX_LAYER_MB = 20  # the finalized layer, unzipped: sources, native code and the cold-start pycs
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "dateutil")
-REMOVED_GLOBS = ("yaml/_yaml*.so", "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.min.*", "**/*.pyi")
+REMOVED_GLOBS = ("yaml/_yaml*.so", "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.min.*", "**/*.pyi",
+                 "pydantic/v1/**/*.py", "*.dist-info/RECORD")
 # Loaded lazily by the first invocation (adapters, Tracer, deferred imports): must be precompiled too.
 # The layer's own lazily imported modules are read from jira_bridge/adapters.py and the handlers.
 FIRST_INVOCATION = (
@@ -46,7 +47,8 @@ PORTABLE_MODULES = ("jira_bridge", "requests", "urllib3", "idna", "certifi", "jm
 
 
 def size_mb(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink()) / 1e6
+    """Apparent size (`du --apparent-size`): file sizes plus the directories' own entries."""
+    return sum(p.lstat().st_size for p in path.rglob("*")) / 1e6
 
 
 def bundled(python_dir: Path, name: str) -> list[str]:

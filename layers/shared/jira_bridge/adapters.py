@@ -141,12 +141,27 @@ def idempotency_store(settings: BaseSettings) -> Any:
 _SITES: dict[tuple[str, str], JiraSite] = {}
 
 
+_FINGERPRINTS: dict[int, tuple[BaseModel, str]] = {}  # id(secret model) -> (the model, its fingerprint)
+
+
 def _fingerprint(secret: BaseModel) -> str:
     """Changes when a secret is rotated, so a new token gets a new session; never logged.
 
     Over the revealed values: a dump of a model masks its SecretStr fields, which would hide exactly
-    the rotation this is for.
+    the rotation this is for. Computed once per model object (a cached secret is the same object from
+    one event to the next; a rotated one is a new object).
     """
+    known = _FINGERPRINTS.get(id(secret))
+    if known is not None and known[0] is secret:
+        return known[1]
+    if len(_FINGERPRINTS) >= 64:  # rotated secrets' old models: forget them all now and then
+        _FINGERPRINTS.clear()
+    fingerprint = _compute_fingerprint(secret)
+    _FINGERPRINTS[id(secret)] = (secret, fingerprint)
+    return fingerprint
+
+
+def _compute_fingerprint(secret: BaseModel) -> str:
     import hashlib
     import json
 
@@ -531,6 +546,7 @@ def reset() -> None:
     load_settings.cache_clear()  # a second stack in one process has its own environment (CONFIG_DIR...)
     _SITES.clear()
     _CI_SITES.clear()
+    _FINGERPRINTS.clear()
     from jira_bridge.jira.auth import DEFAULT_CLOUD_IDS
 
     DEFAULT_CLOUD_IDS.clear()  # a fresh stack may point the same site URL at another tenant

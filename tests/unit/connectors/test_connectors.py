@@ -136,3 +136,40 @@ def test_a_service_account_token_calls_the_api_gateway_with_the_cloud_id() -> No
     assert parse_connector_secret("c", "s", SECRET).credentials.rest_base == "https://myorg.atlassian.net"
     with pytest.raises(ConfigurationError, match="add cloud_id"):
         parse_connector_secret("svc", "s", {**SECRET, "api_route": "gateway"})
+
+
+def test_a_cached_secret_is_parsed_once_and_a_rotated_one_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Powertools answers the same object while the secret is in its cache: the same Connector comes back
+    (no validation per event); a refreshed answer (rotation) is parsed and used."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from jira_bridge.adapters import _fingerprint
+    from jira_bridge.connectors.secrets import SecretsManagerConnectors
+
+    answers = {"jira-bridge/connectors/default": dict(SECRET)}
+    monkeypatch.setattr(parameters, "get_secret", lambda secret_id, **_: answers[secret_id])
+    source = SecretsManagerConnectors("jira-bridge/connectors/")
+    first = source.get("default")
+    assert source.get("default") is first
+    assert _fingerprint(first.credentials) == _fingerprint(source.get("default").credentials)
+
+    answers["jira-bridge/connectors/default"] = {**SECRET, "api_token": "tok-rotated"}  # the cache expired
+    rotated = source.get("default")
+    assert rotated is not first
+    assert rotated.credentials.api_token is not None
+    assert rotated.credentials.api_token.get_secret_value() == "tok-rotated"
+    assert _fingerprint(rotated.credentials) != _fingerprint(first.credentials)
+
+
+def test_a_cached_callers_secret_gives_the_same_directory_until_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools.utilities import parameters
+
+    from jira_bridge.ci.callers import SecretsManagerCallers
+
+    answer = {"callers": {"ci": {"api_key": "ci-api-key-0123456789"}}}
+    monkeypatch.setattr(parameters, "get_secret", lambda secret_id, **_: answer)
+    callers = SecretsManagerCallers("jira-bridge/ci-callers")
+    directory = callers.directory()
+    assert callers.directory() is directory
+    answer = {"callers": {"ci": {"api_key": "ci-api-key-rotated-0123456789"}}}
+    assert callers.directory() is not directory

@@ -477,3 +477,33 @@ def test_near_limit_slows_the_site_budget_before_any_429(
     transport.budget = RequestBudget(8, clock=fake_time.clock, sleep=fake_time.sleep)
     transport.get("/rest/api/3/myself")
     assert transport.budget.rate == 6
+
+
+# ----- the environment, read once per session -------------------------------------------------------------
+
+
+def test_proxy_and_ca_bundle_from_the_environment_are_used_without_rereading_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from jira_bridge.jira.transport import JiraTransport
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corporate.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = JiraTransport("https://acme.atlassian.net")._session
+    assert session.proxies.get("https") == "http://proxy.internal:3128"
+    assert session.verify == "/etc/ssl/corporate.pem"
+    assert session.trust_env is False  # the per-request environment lookup (and ~/.netrc) is off
+
+    monkeypatch.setenv("NO_PROXY", "acme.atlassian.net")  # a site the proxy must not see goes direct
+    assert JiraTransport("https://acme.atlassian.net")._session.proxies.get("https") is None
+
+
+@responses.activate
+def test_a_request_goes_out_with_the_session_proxies_off_when_none_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jira_bridge.jira.transport import JiraTransport
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    responses.add(responses.GET, "https://acme.atlassian.net/rest/api/3/myself", json={"accountId": "a"})
+    assert JiraTransport("https://acme.atlassian.net").get("/rest/api/3/myself").body == {"accountId": "a"}

@@ -252,6 +252,9 @@ class SecretsManagerCallers:
     def __init__(self, secret_id: str, max_age: int = 300) -> None:
         self.secret_id = secret_id
         self._max_age = max_age
+        # The payload Powertools answered and its directory: the same object while Powertools serves it from
+        # its cache, so a warm request does not validate the secret again.
+        self._parsed: tuple[Any, CallerDirectory] | None = None
 
     def directory(self) -> CallerDirectory:
         from aws_lambda_powertools.utilities import parameters
@@ -264,4 +267,8 @@ class SecretsManagerCallers:
             cause = error.__cause__ or error
             code = getattr(cause, "response", {}).get("Error", {}).get("Code") or type(cause).__name__
             raise ConfigurationError(f"cannot read secret {self.secret_id} ({code})") from None
-        return CallerDirectory(parse_callers_secret(self.secret_id, payload))
+        if self._parsed is not None and self._parsed[0] is payload:
+            return self._parsed[1]
+        directory = CallerDirectory(parse_callers_secret(self.secret_id, payload))
+        self._parsed = (payload, directory)
+        return directory

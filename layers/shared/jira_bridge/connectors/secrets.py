@@ -18,6 +18,9 @@ class SecretsManagerConnectors:
     def __init__(self, prefix: str, max_age: int = 300) -> None:
         self._prefix = prefix
         self._max_age = max_age
+        # name -> (the payload Powertools answered, its Connector). While Powertools serves a secret from
+        # its cache it answers the same object, so a warm event does not validate the secret again.
+        self._parsed: dict[str, tuple[Any, Connector]] = {}
 
     def secret_id(self, name: str) -> str:
         return f"{self._prefix}{name}"
@@ -40,7 +43,12 @@ class SecretsManagerConnectors:
                 f"connector {name!r}: cannot read secret {secret_id} ({_reason(error)}); create it with "
                 f"`aws secretsmanager create-secret --name {secret_id} --secret-string file://connector.json`"
             ) from None
-        return parse_connector_secret(name, secret_id, payload)
+        parsed = self._parsed.get(name)
+        if parsed is not None and parsed[0] is payload:
+            return parsed[1]
+        connector = parse_connector_secret(name, secret_id, payload)
+        self._parsed[name] = (payload, connector)
+        return connector
 
 
 def _reason(error: Exception) -> str:

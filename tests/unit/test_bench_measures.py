@@ -1,0 +1,75 @@
+"""The benchmark's measuring helpers (bench/measures.py): what `make bench` reports rests on them."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _load(name: str):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+measures = _load("measures")
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    samples = [float(n) for n in range(100, 0, -1)]  # 1..100, unsorted
+    assert measures.percentile(samples, 0.99) == 99.0
+    assert measures.percentile(samples, 0.5) == 50.0
+    assert measures.percentile(samples, 1.0) == 100.0
+    assert measures.percentile([3.0, 1.0, 2.0], 0.99) == 3.0  # ceil(2.97) = 3rd smallest
+    assert measures.percentile([7.0], 0.01) == 7.0
+
+
+def test_percentile_refuses_nothing_and_nonsense() -> None:
+    with pytest.raises(ValueError, match="no samples"):
+        measures.percentile([], 0.99)
+    with pytest.raises(ValueError, match="q must be"):
+        measures.percentile([1.0], 0)
+
+
+def test_median_ratio_pairs_each_sample_with_its_neighbour() -> None:
+    # the load quadrupled for two pairs: the per-pair ratios stay 2.0, the ratio of the medians (150/100) would not
+    pairs = [(100.0, 50.0), (110.0, 55.0), (400.0, 200.0), (440.0, 220.0), (150.0, 100.0)]
+    assert measures.median_ratio(pairs) == 2.0
+    with pytest.raises(ValueError, match="no pairs"):
+        measures.median_ratio([])
+
+
+def test_apparent_size_counts_directories_like_du(tmp_path: Path) -> None:
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "a.py").write_bytes(b"x" * 1000)
+    (tmp_path / "pkg" / "sub" / "b.py").write_bytes(b"y" * 24)
+    files_only = 1024
+    dirs = sum(p.lstat().st_size for p in (tmp_path, tmp_path / "pkg", tmp_path / "pkg" / "sub"))
+    assert measures.apparent_size(tmp_path) == files_only + dirs
+    assert measures.apparent_size(tmp_path) > files_only
+
+
+def test_lambda_cpu_share_is_proportional_below_one_vcpu() -> None:
+    assert measures.lambda_cpu_share(1769) == 1.0
+    assert measures.lambda_cpu_share(3538) == 1.0  # one core's worth is all a single-threaded start uses
+    assert measures.lambda_cpu_share(128) == pytest.approx(128 / 1769)
+    assert measures.lambda_cpu_share(512) == pytest.approx(0.2894, abs=1e-4)
+    with pytest.raises(ValueError, match="positive"):
+        measures.lambda_cpu_share(0)
+
+
+def test_failure_of_names_failed_records_and_error_answers() -> None:
+    assert measures.failure_of({"batchItemFailures": []}) is None
+    assert measures.failure_of({"statusCode": 202, "body": "{}"}) is None
+    assert measures.failure_of(None) is None
+    assert "failed records" in str(measures.failure_of({"batchItemFailures": [{"itemIdentifier": "m1"}]}))
+    assert "answered 503" in str(measures.failure_of({"statusCode": 503, "body": "Jira is unavailable"}))
