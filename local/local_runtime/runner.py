@@ -229,13 +229,19 @@ def api_gateway_event(
 def function_environment(env: dict[str, str]) -> Iterator[None]:
     """Set a function's environment for one invocation, restoring the process's afterwards."""
     with _ENV_LOCK:
-        saved = dict(os.environ)
+        # Only the function's own variables are put back: a whole-environment snapshot restored here would
+        # undo what another thread changed meanwhile (a test's monkeypatch.delenv while the local API's
+        # thread ran a function), resurrecting a variable that test had removed.
+        saved = {name: os.environ.get(name) for name in env}
         os.environ.update(env)
         try:
             yield
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def _prepend_path(path: str) -> None:
