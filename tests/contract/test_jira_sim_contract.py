@@ -208,6 +208,8 @@ PLATFORM_SCENARIOS: dict[str, list[Scenario]] = {
         lambda c, _k: c("GET", "/rest/api/3/user", params={"accountId": "nobody"}),
     ],
     "getCreateIssueMetaIssueTypes": [lambda c, _k: c("GET", "/rest/api/3/issue/createmeta/OPS/issuetypes")],
+    "getAllStatuses": [lambda c, _k: c("GET", "/rest/api/3/project/OPS/statuses"),
+                       lambda c, _k: c("GET", "/rest/api/3/project/NOPE/statuses")],
     "getCreateIssueMetaIssueTypeId": [
         lambda c, _k: c("GET", "/rest/api/3/issue/createmeta/OPS/issuetypes/10004"),
     ],

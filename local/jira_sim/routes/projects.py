@@ -101,3 +101,18 @@ def _screen_order(field_ids: frozenset[str]) -> list[str]:
     order = ["issuetype", "project", "summary", "description", "reporter", "assignee", "priority", "labels"]
     system = [f for f in order if f in field_ids]
     return system + sorted(f for f in field_ids if f not in order)
+
+
+@routes.route("/rest/api/3/project/<project_id_or_key>/statuses", "GET", auth="basic")
+def project_statuses(ctx: RequestContext, project_id_or_key: str) -> Response:
+    """``getAllStatuses``: each issue type of the project with the statuses of its workflow (Browse Projects)."""
+    project = visible_project(ctx, project_id_or_key)
+    workflow = ctx.site.workflow_of(project)
+    status_ids = list(dict.fromkeys([workflow.initial_status, *(s for t in workflow.transitions for s in
+                                                                 (*t.from_statuses, t.to_status))]))
+    renderer = ctx.renderer()
+    return json_response([
+        {"self": renderer.rest(f"issuetype/{type_id}"), "id": type_id, "name": ctx.site.issue_type(type_id).name,
+         "subtask": False, "statuses": [renderer.status(s) for s in status_ids]}
+        for type_id in project.screens
+    ])

@@ -426,6 +426,35 @@ class JiraClient:
             if isinstance(item, dict)
         ]
 
+    def project_statuses(self, key: str) -> dict[str, list[tuple[str, str]]]:
+        """``getAllStatuses``: GET /rest/api/3/project/{projectIdOrKey}/statuses: issue type name ->
+        the (status name, status category key) of its workflow."""
+        body = self.transport.get(f"{self.api}/project/{_seg(key)}/statuses",
+                                  template=f"{self.api}/project/{{projectIdOrKey}}/statuses").body
+        return {
+            str(issue_type.get("name", "")): [
+                (str(status.get("name", "")), str(_dict(status.get("statusCategory")).get("key", "")))
+                for status in issue_type.get("statuses") or [] if isinstance(status, dict)]
+            for issue_type in (body if isinstance(body, list) else []) if isinstance(issue_type, dict)
+        }
+
+    def create_fields(self, project: str, issue_type_id: str) -> dict[str, dict[str, Any]]:
+        """``getCreateIssueMetaIssueTypeId``: GET /rest/api/3/issue/createmeta/{project}/issuetypes/{id},
+        all pages: field id -> its metadata (``required``, ``schema``, ``allowedValues``, ...).
+        Cloud lists them under ``fields``, Data Center under ``values``."""
+        out: dict[str, dict[str, Any]] = {}
+        start = 0
+        while True:
+            body = _dict(self.transport.get(
+                f"{self.api}/issue/createmeta/{_seg(project)}/issuetypes/{_seg(issue_type_id)}",
+                template=f"{self.api}/issue/createmeta/{{projectIdOrKey}}/issuetypes/{{issueTypeId}}",
+                params={"startAt": str(start), "maxResults": "200"}).body)
+            page = [f for f in body.get("fields") or body.get("values") or [] if isinstance(f, dict)]
+            out.update({str(f.get("fieldId") or f.get("key")): f for f in page})
+            start += len(page)
+            if not page or start >= int(body.get("total") or 0):
+                return out
+
     # issues --------------------------------------------------------------------------------
 
     def get_issue(
