@@ -235,7 +235,7 @@ def config_problem(settings: BaseSettings, *files: ConfigFile) -> str | None:
     Read and validated on a container's first invocation (its cold start; never at import), and the
     answer kept: the files are part of the deployment, so it cannot change before the next one. A
     problem is reported once per container, as one error line (what is wrong, file:line, the fix) and
-    a `ConfigInvalid` metric the stack's alarm watches; the handler then refuses its events visibly.
+    a `ConfigInvalid` metric (Powertools, in the stack's namespace); the handler then refuses its events visibly.
     """
     key = (settings, files)
     if key not in _CONFIG_CHECKED:
