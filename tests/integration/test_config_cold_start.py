@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from jira_bridge.errors import ConfigurationError
 from jira_bridge.observability import logger as service_logger
 from jira_bridge.observability import metrics
+from jira_bridge.settings import load_settings
 from local_runtime.environment import LocalEnvironment
 
 pytestmark = pytest.mark.integration
@@ -44,10 +45,12 @@ def broken(env: LocalEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(metrics, "namespace", "JiraBridge/test")
     lines = Lines()
     service_logger._logger.addHandler(lines)
+    load_settings.cache_clear()  # a container's settings are parsed once: this one starts cold
     try:
         yield tmp_path, lines
     finally:
         service_logger._logger.removeHandler(lines)
+        load_settings.cache_clear()  # the next test's functions start cold with their own environment
 
 
 def break_runbooks(config: Path) -> int:
