@@ -77,6 +77,11 @@ class Mutant:
     outcome: str  # killed, survived, incompetent (or a worker outcome)
     diff: str
 
+    @property
+    def mutated(self) -> str:
+        """The line as the mutant has it, stripped."""
+        return next((d[1:].strip() for d in self.diff.splitlines() if d[:1] == "+" and d[:3] != "+++"), "")
+
 
 def equivalent() -> dict[str, list[tuple[str, str]]]:
     """module -> [(operator glob, source line)] judged equivalent."""
@@ -91,8 +96,12 @@ def equivalent() -> dict[str, list[tuple[str, str]]]:
     return listed
 
 
-def is_listed(known: list[tuple[str, str]], operator: str, source: str) -> bool:
-    return any(fnmatch.fnmatchcase(operator, pattern) and source == line for pattern, line in known)
+def is_listed(known: list[tuple[str, str]], mutant: Mutant) -> bool:
+    """Listed by the line it mutates, or (`=> text`) by the mutated line itself: one mutant of several
+    the same operator makes on a line."""
+    return any(fnmatch.fnmatchcase(mutant.operator, pattern)
+               and (mutant.source == line or (line.startswith("=> ") and mutant.mutated == line[3:].strip()))
+               for pattern, line in known)
 
 
 def run_module(cosmic_ray_bin: Path, module: str, work: Path, known: list[tuple[str, str]],
@@ -163,7 +172,7 @@ def main() -> int:
     for module in args.modules:
         known = excluded.get(module, [])
         mutants = run_module(args.cosmic_ray, module, work, known, args.retest_survivors)
-        counted = [m for m in mutants if not is_listed(known, m.operator, m.source)]
+        counted = [m for m in mutants if not is_listed(known, m)]
         survivors = [m for m in counted if m.outcome == "survived"]
         score = 100.0 * (len(counted) - len(survivors)) / len(counted) if counted else 100.0
         scores.append(f"{module:52} {score:5.1f}%  ({len(mutants)} mutants, {len(mutants) - len(counted)} "
