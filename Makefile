@@ -61,9 +61,12 @@ $(TOOLS)/mutation/.installed: Makefile
 	$(TOOLS)/mutation/bin/pip install --quiet cosmic-ray==$(COSMIC_RAY_VERSION)
 	touch $@
 
-# On demand (minutes per module): mutation score of the sync decision code, per module (bar: 90%).
+# On demand (minutes per module): mutation score of the sync decision code, per module (bar: 90%),
+# equivalent mutants (scripts/mutation_equivalent.txt) excluded. MUTATION_ARGS: e.g. one module's
+# path, or --retest-survivors after adding tests (keeps the last run's killed mutants).
+MUTATION_ARGS ?=
 mutation: $(BIN)/.installed $(TOOLS)/mutation/.installed
-	$(BIN)/python scripts/mutation.py --cosmic-ray $(TOOLS)/mutation/bin
+	$(BIN)/python scripts/mutation.py --cosmic-ray $(TOOLS)/mutation/bin $(MUTATION_ARGS)
 
 tools: $(TOOLS)/sam/.installed $(TOOLS)/cfnlint/.installed $(TOOLS)/checkov/.installed
 

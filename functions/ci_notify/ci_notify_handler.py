@@ -55,7 +55,7 @@ from jira_bridge.jira.errors import JiraError, JiraRequestRefused
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import CiNotifySettings, load_settings
 from jira_bridge.sqs_ids import sqs_id
-from jira_bridge.webhooks.http import BodyRejected, header, raw_body
+from jira_bridge.webhooks.http import BodyRejected, header, misconfigured, raw_body
 
 if TYPE_CHECKING:
     from jira_bridge.ci.callers import Caller, CallerDirectory
@@ -320,7 +320,11 @@ def handle_aws_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _settings()  # fail at cold start on a bad environment
+    problem = adapters.config_problem(_settings(), "ci.yaml", "connectors.yaml")  # logged once per container
+    if problem is not None:
+        if "httpMethod" in event:
+            return misconfigured()
+        raise ConfigurationError(problem)  # an EventBridge event: Lambda's retries, then the on-failure destination
     with invocation_budget(context):  # Jira retries end before API Gateway's 29 s or the Lambda timeout
         if "httpMethod" in event:
             return app.resolve(event, context)

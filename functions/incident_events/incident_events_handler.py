@@ -32,6 +32,7 @@ from jira_bridge.settings import IncidentEventsSettings, load_settings
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 _retries: list[FifoRetries] = []  # this invocation's (set in lambda_handler)
 _superseded: dict[str, str] = {}  # this batch's field changes made moot by a later one (message id -> event id)
+_config: list[str | None] = [None]  # what is wrong with runbooks.yaml/connectors.yaml (set in lambda_handler)
 
 
 def is_transient(error: Exception) -> bool:
@@ -58,6 +59,10 @@ def back_off(record: SQSRecord, error: Exception) -> None:
 
 def handle_record(record: SQSRecord) -> None:
     group = record.attributes.message_group_id or "invalid"
+    if _config[0] is not None:  # nothing can be applied right: parked with the reason, replayed after the fix
+        metrics.add_metric(name="IncidentEventsParked", unit=MetricUnit.Count, value=1)
+        _park_or_retry(record, _config[0], group)
+        return
     try:
         envelope = parse_envelope(record.body)
     except InvalidIncidentEvent as invalid:
@@ -128,6 +133,7 @@ def envelope_with(body: str, event: IncidentChanged) -> str:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = load_settings(IncidentEventsSettings)  # fail at cold start on a bad environment
+    _config[0] = adapters.config_problem(settings, "runbooks.yaml", "connectors.yaml")  # logged once per container
     retries = FifoRetries(adapters.aws_client("sqs"), settings.incident_events_queue_url)
     _retries[:] = [retries]
     records = event.get("Records", [])

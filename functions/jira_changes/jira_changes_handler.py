@@ -20,12 +20,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jira_bridge import adapters
+from jira_bridge.errors import ConfigurationError
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.queue_retries import FifoRetries
 from jira_bridge.settings import JiraChangesSettings, load_settings
 
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 _retries: list[FifoRetries] = []  # this invocation's (set in lambda_handler)
+_config: list[str | None] = [None]  # what is wrong with runbooks.yaml/connectors.yaml (set in lambda_handler)
 
 
 def apply_delivery(message: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +76,8 @@ def handle_record(record: SQSRecord) -> None:
 def _handle(record: SQSRecord, message: dict[str, Any]) -> None:
     once, _ = apply_once(load_settings(JiraChangesSettings))
     try:
+        if _config[0] is not None:  # kept in the queue (backoff, then the DLQ for replay), never acked
+            raise ConfigurationError(_config[0])
         result = once(message=message)
     except Exception as error:
         delay = _retries[-1].back_off(record.message_id, record.receipt_handle,
@@ -92,6 +96,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = load_settings(JiraChangesSettings)
     _, config = apply_once(settings)  # fails at cold start on a bad environment
     config.register_lambda_context(context)  # an in-progress record expires with this invocation
+    _config[0] = adapters.config_problem(settings, "runbooks.yaml", "connectors.yaml")  # logged once per container
     retries = FifoRetries(adapters.aws_client("sqs"), settings.changes_queue_url or "")
     _retries[:] = [retries]
     return retries.process(event, context, handle_record, processor)

@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jira_bridge import adapters
+from jira_bridge.errors import ConfigurationError
 from jira_bridge.invocation import invocation_budget
 from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import JiraChangesSettings, load_settings
@@ -24,6 +25,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def reconcile_all() -> dict[str, Any]:
     """Every connector in turn; one failing connector does not stop the others (it is re-raised after)."""
     settings = load_settings(JiraChangesSettings)
+    problem = adapters.config_problem(settings, "runbooks.yaml", "connectors.yaml")  # logged once per container
+    if problem is not None:
+        raise ConfigurationError(problem)
     change_sync = adapters.jira_change_sync(settings)
     projects = change_sync.runbooks.linked_projects()
     routing = adapters.connector_registry(settings).routing

@@ -26,7 +26,7 @@ from jira_bridge.observability import logger, metrics, tracer
 from jira_bridge.settings import JiraWebhookSettings, load_settings
 from jira_bridge.sqs_ids import sqs_id
 from jira_bridge.webhooks.hints import hint_message, hinted_issue
-from jira_bridge.webhooks.http import BodyRejected, header, raw_body
+from jira_bridge.webhooks.http import BodyRejected, header, misconfigured, raw_body
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
 from jira_bridge.webhooks.signature import SignatureInvalid, verify_hub_signature
 
@@ -134,4 +134,6 @@ def _queue_hint(connector: str, body: bytes) -> Response[dict[str, Any]]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if adapters.config_problem(load_settings(JiraWebhookSettings), "connectors.yaml") is not None:
+        return misconfigured()  # Jira retries a 5xx; the cause is logged once per container
     return app.resolve(event, context)

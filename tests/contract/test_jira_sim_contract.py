@@ -183,7 +183,6 @@ PLATFORM_SCENARIOS: dict[str, list[Scenario]] = {
         lambda c, _k: c("GET", "/rest/api/3/project/NOPE"),
     ],
     "searchProjects": [lambda c, _k: c("GET", "/rest/api/3/project/search", params={"keys": "OPS"})],
-    "getAllStatuses": [lambda c, _k: c("GET", "/rest/api/3/project/OPS/statuses")],
     "getAllProjects": [lambda c, _k: c("GET", "/rest/api/3/project")],
     "assignIssue": [
         lambda c, k: c("PUT", f"/rest/api/3/issue/{k}/assignee", json={"accountId": c.sim.user(ALICE).account_id}),
@@ -209,6 +208,8 @@ PLATFORM_SCENARIOS: dict[str, list[Scenario]] = {
         lambda c, _k: c("GET", "/rest/api/3/user", params={"accountId": "nobody"}),
     ],
     "getCreateIssueMetaIssueTypes": [lambda c, _k: c("GET", "/rest/api/3/issue/createmeta/OPS/issuetypes")],
+    "getAllStatuses": [lambda c, _k: c("GET", "/rest/api/3/project/OPS/statuses"),
+                       lambda c, _k: c("GET", "/rest/api/3/project/NOPE/statuses")],
     "getCreateIssueMetaIssueTypeId": [
         lambda c, _k: c("GET", "/rest/api/3/issue/createmeta/OPS/issuetypes/10004"),
     ],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
@@ -265,6 +265,44 @@ def runbooks(settings: BaseSettings) -> RunbookSet:
     from jira_bridge.incidents.runbooks import load_runbooks
 
     return load_runbooks(settings.config_dir / "runbooks.yaml")
+
+
+# The configuration files and what reads (and validates) each; a function names the ones it uses.
+ConfigFile = Literal["runbooks.yaml", "connectors.yaml", "ci.yaml"]
+_CONFIG_CHECKED: dict[tuple[BaseSettings, tuple[ConfigFile, ...]], str | None] = {}
+
+
+def config_problem(settings: BaseSettings, *files: ConfigFile) -> str | None:
+    """What is wrong with this function's configuration files, or None when they are usable.
+
+    Read and validated on a container's first invocation (its cold start; never at import), and the
+    answer kept: the files are part of the deployment, so it cannot change before the next one. A
+    problem is reported once per container, as one error line (what is wrong, file:line, the fix) and
+    a `ConfigInvalid` metric (Powertools, in the stack's namespace); the handler then refuses its events visibly.
+    """
+    key = (settings, files)
+    if key not in _CONFIG_CHECKED:
+        loaders: dict[ConfigFile, Callable[[BaseSettings], object]] = {
+            "runbooks.yaml": runbooks, "connectors.yaml": connector_registry, "ci.yaml": ci_config}
+        problems: list[str] = []
+        for name in files:
+            try:
+                loaders[name](settings)
+            except ConfigurationError as error:
+                problems.extend(line.strip() for line in str(error).splitlines() if line.strip())
+        problem = None
+        if problems:
+            problem = ("configuration invalid: " + "; ".join(problems) + ". Fix: correct the file(s) in config/ "
+                       "(`jira-bridge lint` lists every problem) and redeploy; until then this function refuses "
+                       "its events")
+            from aws_lambda_powertools.metrics import MetricUnit
+
+            from jira_bridge.observability import logger, metrics
+
+            logger.error(problem, extra={"config_files": list(files)})
+            metrics.add_metric(name="ConfigInvalid", unit=MetricUnit.Count, value=1)
+        _CONFIG_CHECKED[key] = problem
+    return _CONFIG_CHECKED[key]
 
 
 @cache
@@ -547,6 +585,7 @@ def reset() -> None:
     _SITES.clear()
     _CI_SITES.clear()
     _FINGERPRINTS.clear()
+    _CONFIG_CHECKED.clear()
     from jira_bridge.jira.auth import DEFAULT_CLOUD_IDS
 
     DEFAULT_CLOUD_IDS.clear()  # a fresh stack may point the same site URL at another tenant

@@ -135,7 +135,7 @@ def test_a_lost_version_race_on_a_linked_issue_is_stale_not_already_linked(store
 
 
 @pytest.fixture
-def dynamo(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DynamoLinkStore, Any, list[str]]]:
+def moto_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DynamoLinkStore, Any, list[str]]]:
     """A DynamoDB store and the write operations its client sends, in order."""
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(key, "testing")
@@ -152,8 +152,8 @@ def dynamo(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DynamoLinkStore, A
 
 
 def test_an_update_of_a_linked_incident_is_one_conditional_put_not_a_transaction(
-        dynamo: tuple[DynamoLinkStore, Any, list[str]]) -> None:
-    store, _, sent = dynamo
+        moto_store: tuple[DynamoLinkStore, Any, list[str]]) -> None:
+    store, _, sent = moto_store
     link = store.claim(new_link()).link
     link.issue_id, link.issue_key, link.state = "10001", "OPS-1", LinkState.LINKED
     link = store.save(link)  # the issue's item is new: linked atomically, in a transaction
@@ -174,8 +174,8 @@ def test_an_update_of_a_linked_incident_is_one_conditional_put_not_a_transaction
 
 
 def test_a_new_issue_after_an_ended_one_is_linked_in_a_transaction(
-        dynamo: tuple[DynamoLinkStore, Any, list[str]]) -> None:
-    store, _, sent = dynamo
+        moto_store: tuple[DynamoLinkStore, Any, list[str]]) -> None:
+    store, _, sent = moto_store
     link = store.claim(new_link()).link
     link.issue_id, link.issue_key, link.state = "10001", "OPS-1", LinkState.LINKED
     link = store.save(link)
@@ -192,9 +192,9 @@ def test_a_new_issue_after_an_ended_one_is_linked_in_a_transaction(
 
 
 def test_issue_items_of_the_old_layout_still_find_the_current_record(
-        dynamo: tuple[DynamoLinkStore, Any, list[str]]) -> None:
+        moto_store: tuple[DynamoLinkStore, Any, list[str]]) -> None:
     """Before pointers, the issue item carried a copy of the record; the incident item is what is read."""
-    store, client, _ = dynamo
+    store, client, _ = moto_store
     link = store.claim(new_link()).link
     link.issue_id, link.issue_key, link.state = "10001", "OPS-1", LinkState.LINKED
     old_copy = link.model_copy(update={"version": 2})
@@ -210,3 +210,209 @@ def test_issue_items_of_the_old_layout_still_find_the_current_record(
     assert found is not None
     assert found.version == 3
     assert found.actions[-1].detail == "newer"
+
+
+def test_saving_a_link_nobody_claimed_is_stale(store: LinkStore) -> None:
+    with pytest.raises(StaleLink):  # re-read: there is nothing to update
+        store.save(new_link("INC-9"))
+    assert store.get_by_incident("INC-9") is None
+
+
+def test_a_reclaim_returns_the_stored_link_as_it_is_now(store: LinkStore) -> None:
+    link = linked(store)
+    again = store.claim(new_link())
+    assert not again.claimed
+    assert (again.link.issue_key, again.link.version) == ("OPS-1", link.version)
+
+
+# ----- DynamoDB's answers the in-process model cannot produce, through a recording client -----
+
+
+class CheckFailed(Exception):
+    def __init__(self, response: dict[str, Any]) -> None:
+        super().__init__("ConditionalCheckFailed")
+        self.response = response
+
+
+class Cancelled(Exception):
+    def __init__(self, *codes: str) -> None:
+        super().__init__("TransactionCanceled")
+        self.response = {"CancellationReasons": [{"Code": code} for code in codes]}
+
+
+class RecordingClient:
+    class exceptions:  # boto3's shape: client.exceptions.X
+        ConditionalCheckFailedException = CheckFailed
+        TransactionCanceledException = Cancelled
+
+    def __init__(self, *, put: Exception | None = None, transact: Exception | None = None,
+                 item: dict[str, Any] | None = None) -> None:
+        self.put, self.transact, self.item = put, transact, item
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def put_item(self, **kwargs: Any) -> None:
+        self.calls.append(("put_item", kwargs))
+        if self.put is not None:
+            raise self.put
+
+    def transact_write_items(self, **kwargs: Any) -> None:
+        self.calls.append(("transact_write_items", kwargs))
+        if self.transact is not None:
+            raise self.transact
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("get_item", kwargs))
+        return {"Item": self.item} if self.item is not None else {}
+
+
+def dynamo(client: RecordingClient) -> tuple[DynamoLinkStore, list[int]]:
+    built: list[int] = []
+
+    def factory() -> RecordingClient:
+        built.append(1)
+        return client
+
+    return DynamoLinkStore("links", factory), built
+
+
+def stored(link: IssueLink) -> dict[str, Any]:
+    return {"pk": {"S": f"incident#{link.incident_id}"}, "record": {"S": link.model_dump_json()}}
+
+
+def test_the_client_is_built_on_first_use_once() -> None:
+    store, built = dynamo(RecordingClient())
+    assert built == []
+    store.get_by_incident("INC-1")
+    store.get_by_issue("default", "10001")
+    assert built == [1]
+
+
+def test_a_lost_claim_answers_the_winner_from_the_failed_write_itself() -> None:
+    winner = new_link().model_copy(update={"version": 3, "issue_key": "OPS-7"})
+    client = RecordingClient(put=CheckFailed({"Item": stored(winner)}))
+    outcome = dynamo(client)[0].claim(new_link())
+    assert (outcome.claimed, outcome.link.issue_key, outcome.link.version) == (False, "OPS-7", 3)
+    assert [name for name, _ in client.calls] == ["put_item"]  # no second read
+
+
+def test_a_lost_claim_whose_winner_vanished_is_stale() -> None:
+    client = RecordingClient(put=CheckFailed({}))
+    with pytest.raises(StaleLink):
+        dynamo(client)[0].claim(new_link())
+    racing = new_link().model_copy(update={"version": 1})
+    found = dynamo(RecordingClient(put=CheckFailed({}), item=stored(racing)))[0].claim(new_link())
+    assert (found.claimed, found.link.version) == (False, 1)
+
+
+def test_a_save_is_conditional_on_the_version_read_and_writes_the_key_when_known() -> None:
+    client = RecordingClient()
+    link = new_link().model_copy(update={"version": 4, "issue_id": "10001", "issue_key": "OPS-1"})
+    saved = dynamo(client)[0].save(link)
+    assert saved.version == 5
+    [(_, call)] = client.calls
+    incident, issue = (write["Put"] for write in call["TransactItems"])
+    assert incident["ExpressionAttributeValues"] == {":expected": {"N": "4"}}
+    assert (incident["Item"]["version"], incident["Item"]["issue_key"]) == ({"N": "5"}, {"S": "OPS-1"})
+    assert issue["Item"]["pk"] == {"S": "issue#default#10001"}
+    unkeyed = RecordingClient()
+    dynamo(unkeyed)[0].save(new_link().model_copy(update={"version": 1}))
+    [(operation, call)] = unkeyed.calls  # one item changes: a conditional PutItem, not a transaction
+    assert operation == "put_item"
+    assert call["ExpressionAttributeValues"] == {":expected": {"N": "1"}}
+    assert "issue_key" not in call["Item"]
+
+
+def ended(issue_id: str | None) -> IssueLink:
+    link = new_link().model_copy(update={"version": 2, "issue_id": "10001", "issue_key": "OPS-1"})
+    link.end_issue("deleted in Jira")
+    if issue_id is not None:
+        link.issue_id, link.issue_key = issue_id, "OPS-2"
+    return link
+
+
+@pytest.mark.parametrize(("link", "codes", "raised", "message"), [
+    (ended("10002"), ("ConditionalCheckFailed", "None", "None"), StaleLink, "INC-1"),  # the version race
+    (ended("10002"), ("None", "ConditionalCheckFailed", "None"), IssueAlreadyLinked, "default/10002"),
+    (ended("10002"), ("None", "None", "ConditionalCheckFailed"), IssueAlreadyLinked, "an earlier issue of INC-1"),
+    (ended(None), ("ConditionalCheckFailed", "None"), StaleLink, "INC-1"),
+])
+def test_a_cancelled_transaction_says_which_write_lost(link: IssueLink, codes: tuple[str, ...],
+                                                        raised: type[Exception], message: str) -> None:
+    with pytest.raises(raised, match=message):
+        dynamo(RecordingClient(transact=Cancelled(*codes)))[0].save(link)
+
+
+def test_reads_are_strongly_consistent() -> None:
+    client = RecordingClient()
+    store = dynamo(client)[0]
+    store.get_by_incident("INC-1")
+    store.get_by_issue("default", "10001")
+    assert [call["ConsistentRead"] for _, call in client.calls] == [True, True]  # a claim just won is seen
+
+
+def test_an_issue_linked_again_is_written_once_in_the_transaction() -> None:
+    link = ended("".join(["1000", "1"]))  # the same issue as the history entry, as another string object
+    client = RecordingClient()
+    dynamo(client)[0].save(link)
+    [(_, call)] = client.calls
+    keys = [write["Put"]["Item"]["pk"]["S"] for write in call["TransactItems"]]
+    assert keys == ["incident#INC-1", "issue#default#10001"]  # DynamoDB refuses two writes to one item
+
+
+def test_an_issue_stays_with_its_incident_whichever_incident_id_sorts_first(store: LinkStore) -> None:
+    later = store.claim(new_link("INC-2")).link
+    later.issue_id = "10001"
+    store.save(later)
+    earlier = store.claim(new_link("INC-1")).link
+    earlier.issue_id = "10001"
+    with pytest.raises(IssueAlreadyLinked):
+        store.save(earlier)
+    owner = store.get_by_issue("default", "10001")
+    assert owner is not None
+    assert owner.incident_id == "INC-2"
+
+
+def test_each_save_moves_the_version_on_by_one(store: LinkStore) -> None:
+    link = store.claim(new_link()).link
+    assert [store.save(link).version, store.save(store.get_by_incident("INC-1") or link).version] == [2, 3]
+
+
+def test_a_save_from_a_version_never_read_is_stale(store: LinkStore) -> None:
+    link = store.claim(new_link()).link
+    with pytest.raises(StaleLink):
+        store.save(link.model_copy(update={"version": 5}))
+
+
+def test_a_long_lived_link_still_saves() -> None:
+    store = InMemoryLinkStore()  # versions past 256 are not small cached ints: compared by value
+    link = store.claim(new_link()).link.model_copy(update={"version": 300})
+    store.by_incident["INC-1"] = link.model_dump_json()
+    assert store.save(IssueLink.model_validate_json(store.by_incident["INC-1"])).version == 301
+
+
+def test_a_claim_outcome_cannot_be_changed() -> None:
+    import dataclasses
+
+    outcome = InMemoryLinkStore().claim(new_link())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        outcome.claimed = False  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("codes", [(), ("None", "")])
+def test_a_cancellation_without_a_known_code_is_retried_not_a_crash(codes: tuple[str, ...]) -> None:
+    cancelled = Cancelled(*codes)
+    reasons = cancelled.response["CancellationReasons"]
+    cancelled.response["CancellationReasons"] = [r if r["Code"] else {} for r in reasons]  # no Code at all
+    with pytest.raises(StaleLink):
+        dynamo(RecordingClient(transact=cancelled))[0].save(ended("10002"))
+
+
+def test_an_incident_with_a_long_id_saves_its_own_issue_again(store: LinkStore) -> None:
+    long_id = "INC-" + "7" * 80  # longer than pydantic's cached strings: compared by value
+    link = store.claim(new_link(long_id)).link
+    link.issue_id, link.issue_key, link.state = "10001", "OPS-1", LinkState.LINKED
+    saved = store.save(store.save(link))
+    assert saved.version == 3
+    owner = store.get_by_issue("default", "10001")
+    assert owner is not None
+    assert owner.incident_id == long_id

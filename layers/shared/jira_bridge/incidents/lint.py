@@ -2,7 +2,8 @@
 
 Offline: the file validates, every template renders against a sample incident (so an unknown
 variable is caught), field ids exist, literal labels have no whitespace, mappings named by actions
-exist. With a Jira client: projects, issue types, fields, priorities and mapped users exist there.
+exist. With a Jira client: projects, issue types, fields, priorities and mapped users exist there, and
+so do the statuses and select options the file names (see `lint_workflow_against_jira`).
 """
 
 from __future__ import annotations
@@ -229,6 +230,130 @@ def lint_against_jira(document: YamlDocument, runbooks: RunbookSet, client: Jira
             if jira_priority.lower() not in priorities:
                 problems.append(Problem(document.where(("mappings", table_name, key)),
                                         f"Jira has no priority {jira_priority!r}"))
+    problems.extend(lint_workflow_against_jira(document, runbooks, client))
+    return problems
+
+
+def _literal(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() and not is_template(value) else None
+
+
+def wanted_statuses(document: YamlDocument, runbooks: RunbookSet) -> list[tuple[Location, str]]:
+    """Every Jira status the file names: mapped, reopen, terminal, literal transition targets, snapshots."""
+    wanted: list[tuple[Location, str]] = [
+        (("mappings", "status", state), status) for state, status in runbooks.mappings.status.items()]
+    if runbooks.reopen is not None and runbooks.reopen.status:
+        wanted.append((("reopen", "status"), runbooks.reopen.status))
+    wanted += [(("terminal_statuses", index), status) for index, status in enumerate(runbooks.terminal_statuses)]
+    for r_index, runbook in enumerate(runbooks.runbooks):
+        for a_index, action in enumerate(runbook.actions):
+            target = _literal(action.transition.to) if action.transition is not None else None
+            if target is not None:
+                wanted.append((("runbooks", r_index, "actions", a_index, "transition", "to"), target))
+    for key, snapshot in runbooks.workflows.items():
+        wanted += [(("workflows", key, "statuses", status), status) for status in snapshot.statuses]
+    return wanted
+
+
+def lint_workflow_against_jira(document: YamlDocument, runbooks: RunbookSet, client: JiraClient) -> list[Problem]:
+    """Statuses, workflow snapshots and select options, as Jira has them for the issues the runbooks create.
+
+    Statuses come from the project's workflow per issue type (`GET project/{key}/statuses`, Browse
+    Projects is enough); options from the create screen (`createmeta`). Transitions cannot be read
+    without an issue to move, so a snapshot's (`workflows:`) are checked by what they lead to: every
+    status it names must exist in Jira, and every mapped status must be reachable from its initial
+    status without passing a terminal one (the path the bridge would plan).
+    """
+    create = runbooks.create_action()
+    if create is None or _literal(create.project) is None or _literal(create.issue_type) is None:
+        return []
+    try:
+        project = client.get_project(create.project)
+        by_type = client.project_statuses(create.project)
+    except JiraError as error:
+        return [Problem("jira", f"cannot read {create.project}'s workflow statuses: {error}")]
+    issue_type = next((t for t in project.issue_types if t.name.lower() == create.issue_type.lower()), None)
+    statuses = next((t.statuses for t in by_type if t.name.lower() == create.issue_type.lower()), None)
+    if issue_type is None or statuses is None:
+        return []  # reported above: the project has no such issue type
+    names = list(statuses)
+    where = f"{create.project} {create.issue_type}"
+    problems = [
+        Problem(document.where(loc), f"{where}'s workflow has no status {status!r}{_did_you_mean(status, names)} "
+                                     f"(it has: {', '.join(names)})")
+        for loc, status in wanted_statuses(document, runbooks) if status.lower() not in {n.lower() for n in names}]
+    problems += _lint_snapshot_paths(document, runbooks, create.project, create.issue_type)
+    try:
+        meta = client.create_fields(create.project, issue_type.id)
+    except JiraError as error:
+        return [*problems, Problem("jira", f"cannot read {where}'s create screen: {error}")]
+    return problems + _lint_options(document, runbooks, meta)
+
+
+def _lint_snapshot_paths(document: YamlDocument, runbooks: RunbookSet, project: str, issue_type: str) -> list[Problem]:
+    from jira_bridge.incidents.workflow import WorkflowMap
+
+    snapshot = runbooks.workflow_snapshot(project, issue_type)
+    if snapshot is None or snapshot.initial is None:
+        return []
+    workflow = WorkflowMap()
+    workflow.seed(snapshot)
+    terminal = {s.lower() for s in runbooks.terminal_statuses}
+    reachable = workflow.reachable(snapshot.initial, terminal)
+    return [
+        Problem(document.where(("mappings", "status", state)),
+                f"no transition path from {snapshot.initial!r} to {status!r} in the {project} workflow snapshot that "
+                f"avoids terminal statuses{_did_you_mean(status, reachable)} (reachable: {', '.join(reachable)})")
+        for state, status in runbooks.mappings.status.items()
+        if status.lower() != snapshot.initial.lower() and status.lower() in {s.lower() for s in snapshot.statuses}
+        and workflow.shortest_path(snapshot.initial, status, terminal) is None]
+
+
+def _option_values(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [v for item in value for v in _option_values(item)]
+    if isinstance(value, dict) and set(value) <= {"value", "id"} and "value" in value:
+        return _option_values(value["value"])
+    literal = _literal(value)
+    return [literal] if literal is not None else []
+
+
+def _mapping_location(table: str, key: str) -> Location:
+    return ("mappings", table, key) if table in ("status", "priority", "severity", "constants") else \
+        ("mappings", "tables", table, key)
+
+
+def _lint_options(document: YamlDocument, runbooks: RunbookSet, meta: dict[str, dict[str, Any]]) -> list[Problem]:
+    """Select and multi-select values (literal or through a mapping) must be options of the field."""
+    problems: list[Problem] = []
+    checked: set[tuple[str, str]] = set()
+    for r_index, runbook in enumerate(runbooks.runbooks):
+        for a_index, action in enumerate(runbook.actions):
+            raw = document.data["runbooks"][r_index]["actions"][a_index][action.kind]
+            for field_id, value in ((raw.get("fields") or {}) if isinstance(raw, dict) else {}).items():
+                field = meta.get(str(field_id))
+                options = [str(o.get("value")) for o in (field or {}).get("allowedValues") or []
+                           if isinstance(o, dict) and "value" in o]
+                if not options:
+                    continue  # not a select on this screen (or not one at all)
+                field_name = f"{field.get('name', field_id)} ({field_id})" if field else str(field_id)
+                loc: Location = ("runbooks", r_index, "actions", a_index, action.kind, "fields", field_id)
+                found: list[tuple[Location, str]] = [(loc, v) for v in _option_values(value)]
+                if isinstance(value, dict) and "map" in value:
+                    table = str(value["map"])
+                    try:
+                        entries = runbooks.mappings.table(table)
+                    except KeyError:
+                        entries = {}  # reported offline: no such mapping
+                    found += [(_mapping_location(table, key), v) for key, v in entries.items()]
+                    if isinstance(value.get("default"), str):
+                        found.append(((*loc, "default"), value["default"]))
+                for where, option in found:
+                    if option.lower() in {o.lower() for o in options} or (str(field_id), option) in checked:
+                        continue
+                    checked.add((str(field_id), option))
+                    problems.append(Problem(document.where(where), f"{field_name} has no option {option!r}"
+                                            f"{_did_you_mean(option, options)} (options: {', '.join(options)})"))
     return problems
 
 

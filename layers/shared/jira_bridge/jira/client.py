@@ -443,6 +443,23 @@ class JiraClient:
             if isinstance(item, dict)
         ]
 
+    def create_fields(self, project: str, issue_type_id: str) -> dict[str, dict[str, Any]]:
+        """``getCreateIssueMetaIssueTypeId``: GET /rest/api/3/issue/createmeta/{project}/issuetypes/{id},
+        all pages: field id -> its metadata (``required``, ``schema``, ``allowedValues``, ...).
+        Cloud lists them under ``fields``, Data Center under ``values``."""
+        out: dict[str, dict[str, Any]] = {}
+        start = 0
+        while True:
+            body = _dict(self.transport.get(
+                f"{self.api}/issue/createmeta/{_seg(project)}/issuetypes/{_seg(issue_type_id)}",
+                template=f"{self.api}/issue/createmeta/{{projectIdOrKey}}/issuetypes/{{issueTypeId}}",
+                params={"startAt": str(start), "maxResults": "200"}).body)
+            page = [f for f in body.get("fields") or body.get("values") or [] if isinstance(f, dict)]
+            out.update({str(f.get("fieldId") or f.get("key")): f for f in page})
+            start += len(page)
+            if not page or start >= int(body.get("total") or 0):
+                return out
+
     # issues --------------------------------------------------------------------------------
 
     def get_issue(

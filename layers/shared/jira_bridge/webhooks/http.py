@@ -67,6 +67,12 @@ def header(event: dict[str, Any], name: str) -> str | None:
     return None
 
 
+def misconfigured() -> dict[str, Any]:
+    """503 while the function's configuration files are invalid: callers retry (Jira, CI), and what is
+    wrong is in the function's log (`adapters.config_problem`), not in an answer to an unverified caller."""
+    return json_response(503, {"message": "jira-bridge is misconfigured; the function's log says what to fix"})
+
+
 def json_response(status: int, payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "statusCode": status,
