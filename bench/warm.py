@@ -232,7 +232,7 @@ def check(answer: Any) -> None:
         raise RuntimeError(f"the handler failed: {failure}")
 
 
-PATCHED = ("link_store", "aws_client", "ci_once")
+PATCHED = ("link_store", "metadata_store", "aws_client", "ci_once")
 
 
 def measure(count: int = 500) -> dict[str, Any]:
@@ -263,6 +263,10 @@ def _measure(count: int) -> dict[str, Any]:
     adapters.reset()
     store = InMemoryLinkStore()
     adapters.link_store = lambda _settings: store  # type: ignore[assignment]
+    from jira_bridge.incidents.metadata_store import InMemoryMetadataStore
+
+    shared = InMemoryMetadataStore()  # the stack-wide metadata cache (DynamoDB is the network left out)
+    adapters.metadata_store = lambda _settings: shared  # type: ignore[assignment]
     adapters.aws_client = lambda _service: InstantAws()  # type: ignore[assignment]
     once = InstantOnce()
     adapters.ci_once = lambda _settings: once  # type: ignore[assignment]
