@@ -6,14 +6,13 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, cast
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from jira_bridge.incidents.jira_metadata import JiraMetadata
 from jira_bridge.incidents.metadata_store import DynamoMetadataStore, InMemoryMetadataStore
 from jira_bridge.incidents.workflow import TransitionOption, WorkflowMap
 from jira_bridge.jira.client import JiraClient, JiraField, JiraUser, Project, Transition
+from tests.unit.moto_tables import link_table
 
 pytestmark = pytest.mark.unit
 
@@ -143,14 +142,7 @@ def test_a_workflow_map_survives_its_json() -> None:
 
 @pytest.fixture
 def dynamo(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client: Any = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName="links", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                            BillingMode="PAY_PER_REQUEST")
+    with link_table(monkeypatch) as client:
         yield client
 
 

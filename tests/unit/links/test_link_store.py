@@ -9,6 +9,7 @@ from moto import mock_aws
 
 from jira_bridge.links.model import IssueLink, LinkState, SyncStatus
 from jira_bridge.links.store import DynamoLinkStore, InMemoryLinkStore, IssueAlreadyLinked, LinkStore, StaleLink
+from tests.unit.moto_tables import link_table
 
 pytestmark = pytest.mark.unit
 
@@ -137,14 +138,7 @@ def test_a_lost_version_race_on_a_linked_issue_is_stale_not_already_linked(store
 @pytest.fixture
 def moto_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DynamoLinkStore, Any, list[str]]]:
     """A DynamoDB store and the write operations its client sends, in order."""
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client: Any = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName="links", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                            BillingMode="PAY_PER_REQUEST")
+    with link_table(monkeypatch) as client:
         sent: list[str] = []
         client.meta.events.register("before-parameter-build.dynamodb.*",
                                     lambda model, **_: sent.append(model.name))
