@@ -166,6 +166,24 @@ def test_an_unreadable_cache_is_a_miss_not_a_failure(dynamo: Any) -> None:
     assert store.get("k") is None
 
 
+def test_an_unreachable_cache_is_a_miss_not_a_failure(dynamo: Any) -> None:
+    """DynamoDB timing out or unreachable (botocore errors that are not ClientError) is a miss too."""
+    from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+    class Unreachable:
+        exceptions = dynamo.exceptions
+
+        def get_item(self, **_: Any) -> Any:
+            raise ReadTimeoutError(endpoint_url="https://dynamodb")
+
+        def put_item(self, **_: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="https://dynamodb")
+
+    store = DynamoMetadataStore("links", Unreachable)
+    store.put("k", {"a": 1}, 60)
+    assert store.get("k") is None
+
+
 def test_a_forgotten_user_is_asked_for_again_by_every_container() -> None:
     jira, shared = CountingJira(), InMemoryMetadataStore()
     metadata = container(jira, shared)

@@ -46,7 +46,7 @@ class DynamoMetadataStore:
         try:
             # Eventually consistent (half the read cost): a value a moment old is as good as any cached one.
             item = client.get_item(TableName=self._table, Key={"pk": {"S": f"meta#{key}"}}).get("Item")
-        except client.exceptions.ClientError as error:
+        except _aws_errors() as error:  # refused, throttled, unreachable or timed out: a cache never fails the work
             logger.warning("shared metadata cache unreadable (%s); asking Jira instead", error)
             return None
         if not item or int(item.get("expires_at", {}).get("N", "0")) <= self._clock():
@@ -66,8 +66,14 @@ class DynamoMetadataStore:
             client.put_item(TableName=self._table, Item={
                 "pk": {"S": f"meta#{key}"}, "value": {"B": packed},
                 "expires_at": {"N": str(int(self._clock()) + ttl_seconds)}})
-        except client.exceptions.ClientError as error:
+        except _aws_errors() as error:
             logger.warning("shared metadata cache not written (%s)", error)
+
+
+def _aws_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError  # boto3 is loaded by then
+
+    return (ClientError, BotoCoreError)
 
 
 class InMemoryMetadataStore:
