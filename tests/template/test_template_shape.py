@@ -577,6 +577,25 @@ def test_every_dlq_has_an_alarm(template: dict[str, Any]) -> None:
     assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
 
 
+
+def test_an_invalid_config_at_cold_start_raises_an_alarm_for_every_function_that_checks_it(
+        template: dict[str, Any]) -> None:
+    """A function whose handler validates its config at cold start (``adapters.config_problem``) refuses
+    its work while it is broken: one ``ConfigInvalid`` of any of them must page someone."""
+    checking = set()
+    for logical_id in of_type(template, "AWS::Serverless::Function"):
+        props = function_properties(template, logical_id)
+        code = REPO_ROOT / str(props["CodeUri"])
+        if any("config_problem" in path.read_text() for path in code.glob("*.py")):
+            checking.add(props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"])
+    assert len(checking) >= 5, checking
+    alarm = of_type(template, "AWS::CloudWatch::Alarm")["ConfigInvalidAlarm"]["Properties"]
+    stats = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+    watched = {d["Value"] for metric in stats if metric["MetricName"] == "ConfigInvalid" for d in metric["Dimensions"]}
+    assert watched == checking
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert alarm["AlarmActions"] == {"Fn::If": ["HasAlarmTopic", [ref("AlarmTopicArn")], ref("AWS::NoValue")]}
+
 # ----------------------------------------------------------------------------------------- API
 
 
