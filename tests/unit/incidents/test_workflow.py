@@ -258,3 +258,26 @@ def test_smallest_valid_snapshot_and_python_names() -> None:
     assert [hop.to_status for hop in tiny.offered_from("X")] == ["Y"]
     assert tiny.offered_from("Y") == []  # `from_statuses` (the python name) was read as `from`
     assert WorkflowSnapshot.model_validate({"statuses": {"Open": "new"}}).statuses == {"Open": "new"}
+
+
+def test_a_workflow_read_back_from_the_shared_cache_is_what_was_learned_or_nothing() -> None:
+    """The shared metadata cache stores a workflow as JSON: it reads back whole, and an item in an older
+    or broken shape is an empty map (the bridge then asks Jira), never a half-read one or a crash."""
+    learned = WorkflowMap()
+    learned.learn("To Do", [TransitionOption("11", "Start", "In Progress", "indeterminate", ("resolution",),
+                                             ("assignee", "resolution"))])
+    learned.initial_status = "To Do"
+    again = WorkflowMap.from_json(learned.to_json())
+    assert again.options("To Do") == learned.options("To Do")
+    assert again.options("To Do")[0].required_fields == ("resolution",)
+    assert (again.initial_status, again.categories) == ("To Do", {"in progress": "indeterminate"})
+    minimal = WorkflowMap.from_json({"transitions": {"to do": [  # keys as to_json writes them
+        {"id": "11", "name": "Start", "to_status": "In Progress", "to_category": "indeterminate"}]}})
+    assert minimal.options("To Do")[0].screen_fields == ()  # optional lists default to empty
+    assert minimal.categories == {}
+    assert minimal.initial_status is None
+    for broken in (None, [], "x", {"transitions": [1]}, {"transitions": {"To Do": [{"nonsense": 1}]}},
+                   {"categories": [1]}):
+        empty = WorkflowMap.from_json(broken)
+        assert (empty.transitions, empty.categories, empty.initial_status) == ({}, {}, None), broken
+    assert WorkflowMap.from_json({"initial": 7}).initial_status is None
