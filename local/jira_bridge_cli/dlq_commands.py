@@ -642,17 +642,9 @@ def aws_error(error: Exception) -> str:
 
 
 def _guarded(action: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        from botocore.exceptions import BotoCoreError, ClientError
+    from jira_bridge_cli.errors import aws_guarded
 
-        from jira_bridge_cli.errors import EXIT_AWS, Unreachable, describe
-
-        try:
-            return action(args)
-        except (BotoCoreError, ClientError) as error:
-            where = "the local stack (is `jira-bridge local start` running?)" if args.local else f"stack {args.stack}"
-            raise Unreachable(f"dlq {args.dlq_command}: cannot reach {where}: {describe(error)[0]}", EXIT_AWS) from None
-    return run
+    return aws_guarded(action, lambda args: f"dlq {args.dlq_command}: ")
 
 
 @_guarded

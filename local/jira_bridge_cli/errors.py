@@ -15,6 +15,9 @@ Exit codes (every command; README "Operating it"):
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
+
 from jira_bridge.errors import ConfigurationError
 
 EXIT_CONFIG = 2
@@ -29,6 +32,21 @@ class Unreachable(ConfigurationError):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def aws_guarded(action: Callable[[argparse.Namespace], int],
+                what: Callable[[argparse.Namespace], str] = lambda _args: "") -> Callable[[argparse.Namespace], int]:
+    """``action`` with AWS failures said in one line naming the stack (exit 4); ``what`` prefixes it."""
+    def run(args: argparse.Namespace) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return action(args)
+        except (BotoCoreError, ClientError) as error:
+            where = "the local stack (is `jira-bridge local start` running?)" if args.local else f"stack {args.stack}"
+            raise Unreachable(f"{what(args)}cannot reach {where}: {describe(error)[0]}", EXIT_AWS) from None
+
+    return run
 
 
 def describe(error: BaseException) -> tuple[str, int]:

@@ -23,12 +23,12 @@ import json
 import secrets
 import string
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from jira_bridge.errors import ConfigurationError
 from jira_bridge_cli.dlq_commands import Resources, resources_for, where_arguments
+from jira_bridge_cli.errors import aws_guarded
 
 # Values shown in clear by `show` (names, URLs, ids); everything else is masked.
 PLAIN_KEYS = frozenset({"site_url", "email", "oauth_client_id", "connect_app_key", "cloud_id", "api_gateway_url",
@@ -382,21 +382,6 @@ def _where(args: argparse.Namespace) -> str:
     return " ".join(f"--{k} {v}" for k in ("stack", "region", "profile") if (v := getattr(args, k, None)))
 
 
-def _guarded(action: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from jira_bridge_cli.errors import EXIT_AWS, Unreachable, describe
-
-        try:
-            return action(args)
-        except (BotoCoreError, ClientError) as error:
-            where = "the local stack (is `jira-bridge local start` running?)" if args.local else f"stack {args.stack}"
-            raise Unreachable(f"cannot reach {where}: {describe(error)[0]}", EXIT_AWS) from None
-
-    return run
-
-
 def add_secret_commands(commands: Any) -> None:
     connector = commands.add_parser("connector", help="set, show, list and test connector secrets (merged, masked)",
                                     description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -419,22 +404,22 @@ def add_secret_commands(commands: Any) -> None:
                       help="replace the webhook secret with a new random one (update Jira's webhook too)")
     set_.add_argument("--unset", action="append", metavar="KEY", help="remove an optional key (repeatable)")
     set_.add_argument("--create", action="store_true", help="create the secret if it does not exist yet")
-    set_.set_defaults(run=_guarded(run_connector_set))
+    set_.set_defaults(run=aws_guarded(run_connector_set))
 
     show = verbs.add_parser("show", help="a connector secret, values masked")
     show.add_argument("name")
     show.add_argument("--reveal", metavar="KEY", help="print only this key's value, in clear (e.g. webhook_secret)")
-    show.set_defaults(run=_guarded(run_connector_show))
+    show.set_defaults(run=aws_guarded(run_connector_show))
 
     listing = verbs.add_parser("list", help="every connector secret of the stack: site, account, state")
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(run=_guarded(run_connector_list))
+    listing.set_defaults(run=aws_guarded(run_connector_list))
 
     test = verbs.add_parser("test", help="credentials, permissions, projects and the webhook secret")
     test.add_argument("name")
     test.add_argument("--project", action="append", default=[], help="Jira project key to check (repeatable)")
     test.add_argument("--json", action="store_true")
-    test.set_defaults(run=_guarded(run_connector_test))
+    test.set_defaults(run=aws_guarded(run_connector_test))
     for parser in (set_, show, listing, test):
         where_arguments(parser)
     _add_caller_commands(commands, "ci-caller", "CiCallersSecretName",
@@ -458,16 +443,16 @@ def _add_caller_commands(commands: Any, command: str, output: str, who: str) -> 
     scope = cset.add_mutually_exclusive_group()
     scope.add_argument("--project", action="append", help="only this Jira project (repeatable)")
     scope.add_argument("--all-projects", action="store_true", help="drop the project restriction")
-    cset.set_defaults(run=_guarded(run_caller_set))
+    cset.set_defaults(run=aws_guarded(run_caller_set))
     cshow = cverbs.add_parser("show", help="the callers secret, or one caller, masked")
     cshow.add_argument("name", nargs="?")
     cshow.add_argument("--reveal", metavar="KEY", help="print only this key's value, in clear")
-    cshow.set_defaults(run=_guarded(run_caller_show))
+    cshow.set_defaults(run=aws_guarded(run_caller_show))
     clist = cverbs.add_parser("list", help="every caller: how it authenticates, which projects")
     clist.add_argument("--json", action="store_true")
-    clist.set_defaults(run=_guarded(run_caller_list))
+    clist.set_defaults(run=aws_guarded(run_caller_list))
     ctest = cverbs.add_parser("test", help="the callers secret is valid and has this caller")
     ctest.add_argument("name")
-    ctest.set_defaults(run=_guarded(run_caller_test))
+    ctest.set_defaults(run=aws_guarded(run_caller_test))
     for parser in (cset, cshow, clist, ctest):
         where_arguments(parser)
