@@ -333,9 +333,7 @@ class IssueSteps:
             progress.actions.append(f"{progress.issue_key} is already in {current}")
             return
         runbooks = self._runbooks()
-        workflow = site.metadata.workflow(project, issue_type)
-        if not workflow.seeded:
-            workflow.seed(runbooks.workflow_snapshot(project, issue_type))
+        workflow = site.metadata.workflow(project, issue_type, runbooks.workflow_snapshot(project, issue_type))
         terminal = {s.lower() for s in runbooks.terminal_statuses}
         path = site.metadata.path_to(str(progress.issue_id), workflow, current, spec.to, terminal)
         fields = self._fields(site, spec.fields, progress)

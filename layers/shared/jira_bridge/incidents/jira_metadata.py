@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jira_bridge.incidents.metadata_store import MetadataStore
-from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, WorkflowMap
+from jira_bridge.incidents.workflow import NoPathToStatus, TransitionOption, WorkflowMap, WorkflowSnapshot
 from jira_bridge.jira.client import JiraClient, JiraField, Transition
 from jira_bridge.jira.service_desk import SERVICE_DESK_PROJECT_TYPE, RequestType, ServiceDesk, ServiceDeskApi
 
@@ -128,14 +128,19 @@ class JiraMetadata:
 
     # ----- workflows -------------------------------------------------------------------------------------
 
-    def workflow(self, project: str, issue_type: str) -> WorkflowMap:
+    def workflow(self, project: str, issue_type: str, configured: WorkflowSnapshot | None = None) -> WorkflowMap:
+        """What is known of the workflow: learned from Jira (this container or the shared cache), and the
+        `configured` snapshot (`workflows:` in runbooks.yaml) for statuses not learned."""
         key = (project.upper(), issue_type.lower())
         cached = self._workflows.get(key)
         if cached is None or not self._fresh(cached[0]):
             learned = self._shared_get(self._workflow_key(key))
             cached = (self._clock(), WorkflowMap.from_json(learned) if learned is not None else WorkflowMap())
             self._workflows[key] = cached
-        return cached[1]
+        workflow = cached[1]
+        if configured is not None and not workflow.seeded:
+            workflow.seed(configured)
+        return workflow
 
     @staticmethod
     def _workflow_key(key: tuple[str, str]) -> str:

@@ -663,12 +663,7 @@ class IncidentSync:
         return self._save(link, record)
 
     def _workflow(self, site: JiraSite, project: str, issue_type: str) -> WorkflowMap:
-        """What is known of the workflow: learned from Jira (this container or the shared cache), and the
-        configured snapshot (`workflows:` in runbooks.yaml) for statuses not learned."""
-        workflow = site.metadata.workflow(project, issue_type)
-        if not workflow.seeded:
-            workflow.seed(self.runbooks.workflow_snapshot(project, issue_type))
-        return workflow
+        return site.metadata.workflow(project, issue_type, self.runbooks.workflow_snapshot(project, issue_type))
 
     def _plan(self, site: JiraSite, link: IssueLink, current: str, target: str, workflow: WorkflowMap,
               terminal: set[str], extra_fields: dict[str, Any]) -> list[TransitionOption]:
