@@ -23,6 +23,16 @@ FAST_DELIVERY = DeliveryPolicy(max_attempts=4, backoff_seconds=(0.02, 0.05, 0.1)
 QUIET = {"Parameters": {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}}
 
 
+@pytest.fixture(scope="module")
+def model_environment() -> Iterator[LocalEnvironment]:
+    """A stack whose queues are the local SQS model on a simulated clock (per module: its time is its own)."""
+    from local_runtime.clock import SimClock
+
+    with LocalEnvironment(env_overrides=QUIET, jira_delivery=FAST_DELIVERY, queues="model",
+                          clock=SimClock()) as environment:
+        yield environment
+
+
 @pytest.fixture(scope="session")
 def local_environment() -> Iterator[LocalEnvironment]:
     with LocalEnvironment(env_overrides=QUIET, jira_delivery=FAST_DELIVERY) as env:

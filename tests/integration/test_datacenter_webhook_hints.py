@@ -18,19 +18,11 @@ from jira_bridge.settings import JiraChangesSettings
 from jira_sim.seed import ALICE_EMAIL
 from local_runtime.clock import SimClock
 from local_runtime.environment import LocalEnvironment
-from tests.integration.conftest import FAST_DELIVERY, QUIET
 from tests.integration.test_jira_to_incident import incident_event, settle
 
 pytestmark = pytest.mark.integration
 
 INTERVAL = JiraChangesSettings.model_fields["hint_min_interval_seconds"].default  # what a stack runs with
-
-
-@pytest.fixture(scope="module")
-def model_environment() -> Iterator[LocalEnvironment]:
-    with LocalEnvironment(env_overrides=QUIET, jira_delivery=FAST_DELIVERY, queues="model",
-                          clock=SimClock()) as environment:
-        yield environment
 
 
 @pytest.fixture

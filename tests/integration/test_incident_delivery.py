@@ -7,7 +7,6 @@ applied in order and nothing parked; one incident failing never delays the other
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,19 +14,10 @@ import pytest
 from jira_bridge.incidents.events import IncidentChanged
 from jira_sim.adf import to_plain_text
 from jira_sim.seed import ALICE_EMAIL
-from local_runtime.clock import SimClock
 from local_runtime.environment import LocalEnvironment
-from tests.integration.conftest import FAST_DELIVERY, QUIET
 from tests.integration.test_incident_sync import event
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def model_environment() -> Iterator[LocalEnvironment]:
-    with LocalEnvironment(env_overrides=QUIET, jira_delivery=FAST_DELIVERY, queues="model",
-                          clock=SimClock()) as environment:
-        yield environment
 
 
 @pytest.fixture
