@@ -61,10 +61,34 @@ import waitress
 from jira_sim import JiraSimulator
 from local_runtime.environment import simulator_connector_secret
 contracts = Path(sys.argv[3])
+from waitress.channel import HTTPChannel
+from waitress.task import WSGITask
+
+
+class KeepAliveTask(WSGITask):
+    # waitress 3.0.2 closes the connection after every response without a Content-Length, 204 and 304 included,
+    # though they carry no body and need no framing (RFC 9112 section 6.3). Jira keeps those connections open;
+    # a close after each 204 (every transition) would charge the bridge a TCP connect per hop that Jira does not.
+    def build_response_header(self):
+        client_keeps = self.request.headers.get("CONNECTION", "").lower() != "close"
+        if self.has_body or self.version != "1.1" or self.close_on_finish or not client_keeps:
+            return super().build_response_header()
+        self.set_close_on_finish = lambda: None
+        try:
+            return super().build_response_header()
+        finally:
+            del self.set_close_on_finish
+
+
+class KeepAliveChannel(HTTPChannel):
+    task_class = KeepAliveTask
+
+
 with JiraSimulator(contracts_dir=contracts if contracts.exists() else None) as sim:
     # Jira keeps connections alive (HTTP/1.1); werkzeug's development server closes every one. The same
     # simulator application is served by waitress, and its URLs (links, OAuth, gateway) point there.
     keep_alive = waitress.create_server(sim._app, host="127.0.0.1", port=0, threads=2)
+    keep_alive.channel_class = KeepAliveChannel
     threading.Thread(target=keep_alive.run, daemon=True).start()
     sim.services.base_url = f"http://127.0.0.1:{keep_alive.effective_port}"
     print(json.dumps(simulator_connector_secret(sim)), flush=True)

@@ -507,3 +507,26 @@ def test_a_request_goes_out_with_the_session_proxies_off_when_none_is_set(monkey
         monkeypatch.delenv(name, raising=False)
     responses.add(responses.GET, "https://acme.atlassian.net/rest/api/3/myself", json={"accountId": "a"})
     assert JiraTransport("https://acme.atlassian.net").get("/rest/api/3/myself").body == {"accountId": "a"}
+
+
+def test_what_goes_on_the_wire_is_what_requests_would_send_minus_cookies(
+    mocked: responses.RequestsMock, make_transport: TransportFactory
+) -> None:
+    """The transport hands its requests straight to the adapter: the query, body and headers are the ones
+    `Session.request(params=, json=)` would send, and a cookie Jira sets is never sent back (Data Center
+    would then apply its XSRF check to the next POST)."""
+    mocked.get(MYSELF, json={"accountId": "1"}, headers={"Set-Cookie": "JSESSIONID=abc; Path=/"})
+    mocked.post(ISSUE, json={"id": "1", "key": "OPS-1"}, status=201)
+    transport = make_transport()
+    transport.get("/rest/api/3/myself", params={"expand": ["groups", "applicationRoles"], "x": "a b&c", "y": True})
+    transport.post("/rest/api/3/issue", json={"fields": {"summary": "Disk full é", "n": 1.5}})
+
+    sent_get, sent_post = mocked.calls[0].request, mocked.calls[1].request
+    assert sent_get.url == f"{MYSELF}?expand=groups&expand=applicationRoles&x=a+b%26c&y=true"
+    assert sent_get.body is None
+    assert sent_post.body == b'{"fields": {"summary": "Disk full \\u00e9", "n": 1.5}}'
+    assert sent_post.headers["Content-Type"] == "application/json"
+    assert sent_post.headers["Content-Length"] == str(len(sent_post.body))
+    assert sent_post.headers["Accept"] == "application/json"
+    assert "gzip" in sent_post.headers["Accept-Encoding"]
+    assert "Cookie" not in sent_post.headers
