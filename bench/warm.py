@@ -1,7 +1,7 @@
 """Warm cost of each handler per event, with the project's real HTTP client and Jira out of the process.
 
 The handlers run exactly as deployed (Powertools wiring, parsing, domain, the real Jira and Jira Software
-clients with their requests sessions, retries and auth) against the Jira simulator, which runs in a
+clients with their urllib3 pools, retries and auth) against the Jira simulator, which runs in a
 *separate process* on 127.0.0.1 (a real socket, real HTTP, the simulator's strict contract checks).
 What is faked is below the bridge's own code and outside Jira: DynamoDB (links, idempotency) and SQS /
 EventBridge answer from memory, as a network the benchmark leaves out.

@@ -217,7 +217,7 @@ UNUSED_AFTER_CLOSURE = (
 # Imported on the first invocation by a computed name, which no import statement shows. The
 # observability Tracer loads the X-Ray SDK on the first traced call and patches requests and
 # botocore: aws_xray_sdk.core.patch() imports `aws_xray_sdk.ext.<library>.patch` by name.
-DYNAMIC_IMPORTS = ("aws_xray_sdk.ext.requests.patch", "aws_xray_sdk.ext.botocore.patch")
+DYNAMIC_IMPORTS = ("aws_xray_sdk.ext.httplib.patch", "aws_xray_sdk.ext.botocore.patch")
 
 # Run by the closure probe, a fresh interpreter. argv[1]: JSON config. Prints JSON on its last line.
 PROBE = r"""

@@ -83,7 +83,7 @@ class BridgeClient:
     def call(self, method: str, path: str, *, params: dict[str, str] | None = None, body: bytes | None = None,
              deadline: float) -> Answer:
         """The bridge's answer, retrying transient failures until ``deadline`` (on :data:`CLOCK`)."""
-        import requests
+        import urllib3  # the HTTP stack the layer uses (boto3 brings it): no second one for the CLI
 
         monotonic, sleep = CLOCK
         query = urlencode(params or {})
@@ -95,8 +95,9 @@ class BridgeClient:
             headers = {"Content-Type": "application/json", **self.credentials.headers(method, signed_path, query, body)}
             retry_after: float | None = None
             try:
-                response = requests.request(method, url, data=body, headers=headers, timeout=REQUEST_TIMEOUT)
-            except requests.RequestException as error:
+                response = urllib3.request(method, url, body=body, headers=headers, timeout=REQUEST_TIMEOUT,
+                                           retries=False, redirect=False)
+            except urllib3.exceptions.HTTPError as error:
                 problem = f"cannot reach {self.base_url}: {type(error).__name__}"
             else:
                 answer = _answer(response)
@@ -115,11 +116,12 @@ class BridgeClient:
 
 
 def _answer(response: Any) -> Answer:
+    text = response.data.decode("utf-8", errors="replace")
     try:
-        body = response.json()
+        body = json.loads(text)
     except ValueError:
         body = None
-    return Answer(response.status_code, body if isinstance(body, dict) else {}, response.text)
+    return Answer(response.status, body if isinstance(body, dict) else {}, text)
 
 
 def _seconds(value: str | None) -> float | None:

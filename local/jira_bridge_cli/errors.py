@@ -97,12 +97,10 @@ def _aws(error: BaseException) -> str | None:
 
 
 def _network(error: BaseException) -> str | None:
-    try:
-        import requests
-    except ImportError:  # pragma: no cover - requests is a dependency
-        return None
-    if isinstance(error, requests.RequestException):
-        url = getattr(getattr(error, "request", None), "url", None) or ""
+    import urllib3
+
+    if isinstance(error, urllib3.exceptions.HTTPError):
+        url = getattr(error, "url", None) or ""
         return f"cannot reach {url or 'the URL'}: {type(error).__name__} (check the URL, the network and TLS)"
     from jira_bridge.jira.errors import JiraError
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 import requests
-import responses
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
@@ -28,6 +27,7 @@ from jira_bridge.jira.datacenter import DataCenterClient
 from jira_bridge.jira.transport import Authenticator, JiraTransport
 from jira_sim import JiraSimulator
 from tests.contract.contracts import load_contract
+from tests.http_fake import FakeHttp
 
 pytestmark = pytest.mark.contract
 
@@ -68,12 +68,12 @@ def _client(auth: Authenticator) -> DataCenterClient:
 
 
 @pytest.fixture
-def mock() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+def mock() -> Iterator[FakeHttp]:
+    with FakeHttp() as rsps:
         yield rsps
 
 
-def _answer_everything(mock: responses.RequestsMock) -> None:
+def _answer_everything(mock: FakeHttp) -> None:
     issue = {"id": "10002", "key": "OPS-1", "fields": {}, "properties": {"jira-bridge": {"incidentId": "P1"}}}
     mock.get(f"{API}/myself", json={"name": "svc-bridge", "key": "JIRAUSER10000", "active": True})
     mock.get(f"{API}/serverInfo", json={"version": "10.3.19", "versionNumbers": [10, 3, 19]})
@@ -131,7 +131,7 @@ def _every_operation(client: DataCenterClient) -> None:
 @pytest.mark.parametrize("auth", [BearerToken("pat-123"), BasicLogin("svc-bridge", "password")],
                          ids=["pat", "basic"])
 def test_every_request_is_a_documented_v2_operation_in_wiki_markup_without_account_ids(
-    mock: responses.RequestsMock, dc_spec: OpenAPI, auth: Authenticator
+    mock: FakeHttp, dc_spec: OpenAPI, auth: Authenticator
 ) -> None:
     _answer_everything(mock)
     _every_operation(_client(auth))

@@ -23,7 +23,6 @@ from urllib.parse import urlsplit, urlunsplit
 import jsonschema
 import pytest
 import requests
-import responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openapi_core import Config, OpenAPI
@@ -35,6 +34,7 @@ from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.software import JiraSoftwareClient
 from jira_bridge.jira.transport import JiraTransport
 from tests.contract.contracts import load_contract
+from tests.http_fake import FakeHttp
 
 pytestmark = [pytest.mark.contract, pytest.mark.disable_socket]
 
@@ -138,7 +138,7 @@ def _adf_documents(value: Any) -> Iterator[dict[str, Any]]:
 
 
 class Captured:
-    def __init__(self, mock: responses.RequestsMock) -> None:
+    def __init__(self, mock: FakeHttp) -> None:
         self.mock = mock
 
     def requests(self) -> list[requests.PreparedRequest]:
@@ -150,7 +150,7 @@ class Captured:
 
 @pytest.fixture
 def captured() -> Iterator[Captured]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with FakeHttp() as mock:
         yield Captured(mock)
 
 

@@ -28,7 +28,6 @@ from typing import Any
 
 import pytest
 import requests
-import responses
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
 
@@ -37,6 +36,7 @@ from jira_bridge.pagerduty.rest_sink import PagerDutyRestSink
 from jira_bridge.pagerduty.transport import EVENTS_API_URL, REST_API_URL, events_transport, rest_transport
 from tests.contract.contracts import CONTRACTS as ROOT_CONTRACTS
 from tests.contract.contracts import load_contract
+from tests.http_fake import FakeHttp
 
 pytestmark = [pytest.mark.contract, pytest.mark.disable_socket]
 
@@ -79,8 +79,8 @@ def events_spec() -> OpenAPI:
 
 
 @pytest.fixture
-def captured() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+def captured() -> Iterator[FakeHttp]:
+    with FakeHttp() as mock:
         yield mock
 
 
@@ -98,7 +98,7 @@ def _violations(spec: OpenAPI, request: requests.PreparedRequest) -> str | None:
     return None
 
 
-def _assert_all_valid(spec: OpenAPI, mock: responses.RequestsMock) -> list[str]:
+def _assert_all_valid(spec: OpenAPI, mock: FakeHttp) -> list[str]:
     assert mock.calls, "no request was captured"
     seen = []
     for call in mock.calls:
@@ -115,7 +115,7 @@ def _rest_sink() -> PagerDutyRestSink:
 
 
 def test_rest_requests_match_the_rest_api_v2_spec(
-    rest_spec: OpenAPI, rest_accept: str, captured: responses.RequestsMock
+    rest_spec: OpenAPI, rest_accept: str, captured: FakeHttp
 ) -> None:
     captured.get(f"{REST_API_URL}/priorities", json={
         "priorities": [{"id": "PP1", "type": "priority", "summary": "P1", "name": "P1"}], "more": False})
@@ -142,7 +142,7 @@ def test_rest_requests_match_the_rest_api_v2_spec(
 
 
 def test_the_rest_spec_really_checks_from_and_authorization(
-    rest_spec: OpenAPI, captured: responses.RequestsMock
+    rest_spec: OpenAPI, captured: FakeHttp
 ) -> None:
     captured.put(f"{REST_API_URL}/incidents/P1", json={"incident": {}})
     _rest_sink().update_incident("P1", status="resolved")
@@ -162,7 +162,7 @@ def test_the_rest_spec_really_checks_from_and_authorization(
 
 
 def test_event_triggers_match_the_events_api_v2_spec(
-    events_spec: OpenAPI, captured: responses.RequestsMock
+    events_spec: OpenAPI, captured: FakeHttp
 ) -> None:
     captured.post(f"{EVENTS_API_URL}/v2/enqueue", status=202,
                   json={"status": "success", "message": "Event processed", "dedup_key": "jira-bridge:OPS-42"})

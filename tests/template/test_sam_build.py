@@ -37,12 +37,12 @@ REMOVED_GLOBS = ("yaml/_yaml*.so", "aws_lambda_powertools/event_handler/openapi/
 # The layer's own lazily imported modules are read from jira_bridge/adapters.py and the handlers.
 FIRST_INVOCATION = (
     "aws_lambda_powertools.utilities.parameters", "aws_lambda_powertools.utilities.idempotency",
-    "aws_lambda_powertools.utilities.idempotency.persistence.dynamodb", "requests", "requests.adapters",
-    "urllib3.connectionpool", "jinja2.sandbox", "yaml", "jwt", "aws_xray_sdk.core", "aws_xray_sdk.ext.requests.patch",
+    "aws_lambda_powertools.utilities.idempotency.persistence.dynamodb", "urllib3.poolmanager",
+    "urllib3.connectionpool", "jinja2.sandbox", "yaml", "jwt", "aws_xray_sdk.core", "aws_xray_sdk.ext.httplib.patch",
     "aws_xray_sdk.ext.botocore.patch",
 )  # fmt: skip
 # Pure-python modules of the layer that import on any CPU (the layer's native wheels are arm64).
-PORTABLE_MODULES = ("jira_bridge", "requests", "urllib3", "idna", "certifi", "jmespath", "jwt", "jinja2",
+PORTABLE_MODULES = ("jira_bridge", "urllib3", "jmespath", "jwt", "jinja2",
                     "typing_extensions", "annotated_types", "yaml")  # fmt: skip
 
 

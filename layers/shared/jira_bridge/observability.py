@@ -36,8 +36,11 @@ def quiet_wire_logging(level: int = logging.WARNING) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-# What the bridge calls out through; X-Ray records a subsegment per call once patched.
-TRACED_LIBRARIES = ("requests", "botocore")
+# What the bridge calls out through; X-Ray records a subsegment per call once patched. Jira and PagerDuty
+# calls go through urllib3 to http.client ("httplib"); AWS calls are recorded by the botocore patch, so
+# botocore's own http.client connections are left out of the httplib one (else each would be recorded twice).
+TRACED_LIBRARIES = ("httplib", "botocore")
+BOTOCORE_CONNECTIONS = ("botocore.awsrequest.AWSHTTPConnection", "botocore.awsrequest.AWSHTTPSConnection")
 
 
 class LazyXRayProvider(BaseProvider):
@@ -51,6 +54,10 @@ class LazyXRayProvider(BaseProvider):
         # Send subsegments as they finish (what Tracer does for its own X-Ray provider).
         recorder.configure(streaming_threshold=0)
         aws_xray_sdk.core.patch(TRACED_LIBRARIES)
+        from aws_xray_sdk.ext.httplib import add_ignored
+
+        for connection in BOTOCORE_CONNECTIONS:
+            add_ignored(subclass=connection)
         return recorder
 
     def in_subsegment(self, name: str | None = None, **kwargs: Any) -> AbstractContextManager[Any]:  # type: ignore[override]

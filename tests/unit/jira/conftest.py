@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-import responses
 
 from jira_bridge.jira.auth import DEFAULT_CLOUD_IDS, BasicAuth
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.transport import Authenticator, JiraTransport, RetryPolicy
+from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import API_TOKEN, EMAIL, SITE, FakeTime, TransportFactory
 
 
@@ -22,8 +22,8 @@ def fake_time() -> FakeTime:
 
 
 @pytest.fixture
-def mocked() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+def mocked() -> Iterator[FakeHttp]:
+    with FakeHttp() as rsps:
         yield rsps
 
 

@@ -8,7 +8,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 import pytest
-import responses
 
 from jira_bridge.jira.auth import (
     DEFAULT_CLOUD_IDS,
@@ -25,6 +24,7 @@ from jira_bridge.jira.auth import (
 )
 from jira_bridge.jira.errors import JiraAuthError, JiraError
 from jira_bridge.jira.transport import JiraTransport
+from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import API_TOKEN, EMAIL, SITE, FakeTime, TransportFactory
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
@@ -61,7 +61,7 @@ def oauth(make_transport: TransportFactory, fake_time: FakeTime) -> OAuthClientC
     )
 
 
-def _token(mocked: responses.RequestsMock, token: str, expires_in: int | None = 3600) -> None:
+def _token(mocked: FakeHttp, token: str, expires_in: int | None = 3600) -> None:
     body: dict[str, object] = {"access_token": token, "token_type": "Bearer"}
     if expires_in is not None:
         body["expires_in"] = expires_in
@@ -69,7 +69,7 @@ def _token(mocked: responses.RequestsMock, token: str, expires_in: int | None = 
 
 
 def test_token_request_is_the_documented_client_credentials_call(
-    mocked: responses.RequestsMock, oauth: OAuthClientCredentials
+    mocked: FakeHttp, oauth: OAuthClientCredentials
 ) -> None:
     _token(mocked, "tok-1")
     assert oauth.access_token() == "tok-1"
@@ -87,7 +87,7 @@ def test_token_request_is_the_documented_client_credentials_call(
 
 
 def test_token_is_cached_until_shortly_before_expiry(
-    mocked: responses.RequestsMock, oauth: OAuthClientCredentials, fake_time: FakeTime
+    mocked: FakeHttp, oauth: OAuthClientCredentials, fake_time: FakeTime
 ) -> None:
     _token(mocked, "tok-1", expires_in=3600)
     _token(mocked, "tok-2", expires_in=3600)
@@ -100,7 +100,7 @@ def test_token_is_cached_until_shortly_before_expiry(
 
 
 def test_expires_in_defaults_to_an_hour(
-    mocked: responses.RequestsMock, oauth: OAuthClientCredentials, fake_time: FakeTime
+    mocked: FakeHttp, oauth: OAuthClientCredentials, fake_time: FakeTime
 ) -> None:
     _token(mocked, "tok-1", expires_in=None)
     _token(mocked, "tok-2")
@@ -112,7 +112,7 @@ def test_expires_in_defaults_to_an_hour(
 
 
 def test_401_refreshes_the_token_once_then_retries(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, oauth: OAuthClientCredentials
+    mocked: FakeHttp, make_transport: TransportFactory, oauth: OAuthClientCredentials
 ) -> None:
     _token(mocked, "stale")
     _token(mocked, "fresh")
@@ -127,7 +127,7 @@ def test_401_refreshes_the_token_once_then_retries(
 
 
 def test_a_second_401_is_an_auth_error_not_a_loop(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, oauth: OAuthClientCredentials
+    mocked: FakeHttp, make_transport: TransportFactory, oauth: OAuthClientCredentials
 ) -> None:
     _token(mocked, "tok-1")
     _token(mocked, "tok-2")
@@ -142,7 +142,7 @@ def test_a_second_401_is_an_auth_error_not_a_loop(
 
 
 def test_rejected_client_credentials_are_an_auth_error_without_the_secret(
-    mocked: responses.RequestsMock, oauth: OAuthClientCredentials
+    mocked: FakeHttp, oauth: OAuthClientCredentials
 ) -> None:
     mocked.post(TOKEN_URL, status=401, json={"error": "access_denied", "error_description": "Unauthorized"})
     with pytest.raises(JiraAuthError) as caught:
@@ -152,7 +152,7 @@ def test_rejected_client_credentials_are_an_auth_error_without_the_secret(
 
 
 def test_token_answer_without_a_token_is_an_error(
-    mocked: responses.RequestsMock, oauth: OAuthClientCredentials
+    mocked: FakeHttp, oauth: OAuthClientCredentials
 ) -> None:
     mocked.post(TOKEN_URL, json={"token_type": "Bearer"})
     with pytest.raises(JiraError, match="without an access_token"):
@@ -163,7 +163,7 @@ def test_token_answer_without_a_token_is_an_error(
 
 
 def test_cloud_id_is_resolved_once_per_site(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.get(f"{SITE}/_edge/tenant_info", json={"cloudId": CLOUD_ID})
     mocked.get("https://other.atlassian.net/_edge/tenant_info", json={"cloudId": "other-id"})
@@ -176,7 +176,7 @@ def test_cloud_id_is_resolved_once_per_site(
 
 
 def test_a_known_cloud_id_needs_no_lookup(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     resolver = CloudIdResolver()
     resolver.remember(SITE + "/", CLOUD_ID)
@@ -186,7 +186,7 @@ def test_a_known_cloud_id_needs_no_lookup(
 
 
 def test_tenant_info_without_cloud_id(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.get(f"{SITE}/_edge/tenant_info", json={})
     with pytest.raises(JiraError, match="cloud_id"):
@@ -297,7 +297,7 @@ def test_context_path_is_not_part_of_the_canonical_uri() -> None:
 
 
 def test_connect_jwt_claims_and_header(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     auth = ConnectJwt(
         "com.example.jira-bridge", "shared-secret-of-the-installation-0123456789", clock=lambda: 1_700_000_000
@@ -326,7 +326,7 @@ def test_connect_jwt_claims_and_header(
 
 
 def test_jwt_covers_the_query_it_is_sent_with(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     auth = ConnectJwt("app", SECRET32, clock=lambda: 1_700_000_000)
     url = f"{SITE}/rest/deployments/0.1/pipelines/p/environments/e/deployments/3/gating-status"
@@ -342,7 +342,7 @@ def test_jwt_covers_the_query_it_is_sent_with(
 
 
 def test_transport_without_auth_sends_no_authorization(
-    mocked: responses.RequestsMock, fake_time: FakeTime
+    mocked: FakeHttp, fake_time: FakeTime
 ) -> None:
     mocked.get(f"{SITE}/_edge/tenant_info", json={"cloudId": "x"})
     JiraTransport(SITE, sleep=fake_time.sleep, clock=fake_time.clock).get("/_edge/tenant_info")

@@ -7,12 +7,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
-import responses
+from urllib3.exceptions import ReadTimeoutError
 
 from jira_bridge.jira.adf import from_text
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.errors import JiraNotFound, JiraRequestRefused, JiraUnavailable
+from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import EMAIL, SITE
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
@@ -20,15 +20,15 @@ pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked wit
 API = f"{SITE}/rest/api/3"
 
 
-def _body(mocked: responses.RequestsMock, index: int = -1) -> Any:
+def _body(mocked: FakeHttp, index: int = -1) -> Any:
     return json.loads(mocked.calls[index].request.body or b"null")
 
 
-def _query(mocked: responses.RequestsMock, index: int = -1) -> dict[str, list[str]]:
+def _query(mocked: FakeHttp, index: int = -1) -> dict[str, list[str]]:
     return parse_qs(urlsplit(mocked.calls[index].request.url or "").query, keep_blank_values=True)
 
 
-def test_myself(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_myself(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.get(
         f"{API}/myself",
         json={"accountId": "557058:f5", "displayName": "Jira Bridge", "emailAddress": EMAIL, "active": True},
@@ -43,7 +43,7 @@ def test_myself(mocked: responses.RequestsMock, client: JiraClient) -> None:
     assert client.describe_identity() == EMAIL
 
 
-def test_my_permissions_in_a_project(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_my_permissions_in_a_project(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.get(
         f"{API}/mypermissions",
         json={
@@ -66,7 +66,7 @@ def test_my_permissions_in_a_project(mocked: responses.RequestsMock, client: Jir
         client.my_permissions([])
 
 
-def test_get_project(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_get_project(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.get(
         f"{API}/project/OPS",
         json={
@@ -83,7 +83,7 @@ def test_get_project(mocked: responses.RequestsMock, client: JiraClient) -> None
     assert client.transport.counter.snapshot() == {("GET", "/rest/api/3/project/{projectIdOrKey}"): 1}
 
 
-def test_get_issue_with_fields_and_properties(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_get_issue_with_fields_and_properties(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.get(f"{API}/issue/OPS-7", json={"id": "10007", "key": "OPS-7", "fields": {"summary": "x"}})
     issue = client.get_issue("OPS-7", fields=["summary", "status"], properties=["jira-bridge.link"])
     assert issue["fields"]["summary"] == "x"
@@ -91,7 +91,7 @@ def test_get_issue_with_fields_and_properties(mocked: responses.RequestsMock, cl
 
 
 def test_create_issue_sends_description_as_adf_and_properties(
-    mocked: responses.RequestsMock, client: JiraClient
+    mocked: FakeHttp, client: JiraClient
 ) -> None:
     mocked.post(
         f"{API}/issue",
@@ -118,7 +118,7 @@ def test_create_issue_sends_description_as_adf_and_properties(
 
 
 def test_create_issue_refusal_carries_jira_messages(
-    mocked: responses.RequestsMock, client: JiraClient
+    mocked: FakeHttp, client: JiraClient
 ) -> None:
     mocked.post(
         f"{API}/issue",
@@ -132,16 +132,16 @@ def test_create_issue_refusal_carries_jira_messages(
 
 
 def test_create_issue_is_not_repeated_after_a_read_timeout(
-    mocked: responses.RequestsMock, client: JiraClient
+    mocked: FakeHttp, client: JiraClient
 ) -> None:
-    mocked.post(f"{API}/issue", body=requests.exceptions.ReadTimeout("read timed out"))
+    mocked.post(f"{API}/issue", body=ReadTimeoutError(None, "/rest/api/3/issue", "read timed out"))  # type: ignore[arg-type]
     with pytest.raises(JiraUnavailable) as caught:
         client.create_issue({"summary": "x"})
     assert caught.value.outcome_unknown is True
     assert len(mocked.calls) == 1
 
 
-def test_edit_issue_is_retried_as_a_put(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_edit_issue_is_retried_as_a_put(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.put(f"{API}/issue/OPS-1", status=502)
     mocked.put(f"{API}/issue/OPS-1", status=204)
     client.edit_issue("OPS-1", fields={"summary": "New", "description": "line 1\nline 2"}, notify_users=False)
@@ -152,7 +152,7 @@ def test_edit_issue_is_retried_as_a_put(mocked: responses.RequestsMock, client: 
 
 
 def test_edit_issue_adding_a_comment_is_not_repeated(
-    mocked: responses.RequestsMock, client: JiraClient
+    mocked: FakeHttp, client: JiraClient
 ) -> None:
     mocked.put(f"{API}/issue/OPS-1", status=502)
     with pytest.raises(JiraUnavailable):
@@ -166,7 +166,7 @@ def test_edit_issue_needs_something_to_change(client: JiraClient) -> None:
         client.edit_issue("OPS-1")
 
 
-def test_transitions(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_transitions(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.get(
         f"{API}/issue/OPS-1/transitions",
         json={
@@ -192,7 +192,7 @@ def test_transitions(mocked: responses.RequestsMock, client: JiraClient) -> None
     assert resolve.required_fields == ("resolution",)
 
 
-def test_transition_with_fields_and_comment(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_transition_with_fields_and_comment(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.post(f"{API}/issue/OPS-1/transitions", status=204)
     client.transition_issue(
         "OPS-1", "31", fields={"resolution": {"name": "Done"}}, comment="Resolved in INC-42"
@@ -204,7 +204,7 @@ def test_transition_with_fields_and_comment(mocked: responses.RequestsMock, clie
     }
 
 
-def test_add_and_read_comments(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_add_and_read_comments(mocked: FakeHttp, client: JiraClient) -> None:
     body = from_text("Mitigated.\nMonitoring.")
     mocked.post(
         f"{API}/issue/OPS-1/comment",
@@ -244,7 +244,7 @@ def test_add_and_read_comments(mocked: responses.RequestsMock, client: JiraClien
     assert _query(mocked) == {"startAt": ["0"], "maxResults": ["100"], "orderBy": ["-created"]}
 
 
-def test_issue_properties(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_issue_properties(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.put(f"{API}/issue/10042/properties/jira-bridge.link", status=200)
     mocked.get(
         f"{API}/issue/10042/properties/jira-bridge.link",
@@ -261,7 +261,7 @@ def test_issue_properties(mocked: responses.RequestsMock, client: JiraClient) ->
         client.set_issue_property("10042", "k", None)
 
 
-def test_search_jql_follows_next_page_token(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_search_jql_follows_next_page_token(mocked: FakeHttp, client: JiraClient) -> None:
     url = f"{API}/search/jql"
     mocked.post(url, status=502)
     mocked.post(url, json={"issues": [{"id": "1"}, {"id": "2"}], "nextPageToken": "tok-2", "isLast": False})
@@ -273,7 +273,7 @@ def test_search_jql_follows_next_page_token(mocked: responses.RequestsMock, clie
     assert _body(mocked, 2)["nextPageToken"] == "tok-2"
 
 
-def test_search_with_reconcile(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_search_with_reconcile(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.post(f"{API}/search/jql", json={"issues": []})
     page = client.search_jql(
         "issue.property[jira-bridge.link].incidentId = 'INC-42'", reconcile_issues=[10042]
@@ -283,7 +283,7 @@ def test_search_with_reconcile(mocked: responses.RequestsMock, client: JiraClien
     assert _body(mocked)["reconcileIssues"] == [10042]
 
 
-def test_find_user_by_email_needs_an_exact_match(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_find_user_by_email_needs_an_exact_match(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.get(
         f"{API}/user/search",
         json=[
@@ -305,14 +305,14 @@ def test_find_user_by_email_needs_an_exact_match(mocked: responses.RequestsMock,
     assert client.find_user_by_email("  ") is None
 
 
-def test_get_user(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_get_user(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.get(f"{API}/user", json={"accountId": "a2", "displayName": "Ann", "active": False})
     user = client.get_user("a2")
     assert (user.account_id, user.active, user.email_address) == ("a2", False, None)
     assert _query(mocked) == {"accountId": ["a2"]}
 
 
-def test_priorities_are_paged(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_priorities_are_paged(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.get(
         f"{API}/priority/search",
         json={"values": [{"id": "1", "name": "Highest", "isDefault": False}], "isLast": False},
@@ -325,7 +325,7 @@ def test_priorities_are_paged(mocked: responses.RequestsMock, client: JiraClient
     assert _query(mocked) == {"startAt": ["1"], "maxResults": ["100"]}
 
 
-def test_fields(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_fields(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.get(
         f"{API}/field",
         json=[
@@ -354,13 +354,13 @@ def test_fields(mocked: responses.RequestsMock, client: JiraClient) -> None:
     assert timeline.custom
 
 
-def test_path_segments_are_encoded(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_path_segments_are_encoded(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.put(f"{API}/issue/OPS-1/properties/a%2Fb", status=200)
     client.set_issue_property("OPS-1", "a/b", True)
     assert mocked.calls[0].request.url == f"{API}/issue/OPS-1/properties/a%2Fb"
 
 
-def test_with_basic_auth(mocked: responses.RequestsMock) -> None:
+def test_with_basic_auth(mocked: FakeHttp) -> None:
     mocked.get(f"{API}/myself", json={"accountId": "1"})
     client = JiraClient.with_basic_auth(SITE + "/", EMAIL, "token-value")
     client.myself()

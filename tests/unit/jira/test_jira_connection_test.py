@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
-import responses
+import urllib3
 
 from jira_bridge.jira.client import JiraClient
 from jira_bridge.jira.connection_test import REQUIRED_PERMISSIONS, run_connection_test
 from jira_bridge.jira.software import JiraSoftwareClient
+from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import EMAIL, SITE, TransportFactory
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
@@ -19,18 +19,18 @@ API = f"{SITE}/rest/api/3"
 GATEWAY = "https://api.atlassian.com"
 
 
-def _myself(mocked: responses.RequestsMock) -> None:
+def _myself(mocked: FakeHttp) -> None:
     mocked.get(
         f"{API}/myself",
         json={"accountId": "557058:f5", "displayName": "Jira Bridge", "emailAddress": EMAIL, "active": True},
     )
 
 
-def _project(mocked: responses.RequestsMock, key: str) -> None:
+def _project(mocked: FakeHttp, key: str) -> None:
     mocked.get(f"{API}/project/{key}", json={"id": "10000", "key": key, "name": f"{key} project"})
 
 
-def _permissions(mocked: responses.RequestsMock, missing: tuple[str, ...] = ()) -> None:
+def _permissions(mocked: FakeHttp, missing: tuple[str, ...] = ()) -> None:
     permissions: dict[str, Any] = {
         key: {"key": key, "name": name, "havePermission": key not in missing}
         for key, name in REQUIRED_PERMISSIONS.items()
@@ -38,7 +38,7 @@ def _permissions(mocked: responses.RequestsMock, missing: tuple[str, ...] = ()) 
     mocked.get(f"{API}/mypermissions", json={"permissions": permissions})
 
 
-def test_all_checks_pass(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_all_checks_pass(mocked: FakeHttp, client: JiraClient) -> None:
     _myself(mocked)
     _project(mocked, "OPS")
     _permissions(mocked)
@@ -52,7 +52,7 @@ def test_all_checks_pass(mocked: responses.RequestsMock, client: JiraClient) -> 
     )
 
 
-def test_missing_permission_names_the_grant(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_missing_permission_names_the_grant(mocked: FakeHttp, client: JiraClient) -> None:
     _myself(mocked)
     _project(mocked, "OPS")
     _permissions(mocked, missing=("TRANSITION_ISSUES",))
@@ -70,7 +70,7 @@ def test_missing_permission_names_the_grant(mocked: responses.RequestsMock, clie
         assert key in query
 
 
-def test_several_missing_permissions_in_one_line(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_several_missing_permissions_in_one_line(mocked: FakeHttp, client: JiraClient) -> None:
     _myself(mocked)
     _project(mocked, "OPS")
     _permissions(mocked, missing=("ADD_COMMENTS", "EDIT_ISSUES"))
@@ -79,7 +79,7 @@ def test_several_missing_permissions_in_one_line(mocked: responses.RequestsMock,
     assert "\n" not in fix
 
 
-def test_unknown_project(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_unknown_project(mocked: FakeHttp, client: JiraClient) -> None:
     _myself(mocked)
     mocked.get(
         f"{API}/project/NOPE",
@@ -96,7 +96,7 @@ def test_unknown_project(mocked: responses.RequestsMock, client: JiraClient) -> 
     assert len(report.failures) == 1
 
 
-def test_bad_credentials(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_bad_credentials(mocked: FakeHttp, client: JiraClient) -> None:
     mocked.get(f"{API}/myself", status=401, body="Client must be authenticated to access this resource.")
     report = run_connection_test(client, ["OPS"])
     credentials = report.check("credentials")
@@ -108,10 +108,10 @@ def test_bad_credentials(mocked: responses.RequestsMock, client: JiraClient) -> 
 
 
 def test_unreachable_site_is_a_failure_not_a_traceback(
-    mocked: responses.RequestsMock, client: JiraClient
+    mocked: FakeHttp, client: JiraClient
 ) -> None:
     for _ in range(4):
-        mocked.get(f"{API}/myself", body=requests.exceptions.ConnectTimeout("timed out"))
+        mocked.get(f"{API}/myself", body=urllib3.exceptions.ConnectTimeoutError("timed out"))
     report = run_connection_test(client, [])
     credentials = report.check("credentials")
     assert credentials.status == "fail"
@@ -121,7 +121,7 @@ def test_unreachable_site_is_a_failure_not_a_traceback(
 
 
 def test_software_credentials(
-    mocked: responses.RequestsMock, client: JiraClient, make_transport: TransportFactory
+    mocked: FakeHttp, client: JiraClient, make_transport: TransportFactory
 ) -> None:
     _myself(mocked)
     mocked.post(f"{GATEWAY}/oauth/token", json={"access_token": "tok"})
@@ -135,7 +135,7 @@ def test_software_credentials(
 
 
 def test_refused_software_credentials(
-    mocked: responses.RequestsMock, client: JiraClient, make_transport: TransportFactory
+    mocked: FakeHttp, client: JiraClient, make_transport: TransportFactory
 ) -> None:
     _myself(mocked)
     mocked.post(
@@ -154,7 +154,7 @@ def test_refused_software_credentials(
     assert "csecret" not in report.to_text()
 
 
-def test_report_as_dict(mocked: responses.RequestsMock, client: JiraClient) -> None:
+def test_report_as_dict(mocked: FakeHttp, client: JiraClient) -> None:
     _myself(mocked)
     report = run_connection_test(client, [])
     assert report.to_dict() == {

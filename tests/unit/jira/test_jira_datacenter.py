@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 
 from jira_bridge.jira import adf
 from jira_bridge.jira.auth import BasicLogin, BearerToken
@@ -15,6 +14,7 @@ from jira_bridge.jira.datacenter import DataCenterClient
 from jira_bridge.jira.errors import JiraAuthError, JiraRateLimited
 from jira_bridge.jira.transport import RetryPolicy
 from jira_bridge.jira.wiki import escape, to_wiki
+from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import TransportFactory
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]
@@ -29,11 +29,11 @@ def dc(make_transport: TransportFactory) -> DataCenterClient:
     return DataCenterClient(make_transport(DC, BearerToken(PAT, label="svc-bridge")))
 
 
-def _body(mocked: responses.RequestsMock, index: int = -1) -> Any:
+def _body(mocked: FakeHttp, index: int = -1) -> Any:
     return json.loads(mocked.calls[index].request.body or b"null")
 
 
-def _query(mocked: responses.RequestsMock, index: int = -1) -> dict[str, list[str]]:
+def _query(mocked: FakeHttp, index: int = -1) -> dict[str, list[str]]:
     return parse_qs(urlsplit(mocked.calls[index].request.url or "").query, keep_blank_values=True)
 
 
@@ -69,7 +69,7 @@ def test_text_that_looks_like_markup_is_escaped() -> None:
 # --- requests -----------------------------------------------------------------------------------
 
 
-def test_create_sends_v2_wiki_and_user_names(mocked: responses.RequestsMock, dc: DataCenterClient) -> None:
+def test_create_sends_v2_wiki_and_user_names(mocked: FakeHttp, dc: DataCenterClient) -> None:
     mocked.post(f"{API}/issue", json={"id": "10002", "key": "OPS-1", "self": f"{API}/issue/10002"}, status=201)
     created = dc.create_issue(
         {
@@ -89,14 +89,14 @@ def test_create_sends_v2_wiki_and_user_names(mocked: responses.RequestsMock, dc:
     assert mocked.calls[-1].request.headers["Authorization"] == f"Bearer {PAT}"
 
 
-def test_transition_comment_is_wiki(mocked: responses.RequestsMock, dc: DataCenterClient) -> None:
+def test_transition_comment_is_wiki(mocked: FakeHttp, dc: DataCenterClient) -> None:
     mocked.post(f"{API}/issue/OPS-1/transitions", status=204)
     dc.transition_issue("OPS-1", "31", fields={"resolution": {"name": "Done"}}, comment="Resolved in *PD*")
     assert _body(mocked)["update"]["comment"] == [{"add": {"body": "Resolved in \\*PD\\*"}}]
 
 
 def test_users_are_found_by_username_search_with_an_exact_email(
-    mocked: responses.RequestsMock, dc: DataCenterClient
+    mocked: FakeHttp, dc: DataCenterClient
 ) -> None:
     mocked.get(
         f"{API}/user/search",
@@ -113,7 +113,7 @@ def test_users_are_found_by_username_search_with_an_exact_email(
 
 
 def test_search_pages_by_offset_and_survives_the_silent_cap(
-    mocked: responses.RequestsMock, dc: DataCenterClient
+    mocked: FakeHttp, dc: DataCenterClient
 ) -> None:
     # Asked for 5,000, the server clamps to 1,000 without an error: the next page starts at 1,000.
     mocked.post(f"{API}/search", json={"startAt": 0, "maxResults": 1000, "total": 1500,
@@ -127,7 +127,7 @@ def test_search_pages_by_offset_and_survives_the_silent_cap(
     assert _body(mocked, 0)["maxResults"] == 1000
 
 
-def test_search_reads_properties_from_the_issue(mocked: responses.RequestsMock, dc: DataCenterClient) -> None:
+def test_search_reads_properties_from_the_issue(mocked: FakeHttp, dc: DataCenterClient) -> None:
     mocked.post(f"{API}/search", json={"startAt": 0, "maxResults": 10, "total": 1,
                                        "issues": [{"id": "10002", "key": "OPS-1"}]})
     mocked.get(f"{API}/issue/10002", json={"id": "10002", "key": "OPS-1",
@@ -137,7 +137,7 @@ def test_search_reads_properties_from_the_issue(mocked: responses.RequestsMock, 
     assert "properties" not in _body(mocked, 0)
 
 
-def test_remote_link_upsert(mocked: responses.RequestsMock, dc: DataCenterClient) -> None:
+def test_remote_link_upsert(mocked: FakeHttp, dc: DataCenterClient) -> None:
     mocked.post(f"{API}/issue/OPS-1/remotelink", json={"id": 10000, "self": f"{API}/issue/OPS-1/remotelink/10000"})
     link_id = dc.upsert_remote_link("OPS-1", {"globalId": "ci=a&env=prod", "object": {"url": "u", "title": "t"}})
     assert link_id == "10000"
@@ -146,14 +146,14 @@ def test_remote_link_upsert(mocked: responses.RequestsMock, dc: DataCenterClient
 # --- auth traps and rate limits ------------------------------------------------------------------
 
 
-def test_an_anonymous_200_is_an_auth_failure(mocked: responses.RequestsMock, dc: DataCenterClient) -> None:
+def test_an_anonymous_200_is_an_auth_failure(mocked: FakeHttp, dc: DataCenterClient) -> None:
     mocked.get(f"{API}/myself", json={}, headers={"X-AUSERNAME": "anonymous"})
     with pytest.raises(JiraAuthError, match="anonymous"):
         dc.myself()
 
 
 def test_a_denied_login_answered_200_is_an_auth_failure(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     client = DataCenterClient(make_transport(DC, BasicLogin("svc-bridge", "wrong")))
     mocked.post(f"{API}/search", json={"startAt": 0, "total": 0, "issues": []},
@@ -162,7 +162,7 @@ def test_a_denied_login_answered_200_is_an_auth_failure(
         client.search_jql("project = OPS")
 
 
-def test_captcha_lockout_says_how_to_get_out(mocked: responses.RequestsMock, make_transport: TransportFactory) -> None:
+def test_captcha_lockout_says_how_to_get_out(mocked: FakeHttp, make_transport: TransportFactory) -> None:
     client = DataCenterClient(make_transport(DC, BasicLogin("svc-bridge", "right")))
     mocked.get(f"{API}/myself", status=403, body="<html>login</html>", content_type="text/html",
                headers={"X-Seraph-LoginReason": "AUTHENTICATION_DENIED",
@@ -172,7 +172,7 @@ def test_captcha_lockout_says_how_to_get_out(mocked: responses.RequestsMock, mak
     assert "personal access token" in str(raised.value)
 
 
-def test_dc_rate_limit_headers_set_the_wait(mocked: responses.RequestsMock, make_transport: TransportFactory) -> None:
+def test_dc_rate_limit_headers_set_the_wait(mocked: FakeHttp, make_transport: TransportFactory) -> None:
     client = DataCenterClient(make_transport(DC, BearerToken(PAT), policy=RetryPolicy(max_attempts=1)))
     mocked.get(f"{API}/myself", status=429, json={},
                headers={"X-RateLimit-Limit": "70", "X-RateLimit-Remaining": "0", "X-RateLimit-FillRate": "5",

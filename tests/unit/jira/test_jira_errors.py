@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import responses
 
 from jira_bridge.jira.errors import (
     JiraAuthError,
@@ -18,6 +17,7 @@ from jira_bridge.jira.errors import (
     parse_error_body,
     refusal_from_response,
 )
+from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import SITE, TransportFactory
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
@@ -28,7 +28,7 @@ FIELD_NOT_ON_SCREEN = (
 
 
 def test_refusal_shows_why_jira_refused(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.post(
         f"{SITE}/rest/api/3/issue",
@@ -108,7 +108,7 @@ def test_refusal_without_details_says_so() -> None:
 
 
 def test_server_errors_are_retryable_and_keep_jira_messages(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     for _ in range(4):
         mocked.get(

@@ -7,11 +7,11 @@ from typing import Any
 
 import jwt
 import pytest
-import responses
 
 from jira_bridge.jira.auth import CloudIdResolver, query_string_hash
 from jira_bridge.jira.errors import JiraError, JiraUnavailable
 from jira_bridge.jira.software import JiraSoftwareClient, SubmissionResult
+from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import SITE, TransportFactory
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
@@ -40,7 +40,7 @@ def _oauth_client(make_transport: TransportFactory, **kwargs: Any) -> JiraSoftwa
 
 
 def test_oauth_posts_to_the_gateway_with_a_bearer_token(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.get(f"{SITE}/_edge/tenant_info", json={"cloudId": CLOUD_ID})
     mocked.post(f"{GATEWAY}/oauth/token", json={"access_token": "tok-1", "expires_in": 3600})
@@ -64,7 +64,7 @@ def test_oauth_posts_to_the_gateway_with_a_bearer_token(
 
 
 def test_configurable_gateway_and_token_server(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     sim = "http://127.0.0.1:8089"
     mocked.post(f"{sim}/auth/oauth/token", json={"access_token": "sim-token"})
@@ -80,7 +80,7 @@ def test_configurable_gateway_and_token_server(
 
 
 def test_connect_posts_to_the_site_with_a_jwt(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.post(f"{SITE}/rest/builds/0.1/bulk", status=202, json={"acceptedBuilds": []})
     client = JiraSoftwareClient.with_connect(
@@ -97,7 +97,7 @@ def test_connect_posts_to_the_site_with_a_jwt(
 
 
 def test_bulk_submissions_are_retried_because_they_are_idempotent(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.post(f"{GATEWAY}/oauth/token", json={"access_token": "tok"})
     bulk = f"{GATEWAY}/jira/deployments/0.1/cloud/{CLOUD_ID}/bulk"
@@ -150,7 +150,7 @@ def test_builds_result_parsing() -> None:
     assert result.describe() == "0 builds accepted; rejected p/2: bad"
 
 
-def test_gating_status(mocked: responses.RequestsMock, make_transport: TransportFactory) -> None:
+def test_gating_status(mocked: FakeHttp, make_transport: TransportFactory) -> None:
     mocked.post(f"{GATEWAY}/oauth/token", json={"access_token": "tok"})
     url = (
         f"{GATEWAY}/jira/deployments/0.1/cloud/{CLOUD_ID}/pipelines/checkout-ci/environments/prod%20eu"
@@ -183,7 +183,7 @@ def test_payload_must_hold_1_to_100_entities(make_transport: TransportFactory) -
 
 
 def test_check_auth_gets_a_token_and_the_cloud_id(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.get(f"{SITE}/_edge/tenant_info", json={"cloudId": CLOUD_ID})
     mocked.post(f"{GATEWAY}/oauth/token", json={"access_token": "tok"})
@@ -194,7 +194,7 @@ def test_check_auth_gets_a_token_and_the_cloud_id(
 
 
 def test_gateway_failure_is_unavailable(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.post(f"{GATEWAY}/oauth/token", json={"access_token": "tok"})
     bulk = f"{GATEWAY}/jira/builds/0.1/cloud/{CLOUD_ID}/bulk"

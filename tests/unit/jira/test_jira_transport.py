@@ -7,11 +7,9 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-import requests
-import responses
 from hypothesis import given
 from hypothesis import strategies as st
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ReadTimeoutError
 
 from jira_bridge.jira.errors import JiraError, JiraRateLimited, JiraUnavailable
 from jira_bridge.jira.transport import (
@@ -22,6 +20,7 @@ from jira_bridge.jira.transport import (
     normalize_params,
     parse_retry_after,
 )
+from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import API_TOKEN, SITE, FakeTime, TransportFactory
 
 pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
@@ -30,24 +29,25 @@ ISSUE = f"{SITE}/rest/api/3/issue"
 MYSELF = f"{SITE}/rest/api/3/myself"
 
 
-def _refused() -> requests.exceptions.ConnectionError:
-    """What requests raises for "connection refused": the request never left."""
-    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")  # type: ignore[arg-type]
-    return requests.exceptions.ConnectionError(MaxRetryError(None, "/rest/api/3/issue", reason))  # type: ignore[arg-type]
+def _refused() -> NewConnectionError:
+    """What urllib3 raises (retries=False) for "connection refused": the request never left."""
+    return NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")  # type: ignore[arg-type]
 
 
-def _dropped() -> requests.exceptions.ConnectionError:
+def _dropped() -> ProtocolError:
     """A connection reset after the request was written: it may have been processed."""
-    return requests.exceptions.ConnectionError(
-        ProtocolError("Connection aborted.", ConnectionResetError(104))
-    )
+    return ProtocolError("Connection aborted.", ConnectionResetError(104))
+
+
+def _read_timeout() -> ReadTimeoutError:
+    return ReadTimeoutError(None, "/rest/api/3/issue", "read timed out")  # type: ignore[arg-type]
 
 
 # --- timeouts -----------------------------------------------------------------------------
 
 
 def test_every_call_has_the_default_timeout(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.get(MYSELF, json={"accountId": "1"})
     make_transport().get("/rest/api/3/myself")
@@ -56,7 +56,7 @@ def test_every_call_has_the_default_timeout(
 
 
 def test_timeouts_are_clipped_to_the_time_budget(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     mocked.get(MYSELF, json={})
     make_transport(remaining_time=fake_time.deadline_in(5.0)).get("/rest/api/3/myself")
@@ -64,7 +64,7 @@ def test_timeouts_are_clipped_to_the_time_budget(
 
 
 def test_nothing_is_sent_when_the_budget_is_used_up(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     with pytest.raises(JiraUnavailable, match="time budget") as caught:
         make_transport(remaining_time=fake_time.deadline_in(0.5)).get("/rest/api/3/myself")
@@ -77,7 +77,7 @@ def test_nothing_is_sent_when_the_budget_is_used_up(
 
 
 def test_429_honours_retry_after_then_succeeds(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     mocked.get(MYSELF, status=429, headers={"Retry-After": "2", "RateLimit-Reason": "jira-burst-based"})
     mocked.get(MYSELF, status=429, headers={"Retry-After": "7"})
@@ -89,7 +89,7 @@ def test_429_honours_retry_after_then_succeeds(
 
 
 def test_retry_after_gets_a_little_jitter_on_top(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     mocked.get(MYSELF, status=503, headers={"Retry-After": "3"})
     mocked.get(MYSELF, json={})
@@ -99,7 +99,7 @@ def test_retry_after_gets_a_little_jitter_on_top(
 
 
 def test_retry_after_beyond_the_cap_fails_fast_with_the_wait(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     mocked.get(
         MYSELF, status=429, headers={"Retry-After": "120", "RateLimit-Reason": "jira-quota-tenant-based"}
@@ -116,7 +116,7 @@ def test_retry_after_beyond_the_cap_fails_fast_with_the_wait(
 
 
 def test_429_without_retry_after_uses_exponential_backoff_until_attempts_run_out(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     for _ in range(4):
         mocked.get(MYSELF, status=429)
@@ -141,7 +141,7 @@ def test_full_jitter_stays_within_bounds(retry_number: int, rand: float) -> None
 
 
 def test_jittered_waits_with_a_real_generator_stay_in_bounds(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     policy = RetryPolicy(max_attempts=6)
     for _ in range(5):
@@ -168,7 +168,7 @@ def test_retry_after_parsing() -> None:
 
 
 def test_no_retry_when_the_wait_would_pass_the_deadline(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     mocked.get(MYSELF, status=503, headers={"Retry-After": "5"})
     transport = make_transport(rand=lambda: 0.0, remaining_time=fake_time.deadline_in(6.0))
@@ -180,7 +180,7 @@ def test_no_retry_when_the_wait_would_pass_the_deadline(
 
 
 def test_retries_stop_when_the_budget_runs_low(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     for _ in range(4):
         mocked.get(MYSELF, status=429, headers={"Retry-After": "5"})
@@ -194,7 +194,7 @@ def test_retries_stop_when_the_budget_runs_low(
 
 
 def test_time_budget_context_and_lambda_context(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     class Context:
         def get_remaining_time_in_millis(self) -> int:
@@ -226,7 +226,7 @@ def test_derived_transports_follow_the_parent_budget(
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_post_is_retried_when_jira_did_not_process_it(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, status: int
+    mocked: FakeHttp, make_transport: TransportFactory, status: int
 ) -> None:
     mocked.post(ISSUE, status=status)
     mocked.post(ISSUE, status=201, json={"id": "10001", "key": "OPS-1"})
@@ -237,11 +237,11 @@ def test_post_is_retried_when_jira_did_not_process_it(
 
 @pytest.mark.parametrize(
     "failure",
-    [requests.exceptions.ConnectTimeout("connect timed out"), _refused()],
+    [ConnectTimeoutError("connect timed out"), _refused()],
     ids=["connect-timeout", "connection-refused"],
 )
 def test_post_is_retried_when_it_never_left(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, failure: Exception
+    mocked: FakeHttp, make_transport: TransportFactory, failure: Exception
 ) -> None:
     mocked.post(ISSUE, body=failure)
     mocked.post(ISSUE, status=201, json={"id": "10001", "key": "OPS-1"})
@@ -251,11 +251,11 @@ def test_post_is_retried_when_it_never_left(
 
 @pytest.mark.parametrize(
     "failure",
-    [requests.exceptions.ReadTimeout("read timed out"), _dropped()],
+    [_read_timeout(), _dropped()],
     ids=["read-timeout", "connection-dropped"],
 )
 def test_post_is_not_retried_when_it_may_have_been_applied(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime, failure: Exception
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime, failure: Exception
 ) -> None:
     mocked.post(ISSUE, body=failure)
     with pytest.raises(JiraUnavailable) as caught:
@@ -269,7 +269,7 @@ def test_post_is_not_retried_when_it_may_have_been_applied(
 
 @pytest.mark.parametrize("status", [500, 502, 504])
 def test_post_is_not_retried_after_a_5xx_that_may_have_been_applied(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, status: int
+    mocked: FakeHttp, make_transport: TransportFactory, status: int
 ) -> None:
     mocked.post(ISSUE, status=status, json={"errorMessages": ["Internal server error"]})
     with pytest.raises(JiraUnavailable) as caught:
@@ -282,7 +282,7 @@ def test_post_is_not_retried_after_a_5xx_that_may_have_been_applied(
 
 @pytest.mark.parametrize("status", [500, 502, 504])
 def test_post_marked_idempotent_is_retried_after_5xx(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, status: int
+    mocked: FakeHttp, make_transport: TransportFactory, status: int
 ) -> None:
     url = f"{SITE}/rest/api/3/search/jql"
     mocked.post(url, status=status)
@@ -294,11 +294,11 @@ def test_post_marked_idempotent_is_retried_after_5xx(
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
 @pytest.mark.parametrize(
     "failure",
-    [502, 504, 500, requests.exceptions.ReadTimeout("read timed out"), _dropped()],
+    [502, 504, 500, _read_timeout(), _dropped()],
     ids=["502", "504", "500", "read-timeout", "dropped"],
 )
 def test_idempotent_methods_are_retried(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, method: str, failure: int | Exception
+    mocked: FakeHttp, make_transport: TransportFactory, method: str, failure: int | Exception
 ) -> None:
     url = f"{SITE}/rest/api/3/issue/OPS-1"
     if isinstance(failure, int):
@@ -311,7 +311,7 @@ def test_idempotent_methods_are_retried(
 
 
 def test_unavailable_after_all_attempts(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     for _ in range(4):
         mocked.get(MYSELF, status=503)
@@ -322,7 +322,7 @@ def test_unavailable_after_all_attempts(
     assert len(fake_time.sleeps) == 3
 
 
-def test_4xx_is_never_retried(mocked: responses.RequestsMock, make_transport: TransportFactory) -> None:
+def test_4xx_is_never_retried(mocked: FakeHttp, make_transport: TransportFactory) -> None:
     mocked.post(ISSUE, status=400, json={"errorMessages": [], "errors": {"summary": "required"}})
     with pytest.raises(JiraError):
         make_transport().post("/rest/api/3/issue", json={})
@@ -330,7 +330,7 @@ def test_4xx_is_never_retried(mocked: responses.RequestsMock, make_transport: Tr
 
 
 def test_redirect_is_reported_not_followed(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.post(ISSUE, status=301, headers={"Location": "https://other.example.com/rest/api/3/issue"})
     with pytest.raises(JiraError, match="redirect") as caught:
@@ -343,7 +343,7 @@ def test_redirect_is_reported_not_followed(
 
 
 def test_requests_are_counted_per_method_and_template(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.get(f"{SITE}/rest/api/3/issue/OPS-1", status=503)
     mocked.get(f"{SITE}/rest/api/3/issue/OPS-1", json={})
@@ -368,7 +368,7 @@ def test_params_go_out_as_jira_expects() -> None:
 
 
 def test_debug_log_has_method_path_status_elapsed_and_no_secrets(
-    mocked: responses.RequestsMock,
+    mocked: FakeHttp,
     make_transport: TransportFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -385,7 +385,7 @@ def test_debug_log_has_method_path_status_elapsed_and_no_secrets(
 
 
 def test_errors_never_show_credentials_or_the_query(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
     mocked.get(f"{SITE}/rest/api/3/user/search", body=_dropped())
     mocked.get(f"{SITE}/rest/api/3/user/search", status=401, json={"errorMessages": ["Unauthorized"]})
@@ -406,7 +406,7 @@ def test_base_url_is_validated() -> None:
 
 
 def test_a_queue_backed_caller_gets_a_long_retry_after_raised_not_slept(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     from jira_bridge.invocation import invocation_budget
 
@@ -419,7 +419,7 @@ def test_a_queue_backed_caller_gets_a_long_retry_after_raised_not_slept(
 
 
 def test_the_site_budget_paces_requests_and_hands_long_waits_to_the_queue(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     from jira_bridge.invocation import invocation_budget
     from jira_bridge.jira.request_budget import BUDGET_REASON, RequestBudget
@@ -438,7 +438,7 @@ def test_the_site_budget_paces_requests_and_hands_long_waits_to_the_queue(
 
 
 def test_a_429_from_jira_slows_the_site_budget_when_the_bridge_used_all_of_it(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     from jira_bridge.jira.request_budget import RequestBudget
 
@@ -454,7 +454,7 @@ def test_a_429_from_jira_slows_the_site_budget_when_the_bridge_used_all_of_it(
 
 
 def test_a_429_without_retry_after_waits_until_jiras_reset_time(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     from jira_bridge.jira.transport import parse_rate_limit_reset
 
@@ -468,7 +468,7 @@ def test_a_429_without_retry_after_waits_until_jiras_reset_time(
 
 
 def test_near_limit_slows_the_site_budget_before_any_429(
-    mocked: responses.RequestsMock, make_transport: TransportFactory, fake_time: FakeTime
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
 ) -> None:
     from jira_bridge.jira.request_budget import RequestBudget
 
@@ -482,39 +482,45 @@ def test_near_limit_slows_the_site_budget_before_any_429(
 # ----- the environment, read once per session -------------------------------------------------------------
 
 
-def test_proxy_and_ca_bundle_from_the_environment_are_used_without_rereading_it(
+def test_proxy_and_ca_bundle_from_the_environment_are_read_once_per_transport(
         monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib3
+
     from jira_bridge.jira.transport import JiraTransport
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corporate.pem")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    session = JiraTransport("https://acme.atlassian.net")._session
-    assert session.proxies.get("https") == "http://proxy.internal:3128"
-    assert session.verify == "/etc/ssl/corporate.pem"
-    assert session.trust_env is False  # the per-request environment lookup (and ~/.netrc) is off
+    http = JiraTransport("https://acme.atlassian.net")._http
+    assert isinstance(http, urllib3.ProxyManager)
+    assert http.proxy is not None
+    assert http.proxy.url == "http://proxy.internal:3128"
+    assert http.connection_pool_kw["ca_certs"] == "/etc/ssl/corporate.pem"
+    assert http.connection_pool_kw["cert_reqs"] == "CERT_REQUIRED"
 
     monkeypatch.setenv("NO_PROXY", "acme.atlassian.net")  # a site the proxy must not see goes direct
-    assert JiraTransport("https://acme.atlassian.net")._session.proxies.get("https") is None
+    assert not isinstance(JiraTransport("https://acme.atlassian.net")._http, urllib3.ProxyManager)
 
 
-@responses.activate
-def test_a_request_goes_out_with_the_session_proxies_off_when_none_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_bundle_named_the_site_is_verified_with_botocores_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.httpsession import where
+
     from jira_bridge.jira.transport import JiraTransport
 
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
-    responses.add(responses.GET, "https://acme.atlassian.net/rest/api/3/myself", json={"accountId": "a"})
-    assert JiraTransport("https://acme.atlassian.net").get("/rest/api/3/myself").body == {"accountId": "a"}
+    http = JiraTransport("https://acme.atlassian.net")._http
+    assert http.connection_pool_kw["ca_certs"] == where()
+    assert http.connection_pool_kw["cert_reqs"] == "CERT_REQUIRED"
 
 
 def test_what_goes_on_the_wire_is_what_requests_would_send_minus_cookies(
-    mocked: responses.RequestsMock, make_transport: TransportFactory
+    mocked: FakeHttp, make_transport: TransportFactory
 ) -> None:
-    """The transport hands its requests straight to the adapter: the query, body and headers are the ones
-    `Session.request(params=, json=)` would send, and a cookie Jira sets is never sent back (Data Center
-    would then apply its XSRF check to the next POST)."""
+    """The query, body and headers are the ones `requests.Session.request(params=, json=)` sent before the
+    transport moved to urllib3, and a cookie Jira sets is never sent back (Data Center would then apply its
+    XSRF check to the next POST)."""
     mocked.get(MYSELF, json={"accountId": "1"}, headers={"Set-Cookie": "JSESSIONID=abc; Path=/"})
     mocked.post(ISSUE, json={"id": "1", "key": "OPS-1"}, status=201)
     transport = make_transport()
@@ -526,7 +532,15 @@ def test_what_goes_on_the_wire_is_what_requests_would_send_minus_cookies(
     assert sent_get.body is None
     assert sent_post.body == b'{"fields": {"summary": "Disk full \\u00e9", "n": 1.5}}'
     assert sent_post.headers["Content-Type"] == "application/json"
-    assert sent_post.headers["Content-Length"] == str(len(sent_post.body))
     assert sent_post.headers["Accept"] == "application/json"
     assert "gzip" in sent_post.headers["Accept-Encoding"]
     assert "Cookie" not in sent_post.headers
+
+
+def test_a_data_center_context_path_is_kept_in_every_request(mocked: FakeHttp) -> None:
+    from jira_bridge.jira.transport import JiraTransport
+
+    mocked.get("https://jira.example.com/jira/rest/api/2/myself", json={"name": "svc"})
+    transport = JiraTransport("https://jira.example.com/jira/")
+    assert transport.get("/rest/api/2/myself", params={"expand": "groups"}).body == {"name": "svc"}
+    assert mocked.calls[0].request.url == "https://jira.example.com/jira/rest/api/2/myself?expand=groups"

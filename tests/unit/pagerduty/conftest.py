@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import responses
 
 from jira_bridge.pagerduty.events_sink import PagerDutyEventsSink
 from jira_bridge.pagerduty.rest_sink import PagerDutyRestSink
 from jira_bridge.pagerduty.transport import events_transport, rest_transport
+from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import FakeTime
 from tests.unit.pagerduty.pd_fakes import API_TOKEN, EVENTS, FROM_EMAIL, REST
 
@@ -20,8 +20,8 @@ def fake_time() -> FakeTime:
 
 
 @pytest.fixture
-def mocked() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+def mocked() -> Iterator[FakeHttp]:
+    with FakeHttp() as rsps:
         yield rsps
 
 

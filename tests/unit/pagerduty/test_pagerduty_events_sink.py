@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import responses
 
 from jira_bridge.pagerduty.credentials import parse_pagerduty_secret
 from jira_bridge.pagerduty.errors import PagerDutyRefused
 from jira_bridge.pagerduty.events_sink import MAX_SUMMARY, PagerDutyEventsSink
+from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import FakeTime
 from tests.unit.pagerduty.pd_fakes import EVENTS, ROUTING_KEY
 
@@ -40,7 +40,7 @@ def _trigger(sink: PagerDutyEventsSink, **overrides: object) -> str:
 
 
 def test_a_trigger_carries_the_dedup_key_payload_and_links(
-    mocked: responses.RequestsMock, events_sink: PagerDutyEventsSink
+    mocked: FakeHttp, events_sink: PagerDutyEventsSink
 ) -> None:
     mocked.post(ENQUEUE, status=202, json=ACCEPTED)
 
@@ -68,7 +68,7 @@ def test_a_trigger_carries_the_dedup_key_payload_and_links(
     assert "Authorization" not in call.request.headers  # the routing key in the body is the credential
 
 
-def test_optional_parts_are_left_out(mocked: responses.RequestsMock, events_sink: PagerDutyEventsSink) -> None:
+def test_optional_parts_are_left_out(mocked: FakeHttp, events_sink: PagerDutyEventsSink) -> None:
     mocked.post(ENQUEUE, status=202, json={"status": "success", "message": "Event processed"})
     assert _trigger(events_sink, custom_details=None, links=None) == "jira-bridge:OPS-42"
     body = _sent(mocked.calls[0])
@@ -77,7 +77,7 @@ def test_optional_parts_are_left_out(mocked: responses.RequestsMock, events_sink
 
 
 def test_a_long_summary_is_shortened_to_pagerdutys_limit(
-    mocked: responses.RequestsMock, events_sink: PagerDutyEventsSink
+    mocked: FakeHttp, events_sink: PagerDutyEventsSink
 ) -> None:
     mocked.post(ENQUEUE, status=202, json=ACCEPTED)
     _trigger(events_sink, summary="x" * 5000)
@@ -98,7 +98,7 @@ def test_a_long_summary_is_shortened_to_pagerdutys_limit(
     ],
 )
 def test_bad_arguments_are_refused_locally(
-    mocked: responses.RequestsMock, events_sink: PagerDutyEventsSink, overrides: dict[str, object], message: str
+    mocked: FakeHttp, events_sink: PagerDutyEventsSink, overrides: dict[str, object], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
         _trigger(events_sink, **overrides)
@@ -106,7 +106,7 @@ def test_bad_arguments_are_refused_locally(
 
 
 def test_a_refusal_carries_pagerdutys_message_and_errors(
-    mocked: responses.RequestsMock, events_sink: PagerDutyEventsSink
+    mocked: FakeHttp, events_sink: PagerDutyEventsSink
 ) -> None:
     too_short = "Length of 'routing_key' is incorrect (should be 32 characters)"
     mocked.post(ENQUEUE, status=400,
@@ -120,7 +120,7 @@ def test_a_refusal_carries_pagerdutys_message_and_errors(
 
 
 def test_429_and_5xx_are_retried_because_the_dedup_key_makes_repeats_harmless(
-    mocked: responses.RequestsMock, events_sink: PagerDutyEventsSink, fake_time: FakeTime
+    mocked: FakeHttp, events_sink: PagerDutyEventsSink, fake_time: FakeTime
 ) -> None:
     mocked.post(ENQUEUE, status=429, headers={"Retry-After": "2"})
     mocked.post(ENQUEUE, status=502)
@@ -131,7 +131,7 @@ def test_429_and_5xx_are_retried_because_the_dedup_key_makes_repeats_harmless(
     assert fake_time.sleeps == [2.25, 0.5]
 
 
-def test_from_secret_points_at_the_configured_events_url(mocked: responses.RequestsMock) -> None:
+def test_from_secret_points_at_the_configured_events_url(mocked: FakeHttp) -> None:
     secret = parse_pagerduty_secret("jira-bridge/test/pagerduty", {
         "api_token": "t", "from_email": "a@b.c", "events_api_url": "http://events.fake:9000"})
     mocked.post("http://events.fake:9000/v2/enqueue", status=202, json=ACCEPTED)

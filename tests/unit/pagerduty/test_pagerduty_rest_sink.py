@@ -6,8 +6,6 @@ import json
 from typing import Any
 
 import pytest
-import responses
-from responses import matchers
 
 from jira_bridge.pagerduty.credentials import parse_pagerduty_secret
 from jira_bridge.pagerduty.errors import (
@@ -17,6 +15,8 @@ from jira_bridge.pagerduty.errors import (
     PagerDutyUnavailable,
 )
 from jira_bridge.pagerduty.rest_sink import PagerDutyRestSink
+from tests import http_fake as matchers
+from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import FakeTime
 from tests.unit.pagerduty.pd_fakes import API_TOKEN, FROM_EMAIL, REST
 
@@ -48,12 +48,12 @@ def _body(call: Any) -> Any:
     return json.loads(call.request.body)
 
 
-def _calls(mocked: responses.RequestsMock, method: str, path: str) -> list[Any]:
+def _calls(mocked: FakeHttp, method: str, path: str) -> list[Any]:
     return [c for c in mocked.calls if c.request.method == method and c.request.path_url.split("?")[0] == path]
 
 
 def test_one_put_carries_status_priority_and_assignee_with_every_header(
-    mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink
+    mocked: FakeHttp, rest_sink: PagerDutyRestSink
 ) -> None:
     mocked.get(f"{REST}/priorities", json=PRIORITIES)
     mocked.get(f"{REST}/users", json=USERS)
@@ -81,7 +81,7 @@ def test_one_put_carries_status_priority_and_assignee_with_every_header(
     assert "query=ada%40example.com" in users.request.url
 
 
-def test_a_note_is_posted_and_its_id_returned(mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink) -> None:
+def test_a_note_is_posted_and_its_id_returned(mocked: FakeHttp, rest_sink: PagerDutyRestSink) -> None:
     mocked.post(f"{INCIDENT}/notes", json={"note": {"id": "PNOTE01", "content": "Rolled back"}},
                 match=[matchers.json_params_matcher({"note": {"content": "Rolled back"}})])
 
@@ -93,7 +93,7 @@ def test_a_note_is_posted_and_its_id_returned(mocked: responses.RequestsMock, re
 
 
 def test_priorities_and_users_are_looked_up_once_per_container(
-    mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink
+    mocked: FakeHttp, rest_sink: PagerDutyRestSink
 ) -> None:
     mocked.get(f"{REST}/priorities", json=PRIORITIES)
     mocked.get(f"{REST}/users", json=USERS)
@@ -108,7 +108,7 @@ def test_priorities_and_users_are_looked_up_once_per_container(
     assert rest_sink.transport.counter.snapshot()[("PUT", "/incidents/{id}")] == 3
 
 
-def test_caches_expire(mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink, fake_time: FakeTime) -> None:
+def test_caches_expire(mocked: FakeHttp, rest_sink: PagerDutyRestSink, fake_time: FakeTime) -> None:
     mocked.get(f"{REST}/priorities", json=PRIORITIES)
     assert rest_sink.priority_id("P1") == "PP1"
     fake_time.advance(901)
@@ -116,7 +116,7 @@ def test_caches_expire(mocked: responses.RequestsMock, rest_sink: PagerDutyRestS
     assert len(_calls(mocked, "GET", "/priorities")) == 2
 
 
-def test_users_from_the_secret_need_no_lookup(mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink) -> None:
+def test_users_from_the_secret_need_no_lookup(mocked: FakeHttp, rest_sink: PagerDutyRestSink) -> None:
     mocked.put(INCIDENT, json={"incident": {}})
     rest_sink.update_incident("Q3B15VLMF3ASBD", assignee_email="known.person@example.com")
     assert [c.request.method for c in mocked.calls] == ["PUT"]
@@ -124,7 +124,7 @@ def test_users_from_the_secret_need_no_lookup(mocked: responses.RequestsMock, re
 
 
 def test_an_unknown_assignee_is_left_alone_and_the_rest_applies(
-    mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink
+    mocked: FakeHttp, rest_sink: PagerDutyRestSink
 ) -> None:
     mocked.get(f"{REST}/users", json={"users": [USERS["users"][0]], "more": False})
     mocked.put(INCIDENT, json={"incident": {}})
@@ -142,7 +142,7 @@ def test_an_unknown_assignee_is_left_alone_and_the_rest_applies(
 
 
 def test_an_unknown_priority_fails_before_anything_is_written(
-    mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink, fake_time: FakeTime
+    mocked: FakeHttp, rest_sink: PagerDutyRestSink, fake_time: FakeTime
 ) -> None:
     mocked.get(f"{REST}/priorities", json=PRIORITIES)
     rest_sink.priority_id("P1")  # warm the cache
@@ -155,7 +155,7 @@ def test_an_unknown_priority_fails_before_anything_is_written(
     assert len(_calls(mocked, "GET", "/priorities")) == 2  # looked once more before refusing
 
 
-def test_priorities_are_read_across_pages(mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink) -> None:
+def test_priorities_are_read_across_pages(mocked: FakeHttp, rest_sink: PagerDutyRestSink) -> None:
     first = {**PRIORITIES, "priorities": PRIORITIES["priorities"][:2], "more": True}
     second = {**PRIORITIES, "priorities": PRIORITIES["priorities"][2:], "offset": 100, "more": False}
     mocked.get(f"{REST}/priorities", json=first, match=[matchers.query_param_matcher({"limit": "100", "offset": "0"})])
@@ -166,7 +166,7 @@ def test_priorities_are_read_across_pages(mocked: responses.RequestsMock, rest_s
 
 @pytest.mark.parametrize(("status", "code"), [("resolved", 1001), ("acknowledged", 1002)])
 def test_a_status_the_incident_already_has_is_a_no_op_and_the_rest_still_applies(
-    mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink, status: str, code: int
+    mocked: FakeHttp, rest_sink: PagerDutyRestSink, status: str, code: int
 ) -> None:
     mocked.get(f"{REST}/priorities", json=PRIORITIES)
     refusal = {"error": {"code": code, "message": "Invalid Input Provided",
@@ -186,7 +186,7 @@ def test_a_status_the_incident_already_has_is_a_no_op_and_the_rest_still_applies
 
 
 def test_already_resolved_alone_sends_nothing_more(
-    mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink
+    mocked: FakeHttp, rest_sink: PagerDutyRestSink
 ) -> None:
     mocked.put(INCIDENT, status=400, json={"error": {"code": 1001, "message": "Incident Already Resolved"}})
     outcome = rest_sink.update_incident("Q3B15VLMF3ASBD", status="resolved")
@@ -195,7 +195,7 @@ def test_already_resolved_alone_sends_nothing_more(
 
 
 def test_refusals_carry_pagerdutys_own_message_and_code(
-    mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink
+    mocked: FakeHttp, rest_sink: PagerDutyRestSink
 ) -> None:
     mocked.put(INCIDENT, status=400, json={"error": {"code": 1008, "message": "Requester User Not Found",
                                                      "errors": ["From header must be a valid user"]}})
@@ -209,7 +209,7 @@ def test_refusals_carry_pagerdutys_own_message_and_code(
 
 
 def test_an_account_without_priorities_is_refused_with_pagerdutys_reason(
-    mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink
+    mocked: FakeHttp, rest_sink: PagerDutyRestSink
 ) -> None:
     mocked.get(f"{REST}/priorities", status=402,
                json={"error": {"code": 2012, "message": "Account does not have the abilities to perform the action"}})
@@ -218,7 +218,7 @@ def test_an_account_without_priorities_is_refused_with_pagerdutys_reason(
 
 
 def test_429_is_retried_after_the_wait_pagerduty_asks_for(
-    mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink, fake_time: FakeTime
+    mocked: FakeHttp, rest_sink: PagerDutyRestSink, fake_time: FakeTime
 ) -> None:
     limited = {"error": {"message": "Rate Limit Exceeded", "code": 2020}}
     mocked.put(INCIDENT, status=429, json=limited, headers={"Retry-After": "3"})
@@ -233,7 +233,7 @@ def test_429_is_retried_after_the_wait_pagerduty_asks_for(
 
 
 def test_a_rate_limit_that_outlasts_the_retries_is_typed_and_retryable(
-    mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink
+    mocked: FakeHttp, rest_sink: PagerDutyRestSink
 ) -> None:
     mocked.put(INCIDENT, status=429, json={"error": {"message": "Rate Limit Exceeded", "code": 2020}},
                headers={"Retry-After": "60"})
@@ -243,7 +243,7 @@ def test_a_rate_limit_that_outlasts_the_retries_is_typed_and_retryable(
 
 
 def test_put_is_retried_after_a_5xx_but_a_note_is_not(
-    mocked: responses.RequestsMock, rest_sink: PagerDutyRestSink
+    mocked: FakeHttp, rest_sink: PagerDutyRestSink
 ) -> None:
     mocked.put(INCIDENT, status=502)
     mocked.put(INCIDENT, json={"incident": {}})
@@ -266,7 +266,7 @@ def test_bad_arguments_are_refused_locally(rest_sink: PagerDutyRestSink) -> None
         rest_sink.update_incident("Q3B15VLMF3ASBD", note="  ")
 
 
-def test_from_secret_uses_its_urls_token_from_and_users(mocked: responses.RequestsMock) -> None:
+def test_from_secret_uses_its_urls_token_from_and_users(mocked: FakeHttp) -> None:
     secret = parse_pagerduty_secret("jira-bridge/test/pagerduty", {
         "api_token": "secret-token", "from_email": "bridge@example.com",
         "user_emails": {"PU1": "u1@example.com"}, "rest_api_url": "http://pd.fake:8080/",

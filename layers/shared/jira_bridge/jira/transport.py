@@ -1,6 +1,6 @@
 """The HTTP transport every Jira call goes through: timeouts, retries, auth headers, request counts.
 
-One :class:`JiraTransport` wraps one ``requests.Session`` for one base URL (a Jira site, the
+One :class:`JiraTransport` wraps one urllib3 pool manager for one base URL (a Jira site, the
 api.atlassian.com gateway, or the OAuth token server). Every request gets a timeout (connect
 3.05 s, read 10 s unless configured), auth headers from an :class:`Authenticator`, a debug log line
 (method, path template, status, elapsed: never headers or bodies) and a count in a
@@ -31,7 +31,13 @@ to every status, so it cannot say "retry a POST on 429/503 and connect errors, b
 a read timeout"; it sleeps with ``time.sleep`` inside urllib3 (not injectable, so tests would sleep)
 for as long as ``Retry-After`` says (no cap, no deadline); and it hides the individual attempts, so
 they could be neither counted nor logged, nor could a 401 refresh the OAuth token between attempts.
-The adapter is therefore mounted with ``max_retries=0`` and this module owns every retry.
+Every request is therefore sent with ``retries=False`` and this module owns every retry.
+
+Why urllib3 directly rather than requests: requests adds nothing this transport uses (its session merges
+settings, cookies and hooks into each request and re-parses its URL) and costs about 20 ms of import on a
+cold start, 0.3-0.5 ms of CPU per request and 1.5 MB of layer (requests, charset_normalizer, idna,
+certifi); urllib3 is already loaded by boto3. What requests did for us is done here: the proxy and CA
+bundle read from the environment once per transport, the query and JSON body encoded as requests would.
 """
 
 from __future__ import annotations
@@ -49,12 +55,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
-import requests
-from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
-from requests.utils import DEFAULT_ACCEPT_ENCODING
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
 
 from jira_bridge.invocation import current_budget, current_max_wait
 from jira_bridge.jira.errors import (
@@ -72,10 +84,11 @@ _log = logging.getLogger("jira_bridge.jira.transport")
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)
 """(connect, read) seconds; 3.05 s connect is the usual "just over a TCP retransmit window"."""
 
-DEFAULT_USER_AGENT = "jira-bridge/0.1 (+python-requests)"
+DEFAULT_USER_AGENT = "jira-bridge/0.1 (+urllib3)"
+ACCEPT_ENCODING = "gzip, deflate"
+"""What the transport accepts (urllib3 decodes both)."""
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 NOT_PROCESSED_STATUSES = frozenset({429, 503})
 """Jira did not process the request: safe to repeat for every method."""
 MAYBE_PROCESSED_STATUSES = frozenset({500, 502, 504})
@@ -232,32 +245,73 @@ def parse_rate_limit_reset(value: str | None, *, now: datetime | None = None) ->
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def _provably_not_sent(exc: requests.RequestException) -> bool:
-    """True when the request never reached the server: connect timeout, refused, DNS failure."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(
-        exc, requests.exceptions.SSLError | requests.exceptions.ProxyError
-    ):
-        inner = exc.args[0] if exc.args else None
-        reason = getattr(inner, "reason", inner)
-        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
-    return False
+def _provably_not_sent(exc: HTTPError) -> bool:
+    """True when the request never reached the server: connect timeout, refused, DNS failure.
+
+    With ``retries=False`` urllib3 raises the failure itself: ``NewConnectionError`` (refused, no such
+    host: ``NameResolutionError`` is one) and a connect timeout are both ``ConnectTimeoutError``s.
+    """
+    return isinstance(exc, ConnectTimeoutError)
 
 
-def _describe_failure(exc: requests.RequestException) -> str:
+def _describe_failure(exc: HTTPError) -> str:
     """A short description that never includes the URL (its query may hold an e-mail address)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    if isinstance(exc, NewConnectionError):
+        return "connection refused or host not found"
+    if isinstance(exc, ConnectTimeoutError):
         return "connect timeout"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
+    if isinstance(exc, ReadTimeoutError):
         return "read timeout (no answer in time)"
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, SSLError):
         return "TLS error"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        if _provably_not_sent(exc):
-            return "connection refused or host not found"
+    if isinstance(exc, ProxyError):
+        return "proxy error"
+    if isinstance(exc, ProtocolError):
         return "connection dropped"
     return type(exc).__name__
+
+
+class HttpAnswer:
+    """One HTTP answer, read whole: status, case-insensitive headers, body bytes."""
+
+    __slots__ = ("content", "headers", "status_code")
+
+    def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return _json.loads(self.content)
+
+
+def pool_manager(base_url: str) -> urllib3.PoolManager:
+    """The connection pools for one base URL, with the container's proxy and CA bundle.
+
+    Read once, here: a container's environment does not change. The proxy comes from ``HTTPS_PROXY`` /
+    ``HTTP_PROXY`` / ``ALL_PROXY`` unless ``NO_PROXY`` names the host (the standard library's reading of
+    them, as requests and curl do); the CA bundle from ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` (kept
+    from the requests era: deployments set them), else the bundle botocore verifies AWS with.
+    """
+    parts = urlsplit(base_url)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or _default_ca_bundle()
+    pools: dict[str, Any] = {"num_pools": 4, "maxsize": 10, "retries": False, "ca_certs": bundle,
+                             "cert_reqs": "CERT_REQUIRED"}
+    proxies = getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if proxy and not proxy_bypass(parts.hostname or ""):
+        return urllib3.ProxyManager(proxy, **pools)
+    return urllib3.PoolManager(**pools)
+
+
+def _default_ca_bundle() -> str:
+    from botocore.httpsession import where  # the runtime's botocore: certifi's bundle if present, else its own
+
+    return str(where())
 
 
 class JiraTransport:
@@ -276,7 +330,7 @@ class JiraTransport:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         policy: RetryPolicy | None = None,
         counter: RequestCounter | None = None,
-        session: requests.Session | None = None,
+        http: urllib3.PoolManager | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = _random.random,
@@ -298,25 +352,13 @@ class JiraTransport:
         self._clock = clock
         self._rand = rand
         self._user_agent = user_agent
-        self._session = session or self._new_session(self.base_url)
+        self._http = http or pool_manager(self.base_url)
+        # One base URL, so one connection pool: asking the manager for it per request re-parses the URL
+        # and rebuilds its pool key (about 10% of a request's CPU, measured). Through a proxy the manager
+        # stays in the path: it writes the absolute URL a plain-HTTP proxy needs.
+        self._pool = None if isinstance(self._http, urllib3.ProxyManager) else self._http.connection_from_url(base_url)
+        self._url_path = parts.path.rstrip("/")
         self.budget = budget  # the site's shared request budget (None: unpaced)
-
-    @staticmethod
-    def _new_session(base_url: str) -> requests.Session:
-        session = requests.Session()
-        adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=10)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        # requests reads the environment again on every request (HTTP(S)_PROXY, NO_PROXY, the CA bundle,
-        # ~/.netrc): 0.1-0.2 ms of CPU per request against a keep-alive server, measured. A container's
-        # environment does not change and this session serves one base URL, so it is read once, here.
-        # Every request carries its own Authorization header, so ~/.netrc credentials are never wanted.
-        session.proxies.update(requests.utils.get_environ_proxies(base_url))
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        if bundle:
-            session.verify = bundle
-        session.trust_env = False
-        return session
 
     @property
     def remaining_time(self) -> Callable[[], float] | None:
@@ -332,7 +374,7 @@ class JiraTransport:
         self._remaining_time = remaining_time
 
     def derive(self, base_url: str, auth: Authenticator | None) -> JiraTransport:
-        """A transport to another base URL (its own session) sharing this one's policy, timeouts,
+        """A transport to another base URL (its own connection pools) sharing this one's policy, timeouts,
         counter, sleep/clock/rand and, unless it gets its own, its time budget."""
         child = JiraTransport(
             base_url,
@@ -359,7 +401,7 @@ class JiraTransport:
             self._remaining_time = previous
 
     def close(self) -> None:
-        self._session.close()
+        self._http.clear()
 
     def __enter__(self) -> JiraTransport:
         return self
@@ -447,7 +489,7 @@ class JiraTransport:
             started = self._clock()
             try:
                 response = self._send(method, url, pairs, body, request_headers, timeouts)
-            except requests.RequestException as exc:
+            except HTTPError as exc:
                 elapsed_ms = (self._clock() - started) * 1000
                 record_jira_call(None, elapsed_ms)
                 delay = self._delay_after_exception(
@@ -491,7 +533,6 @@ class JiraTransport:
             if repeatable:
                 wait = self._plan_retry(attempt, retry_after)
                 if wait is not None:
-                    response.close()
                     self._sleep(wait)
                     continue
             raise self._error_for(
@@ -503,38 +544,34 @@ class JiraTransport:
                 safe_to_repeat=safe_to_repeat,
             )
 
-    def _send(self, method: str, url: str, pairs: list[tuple[str, str]], body: bytes | None,
-              headers: dict[str, str], timeouts: tuple[float, float]) -> requests.Response:
-        """One attempt, straight to the session's adapter (urllib3's pool).
-
-        ``Session.request`` would merge the session's settings, cookies and hooks into every request and
-        re-parse the URL: 0.3-0.5 ms of CPU per request (measured, bench/warm.py), a third of the HTTP cost of
-        a warm event, for nothing this transport uses. Here the proxies and CA bundle were read once
-        (:meth:`_new_session`), the URL is built from an already percent-encoded path plus the query
-        exactly as requests encodes ``params``, the body is encoded once per request, redirects are never
-        followed (as before: ``allow_redirects=False``), and no cookie jar is kept: every request carries
-        its own credentials, and a session cookie would make Jira Data Center apply its XSRF check to POSTs.
-        """
-        prepared = requests.PreparedRequest()
-        prepared.method = method
-        prepared.url = f"{url}?{urlencode(pairs)}" if pairs else url
-        prepared.headers = CaseInsensitiveDict({"Accept-Encoding": DEFAULT_ACCEPT_ENCODING, **headers})
-        prepared.body = body
+    def _send(
+        self,
+        method: str,
+        url: str,
+        pairs: list[tuple[str, str]],
+        body: bytes | None,
+        headers: dict[str, str],
+        timeouts: tuple[float, float],
+    ) -> HttpAnswer:
+        """One attempt: no redirects followed, no retries inside urllib3, the body read whole (so the
+        connection goes back to the pool), no cookie jar (every request carries its own credentials,
+        and a session cookie would make Jira Data Center apply its XSRF check to POSTs)."""
+        headers = {"Accept-Encoding": ACCEPT_ENCODING, **headers}
         if body is not None:
-            prepared.headers["Content-Type"] = "application/json"
-            prepared.headers["Content-Length"] = str(len(body))
-        elif method in _BODY_METHODS:
-            prepared.headers["Content-Length"] = "0"  # as requests sends for a bodiless POST/PUT/PATCH
-        prepared.hooks = {"response": []}
-        session = self._session
-        verify = True if session.verify is None else session.verify
-        response: requests.Response = session.get_adapter(prepared.url).send(
-            prepared, timeout=timeouts, verify=verify, proxies=session.proxies, stream=False, cert=None
-        )
-        _ = response.content  # read the body now (stream=False) so the connection goes back to the pool
-        return response
+            headers["Content-Type"] = "application/json"
+        query = f"?{urlencode(pairs)}" if pairs else ""
+        timeout = urllib3.Timeout(connect=timeouts[0], read=timeouts[1])
+        response: urllib3.BaseHTTPResponse
+        if self._pool is None:
+            response = self._http.urlopen(method, url + query, body=body, headers=headers, timeout=timeout,
+                                          retries=False, redirect=False, preload_content=True)
+        else:
+            response = self._pool.urlopen(method, self._url_path + url[len(self.base_url):] + query, body=body,
+                                          headers=headers, timeout=timeout, retries=False, redirect=False,
+                                          preload_content=True)
+        return HttpAnswer(response.status, response.headers, response.data)
 
-    def _wait_asked(self, response: requests.Response) -> float | None:
+    def _wait_asked(self, response: HttpAnswer) -> float | None:
         """How long Jira asked us to wait; a 429 also slows the site's budget."""
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if response.status_code == 429:
@@ -545,7 +582,7 @@ class JiraTransport:
                 self.budget.throttled(response.headers.get("RateLimit-Reason"))
         return retry_after
 
-    def _success(self, response: requests.Response, method: str, path: str, attempt: int, *,
+    def _success(self, response: HttpAnswer, method: str, path: str, attempt: int, *,
                  checked: bool) -> JiraResponse:
         if checked and self.auth is not None:
             _refuse_anonymous_answer(response, method, path)
@@ -563,7 +600,7 @@ class JiraTransport:
 
     def _delay_after_exception(
         self,
-        exc: requests.RequestException,
+        exc: HTTPError,
         method: str,
         template: str,
         *,
@@ -629,7 +666,7 @@ class JiraTransport:
 
     def _error_for(
         self,
-        response: requests.Response,
+        response: HttpAnswer,
         method: str,
         path: str,
         *,
@@ -703,7 +740,7 @@ def record_jira_call(status: int | None, elapsed_ms: float) -> None:
 _DENIED_LOGIN_REASONS = frozenset({"AUTHENTICATION_DENIED", "AUTHENTICATED_FAILED"})
 
 
-def _refuse_anonymous_answer(response: requests.Response, method: str, path: str) -> None:
+def _refuse_anonymous_answer(response: HttpAnswer, method: str, path: str) -> None:
     """Jira Data Center answers a request with bad credentials as the *anonymous* user, with 200.
 
     The signs are ``X-Seraph-LoginReason: AUTHENTICATION_DENIED|AUTHENTICATED_FAILED`` or
@@ -752,7 +789,7 @@ def _datacenter_limit(headers: Mapping[str, str]) -> str | None:
     return f"Data Center rate limiting: {limit} requests, {fill} more every {interval}s per user"
 
 
-def _body(response: requests.Response) -> Any:
+def _body(response: HttpAnswer) -> Any:
     if not response.content:
         return None
     try:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 REST_API_URL = "https://api.pagerduty.com"
 EVENTS_API_URL = "https://events.pagerduty.com"
 REST_ACCEPT = "application/vnd.pagerduty+json;version=2"
-USER_AGENT = "jira-bridge/0.1 (pagerduty; +python-requests)"
+USER_AGENT = "jira-bridge/0.1 (pagerduty; +urllib3)"
 
 
 class PagerDutyTokenAuth:
