@@ -24,11 +24,15 @@ import secrets
 import string
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jira_bridge.errors import ConfigurationError
 from jira_bridge_cli.dlq_commands import Resources, resources_for, where_arguments
 from jira_bridge_cli.errors import aws_guarded
+
+if TYPE_CHECKING:
+    from jira_bridge.ci.sites import CiSite
+    from jira_bridge.jira.connection_test import CheckResult
 
 # Values shown in clear by `show` (names, URLs, ids); everything else is masked.
 PLAIN_KEYS = frozenset({"site_url", "email", "oauth_client_id", "connect_app_key", "cloud_id", "api_gateway_url",
@@ -139,6 +143,8 @@ def merge_connector(current: dict[str, Any] | None, args: argparse.Namespace) ->
             merged[key] = read_value(source, f"--{key.replace('_', '-')}-file")
     if any(merged.get(key) != (current or {}).get(key) for key in IDENTITY_KEYS):
         merged.pop("account_id", None)  # another account: `connector test` records the new one
+    if merged.get("site_url") != (current or {}).get("site_url") and getattr(args, "cloud_id", None) is None:
+        merged.pop("cloud_id", None)  # another site: `connector test` records its cloud id
     for key in args.unset or []:
         if key in {"site_url", "email", "api_token"}:
             raise ConfigurationError(f"--unset {key}: a connector needs site_url, email and api_token")
@@ -221,16 +227,24 @@ def run_connector_test(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"connector {args.name!r}: no secret {secret_id} (`jira-bridge connector list`)")
     webhook = webhook_secret_check(payload, args.name, _where(args))
     connector = parse_connector_secret(args.name, secret_id, payload)
-    from jira_bridge.adapters import jira_client_for, software_client_for
+    from jira_bridge.adapters import build_ci_site
 
-    client = jira_client_for(connector)
-    report = run_connection_test(client, args.project, software_client_for(connector, client))
+    site = build_ci_site(connector)
+    report = run_connection_test(site.platform, args.project, site.software)
     checks: list[CheckResult] = [*report.checks, webhook]
+    # What the functions would otherwise ask Jira on a cold start, recorded with the connector
+    recorded: dict[str, str] = {}
     if report.account_id and payload.get("account_id") != report.account_id:
         # The bridge's own account, so the functions recognise their own changes without asking Jira
-        SecretStore(resources).write(secret_id, {**payload, "account_id": report.account_id}, True,
-                                     f"Jira Bridge connector {args.name}")
+        recorded["account_id"] = report.account_id
         checks.append(CheckResult("account id", "pass", f"recorded account_id {report.account_id} in {secret_id}"))
+    if connector.credentials.kind == "cloud" and not payload.get("cloud_id"):
+        cloud = cloud_id_check(site, args.name, secret_id, _where(args))
+        checks.append(cloud[0])
+        if cloud[1]:
+            recorded["cloud_id"] = cloud[1]
+    if recorded:
+        SecretStore(resources).write(secret_id, {**payload, **recorded}, True, f"Jira Bridge connector {args.name}")
     failed = [c for c in checks if c.status == "fail"]
     if args.json:
         print(json.dumps({"connector": args.name, **report.to_dict(), "ok": not failed,
@@ -242,6 +256,24 @@ def run_connector_test(args: argparse.Namespace) -> int:
         for check in checks:
             print(check.line())
     return 1 if failed else 0
+
+
+def cloud_id_check(site: CiSite, name: str, secret_id: str, where: str) -> tuple[CheckResult, str | None]:
+    """The site's cloud id (the builds/deployments gateway's path), to record in the secret, so that no
+    container looks it up: the check, and the id when found."""
+    from jira_bridge.jira.connection_test import CheckResult
+    from jira_bridge.jira.errors import JiraError
+
+    try:
+        cloud_id = site.cloud_id()
+    except JiraError as error:
+        needed = site.software is not None and site.software.mode == "oauth"
+        return CheckResult(
+            "cloud id", "fail" if needed else "skip",
+            f"not found ({error}); {'builds/deployments need it' if needed else 'only CI reporting uses it'}",
+            f"jira-bridge connector set {name} {where} --cloud-id ID ({site.site_url}/_edge/tenant_info shows it "
+            "in a browser)"), None  # fmt: skip
+    return CheckResult("cloud id", "pass", f"recorded cloud_id {cloud_id} in {secret_id}"), cloud_id
 
 
 def webhook_secret_check(payload: dict[str, Any], name: str, where: str) -> Any:

@@ -117,6 +117,18 @@ def test_configured_cloud_id_skips_the_tenant_lookup(env: LocalEnvironment, issu
     assert env.jira.count() == 2  # token + bulk
 
 
+def test_a_new_container_reads_the_cloud_id_another_looked_up(env: LocalEnvironment, issues: list[str]) -> None:
+    """The secret has no cloud_id: the deployment's first container asks tenant_info and shares the answer
+    (a meta# item in the link table); a later cold container pays only its own OAuth token."""
+    assert notify(env, notification(1)).status_code == 202
+    assert env.jira.count("GET", "/_edge/tenant_info") == 1
+    env.cold_start()
+    env.jira.reset_log()
+    assert notify(env, notification(2)).status_code == 202
+    assert [(r.method, r.path) for r in env.jira.requests] == [
+        ("POST", "/oauth/token"), ("POST", f"/jira/builds/0.1/cloud/{CLOUD_ID}/bulk")]
+
+
 def test_connect_app_posts_to_the_site_with_a_jwt(env: LocalEnvironment, issues: list[str]) -> None:
     secret = simulator_connector_secret(env.jira)
     for key in ("oauth_client_id", "oauth_client_secret"):

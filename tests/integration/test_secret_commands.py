@@ -76,6 +76,38 @@ def test_connector_set_keeps_the_generated_webhook_secret_and_reads_the_token_fr
     assert "account_id" not in secret(env, secret_id)
 
 
+def test_connector_test_records_the_cloud_id_so_no_container_looks_it_up(
+        env: LocalEnvironment, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.integration.ci_support import notification, notify, open_issues
+
+    secret_id = default_secret_id(env)
+    assert "cloud_id" not in secret(env, secret_id)
+    code, out, err = cli(capsys, "connector", "test", "default", "--project", "OPS")
+    assert code == 0, out + err
+    cloud_id = env.jira.site.cloud_id
+    assert secret(env, secret_id)["cloud_id"] == cloud_id
+    assert f"PASS cloud id: recorded cloud_id {cloud_id}" in out
+    assert secret(env, secret_id)["account_id"], "recorded in the same write as the account id"
+    code, out, _ = cli(capsys, "connector", "test", "default", "--project", "OPS")
+    assert "recorded cloud_id" not in out, "already recorded: not looked up or written again"
+
+    # a cold CI container (the stack-wide cache empty: a fresh deployment) asks Jira only for its token
+    open_issues(env, 1)
+    env.cold_start()
+    env.jira.reset_log()
+    assert notify(env, notification(1)).status_code == 202
+    assert [(r.method, r.path) for r in env.jira.requests] == [
+        ("POST", "/oauth/token"), ("POST", f"/jira/builds/0.1/cloud/{cloud_id}/bulk")]
+
+    # another site: its cloud id is another, so the recorded one goes unless given anew
+    code, _, err = cli(capsys, "connector", "set", "default", "--site-url", "https://elsewhere.atlassian.net")
+    assert code == 0, err
+    assert "cloud_id" not in secret(env, secret_id)
+    code, _, err = cli(capsys, "connector", "set", "default", "--site-url", env.jira.base_url, "--cloud-id", cloud_id)
+    assert code == 0, err
+    assert secret(env, secret_id)["cloud_id"] == cloud_id
+
+
 def test_a_set_that_would_break_the_connector_writes_nothing(
         env: LocalEnvironment, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     secret_id = default_secret_id(env)

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from jira_bridge.connectors.model import Connector
     from jira_bridge.connectors.registry import ConnectorRegistry
     from jira_bridge.incidents.delivery import IncidentQueue
-    from jira_bridge.incidents.metadata_store import DynamoMetadataStore
+    from jira_bridge.incidents.metadata_store import DynamoMetadataStore, MetadataStore
     from jira_bridge.incidents.runbooks import RunbookSet
     from jira_bridge.incidents.sync import IncidentSync, JiraSite
     from jira_bridge.jira.client import JiraClient
@@ -216,8 +216,10 @@ def jira_client_for(connector: Connector, counter: RequestCounter | None = None,
     return DataCenterClient(transport) if c.kind == "datacenter" else JiraClient(transport)
 
 
-def software_client_for(connector: Connector, like: JiraClient) -> JiraSoftwareClient | None:
-    """The builds/deployments client: OAuth client credentials, else a Connect app; None if neither."""
+def software_client_for(connector: Connector, like: JiraClient,
+                        shared: MetadataStore | None = None) -> JiraSoftwareClient | None:
+    """The builds/deployments client: OAuth client credentials, else a Connect app; None if neither.
+    ``shared``: where a cloud id the secret lacks is looked up first, and kept once looked up."""
     from jira_bridge.jira.software import JiraSoftwareClient
 
     c = connector.credentials
@@ -225,7 +227,7 @@ def software_client_for(connector: Connector, like: JiraClient) -> JiraSoftwareC
         return JiraSoftwareClient.with_oauth(
             c.site, c.oauth_client_id, c.oauth_client_secret.get_secret_value(), cloud_id=c.cloud_id,
             api_gateway_url=str(c.api_gateway_url).rstrip("/"), auth_url=str(c.auth_url).rstrip("/"),
-            like=like.transport,
+            like=like.transport, shared=shared,
         )
     if c.connect_app_key and c.connect_shared_secret:
         return JiraSoftwareClient.with_connect(
@@ -464,16 +466,18 @@ _CI_SITES: dict[tuple[str, str], CiSite] = {}
 
 def ci_site(settings: BaseSettings, connector_name: str) -> CiSite:
     """A connector's builds/deployments and REST clients, rebuilt only when its secret changes, so the
-    OAuth token and the cloud id are fetched once per container rather than per notification."""
+    OAuth token is fetched once per container rather than per notification, and a cloud id the secret
+    lacks once per deployment (the shared metadata cache)."""
     connector = connector_registry(settings).get(connector_name)
     key = (connector.name, _fingerprint(connector.credentials))
     site = _CI_SITES.get(key)
     if site is None:
-        site = _CI_SITES[key] = build_ci_site(connector, request_counter())
+        site = _CI_SITES[key] = build_ci_site(connector, request_counter(), metadata_store(settings))
     return site
 
 
-def build_ci_site(connector: Connector, counter: RequestCounter | None = None) -> CiSite:
+def build_ci_site(connector: Connector, counter: RequestCounter | None = None,
+                  shared: MetadataStore | None = None) -> CiSite:
     """A connector's :class:`CiSite` (uncached: :func:`ci_site` caches it per container)."""
     from jira_bridge.ci.sites import CiSite
 
@@ -481,8 +485,8 @@ def build_ci_site(connector: Connector, counter: RequestCounter | None = None) -
     datacenter = connector.credentials.kind == "datacenter"  # Jira Software DC has no builds/deployments API
     return CiSite(
         connector=connector.name, site_url=connector.credentials.site, platform=platform,
-        software=None if datacenter else software_client_for(connector, platform),
-        configured_cloud_id=connector.credentials.cloud_id, remote_links=datacenter,
+        software=None if datacenter else software_client_for(connector, platform, shared),
+        configured_cloud_id=connector.credentials.cloud_id, remote_links=datacenter, shared=shared,
     )
 
 

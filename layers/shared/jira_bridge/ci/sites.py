@@ -1,7 +1,9 @@
 """A connector as CI reporting sees it: its site, its builds/deployments client and its cloud id.
 
 Built by :func:`jira_bridge.adapters.ci_site` once per connector (and rebuilt when its secret
-changes), so the OAuth token and the cloud id are fetched once per container, not per notification.
+changes), so the OAuth token is fetched once per container, not per notification. The cloud id costs
+no request at all when the connector secret has it (`jira-bridge connector test` records it); otherwise
+one container of the stack looks it up and the others read it from the shared metadata cache.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit
 from jira_bridge.ci.model import Site
 
 if TYPE_CHECKING:
+    from jira_bridge.jira.auth import SharedValues
     from jira_bridge.jira.client import JiraClient
     from jira_bridge.jira.software import JiraSoftwareClient
 
@@ -30,16 +33,18 @@ class CiSite:
     remote_links: bool = False
     """The site has no builds/deployments API (Jira Data Center): runs become remote issue links,
     and approval gating is decided by the configured field criteria."""
+    shared: SharedValues | None = None
+    """The stack-wide metadata cache, where a looked-up cloud id is kept for every container."""
 
     def cloud_id(self) -> str:
-        """The connector's ``cloud_id``, else the site's, looked up once per container."""
+        """The connector's ``cloud_id``, else the site's: this container's, the shared cache's, or looked up."""
         if self.configured_cloud_id:
             return self.configured_cloud_id
         if self.software is not None and self.software.mode == "oauth":
             return self.software.cloud_id()
         from jira_bridge.jira.auth import DEFAULT_CLOUD_IDS
 
-        return DEFAULT_CLOUD_IDS.resolve(self.platform.transport)
+        return DEFAULT_CLOUD_IDS.resolve(self.platform.transport, self.shared)
 
     def mismatch(self, wanted: Site | None) -> str | None:
         """Why this site is not the one the caller asked for (``None``: it is, or they did not say)."""

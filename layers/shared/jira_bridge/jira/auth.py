@@ -9,7 +9,8 @@ in its ``repr``, in a log line or in an error message.
   the API answers 401. Used with the api.atlassian.com gateway for builds and deployments.
 * :class:`ConnectJwt` - a Connect app's HS256 JWT with Atlassian's query-string hash (``qsh``).
 
-:func:`resolve_cloud_id` reads a site's cloud id from ``GET {site}/_edge/tenant_info`` once per site.
+:func:`resolve_cloud_id` reads a site's cloud id from ``GET {site}/_edge/tenant_info`` once per site
+(per container; given a stack-wide cache, once per deployment).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from jira_bridge.jira.errors import JiraError
@@ -297,19 +299,43 @@ class ConnectJwt:
 # --- cloud id ----------------------------------------------------------------------------------
 
 
+CLOUD_ID_SHARED_TTL = 30 * 86_400
+"""How long every container of a stack trusts a cloud id one of them looked up (seconds). A site's cloud
+id does not change; the expiry only bounds how long a site URL moved to another tenant would be wrong."""
+
+
+class SharedValues(Protocol):
+    """A cache every container of the stack shares (``jira_bridge.incidents.metadata_store`` is one):
+    ``get`` answers None on a miss or an error, ``put`` never raises."""
+
+    def get(self, key: str) -> Any | None: ...
+    def put(self, key: str, value: Any, ttl_seconds: int) -> None: ...
+
+
+def cloud_id_key(site_url: str) -> str:
+    """The shared cache's key for a site's cloud id (per site URL, whichever connector asks)."""
+    digest = hashlib.sha256(site_url.rstrip("/").encode()).hexdigest()[:12]
+    return f"site#{digest}#cloud-id"
+
+
 class CloudIdResolver:
-    """Cloud ids by site URL, looked up once from ``GET {site}/_edge/tenant_info`` (no auth needed)."""
+    """Cloud ids by site URL: this container's, else the stack-wide cache's (``shared``), else one
+    ``GET {site}/_edge/tenant_info`` (no auth needed), which then fills both."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_site: dict[str, str] = {}
 
-    def resolve(self, site_transport: JiraTransport) -> str:
+    def resolve(self, site_transport: JiraTransport, shared: SharedValues | None = None) -> str:
         site = site_transport.base_url
         with self._lock:
             cached = self._by_site.get(site)
         if cached is not None:
             return cached
+        known = shared.get(cloud_id_key(site)) if shared is not None else None
+        if isinstance(known, str) and known:
+            self.remember(site, known)
+            return known
         response = site_transport.request(
             "GET", "/_edge/tenant_info", template="/_edge/tenant_info", authenticate=False
         )
@@ -324,8 +350,9 @@ class CloudIdResolver:
                 status=response.status,
                 retryable=False,
             )
-        with self._lock:
-            self._by_site[site] = cloud_id
+        self.remember(site, cloud_id)
+        if shared is not None:
+            shared.put(cloud_id_key(site), cloud_id, CLOUD_ID_SHARED_TTL)
         return cloud_id
 
     def remember(self, site_url: str, cloud_id: str) -> None:
@@ -341,6 +368,7 @@ DEFAULT_CLOUD_IDS = CloudIdResolver()
 """Process-wide cache: a warm Lambda container resolves each site once."""
 
 
-def resolve_cloud_id(site_transport: JiraTransport, resolver: CloudIdResolver | None = None) -> str:
-    """The site's cloud id (cached per site URL)."""
-    return (resolver or DEFAULT_CLOUD_IDS).resolve(site_transport)
+def resolve_cloud_id(site_transport: JiraTransport, resolver: CloudIdResolver | None = None,
+                     shared: SharedValues | None = None) -> str:
+    """The site's cloud id (cached per site URL, and in ``shared`` for every container when given)."""
+    return (resolver or DEFAULT_CLOUD_IDS).resolve(site_transport, shared)

@@ -5,7 +5,7 @@ Two endpoint forms, one per kind of credentials (see shared/contracts/jira-build
 * OAuth client credentials (on-premises tools, 2LO):
   ``POST {api_gateway_url}/jira/{builds|deployments}/0.1/cloud/{cloudId}/bulk`` with
   ``Authorization: Bearer <token>``; the cloud id comes from the connector or from the site's
-  ``/_edge/tenant_info`` (once per site).
+  ``/_edge/tenant_info`` (once per site and container, or per deployment with a shared cache).
 * Connect app: ``POST {site}/rest/{builds|deployments}/0.1/bulk`` with ``Authorization: JWT <jwt>``.
 
 Bulk submissions are idempotent (Jira keeps the entity with the highest ``updateSequenceNumber``),
@@ -26,6 +26,7 @@ from jira_bridge.jira.auth import (
     CloudIdResolver,
     ConnectJwt,
     OAuthClientCredentials,
+    SharedValues,
 )
 from jira_bridge.jira.errors import JiraError
 from jira_bridge.jira.transport import JiraTransport
@@ -138,11 +139,13 @@ class JiraSoftwareClient:
         auth_url: str = ATLASSIAN_API,
         like: JiraTransport | None = None,
         cloud_ids: CloudIdResolver | None = None,
+        shared: SharedValues | None = None,
     ) -> JiraSoftwareClient:
         """OAuth client credentials against ``api_gateway_url`` (token from ``auth_url``).
 
         ``like`` is a transport whose policy, counter, clock and sleep the new transports share
-        (typically the platform client's). Without ``cloud_id`` it is looked up on first use.
+        (typically the platform client's). Without ``cloud_id`` it is looked up on first use, in
+        ``shared`` (the stack-wide cache) first when given.
         """
         gateway = like.derive(api_gateway_url, None) if like else JiraTransport(api_gateway_url)
         credentials = OAuthClientCredentials(
@@ -153,7 +156,7 @@ class JiraSoftwareClient:
             return cls(gateway, mode="oauth", cloud_id=cloud_id)
         site = gateway.derive(site_url, None)
         resolver = cloud_ids or DEFAULT_CLOUD_IDS
-        return cls(gateway, mode="oauth", cloud_id=lambda: resolver.resolve(site))
+        return cls(gateway, mode="oauth", cloud_id=lambda: resolver.resolve(site, shared))
 
     @classmethod
     def with_connect(
