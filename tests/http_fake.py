@@ -34,6 +34,11 @@ class Call:
     response: urllib3.HTTPResponse | None
 
 
+class CallList(list[Call]):
+    def reset(self) -> None:
+        self.clear()
+
+
 @dataclass
 class _Answer:
     method: str
@@ -59,7 +64,7 @@ class _Answer:
 class FakeHttp:
     """``with FakeHttp() as http: http.get(url, json=...)``; ``http.calls`` lists what was sent."""
 
-    calls: list[Call] = field(default_factory=list)
+    calls: CallList = field(default_factory=CallList)
     _answers: list[_Answer] = field(default_factory=list)
 
     def add(self, method: str, url: str, *, json: Any = None, body: bytes | str | BaseException = b"",

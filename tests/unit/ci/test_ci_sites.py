@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import responses
 
 from jira_bridge.adapters import build_ci_site
 from jira_bridge.ci.sites import CiSite
 from jira_bridge.connectors.model import parse_connector_secret
 from jira_bridge.incidents.metadata_store import InMemoryMetadataStore
 from jira_bridge.jira.auth import CLOUD_ID_SHARED_TTL, DEFAULT_CLOUD_IDS, cloud_id_key
+from tests.http_fake import FakeHttp
 
-pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
+pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked under urllib3 (tests/http_fake.py)
 
 SITE = "https://example.atlassian.net"
 GATEWAY = "https://api.atlassian.com"
@@ -40,8 +40,8 @@ def new_container(payload: dict[str, Any], shared: InMemoryMetadataStore | None)
 
 
 @pytest.fixture
-def jira() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+def jira() -> Iterator[FakeHttp]:
+    with FakeHttp() as mocked:
         mocked.get(TENANT_INFO, json={"cloudId": CLOUD_ID})
         mocked.post(TOKEN, json={"access_token": "tok-1", "expires_in": 3600})
         mocked.post(BULK, status=202, json={"acceptedBuilds": [{"pipelineId": "ci", "buildNumber": 1}]})
@@ -49,7 +49,7 @@ def jira() -> Iterator[responses.RequestsMock]:
     DEFAULT_CLOUD_IDS.clear()
 
 
-def sent(jira: responses.RequestsMock) -> list[str]:
+def sent(jira: FakeHttp) -> list[str]:
     return [f"{c.request.method} {c.request.url}" for c in jira.calls]
 
 
@@ -58,14 +58,14 @@ def report_a_build(site: CiSite) -> None:
     assert site.software.submit_builds({"builds": [BUILD]}).fully_accepted
 
 
-def test_a_cloud_id_in_the_secret_costs_a_cold_container_no_lookup(jira: responses.RequestsMock) -> None:
+def test_a_cloud_id_in_the_secret_costs_a_cold_container_no_lookup(jira: FakeHttp) -> None:
     shared = InMemoryMetadataStore()
     report_a_build(new_container(secret(cloud_id=CLOUD_ID), shared))
     assert sent(jira) == [f"POST {TOKEN}", f"POST {BULK}"]
     assert shared.items == {}, "nothing to share: every container reads it from the secret"
 
 
-def test_a_looked_up_cloud_id_serves_every_later_container(jira: responses.RequestsMock) -> None:
+def test_a_looked_up_cloud_id_serves_every_later_container(jira: FakeHttp) -> None:
     shared = InMemoryMetadataStore()
     report_a_build(new_container(secret(), shared))  # the deployment's first container
     assert sent(jira) == [f"GET {TENANT_INFO}", f"POST {TOKEN}", f"POST {BULK}"]
@@ -76,7 +76,7 @@ def test_a_looked_up_cloud_id_serves_every_later_container(jira: responses.Reque
     assert sent(jira) == [f"POST {TOKEN}", f"POST {BULK}"]
 
 
-def test_the_shared_cloud_id_expires_and_is_looked_up_again(jira: responses.RequestsMock) -> None:
+def test_the_shared_cloud_id_expires_and_is_looked_up_again(jira: FakeHttp) -> None:
     now = [1_000_000.0]
     shared = InMemoryMetadataStore(clock=lambda: now[0])
     assert new_container(secret(), shared).cloud_id() == CLOUD_ID
@@ -86,7 +86,7 @@ def test_the_shared_cloud_id_expires_and_is_looked_up_again(jira: responses.Requ
     assert sent(jira) == [f"GET {TENANT_INFO}"]
 
 
-def test_a_connect_app_site_shares_its_looked_up_cloud_id_too(jira: responses.RequestsMock) -> None:
+def test_a_connect_app_site_shares_its_looked_up_cloud_id_too(jira: FakeHttp) -> None:
     """The CLOUD_ID a caller names is checked against the connector's site, whatever the credentials."""
     shared = InMemoryMetadataStore()
     connect = {k: v for k, v in secret().items() if not k.startswith("oauth_")}
@@ -97,7 +97,7 @@ def test_a_connect_app_site_shares_its_looked_up_cloud_id_too(jira: responses.Re
     assert sent(jira) == []
 
 
-def test_without_a_shared_cache_each_container_looks_it_up_once(jira: responses.RequestsMock) -> None:
+def test_without_a_shared_cache_each_container_looks_it_up_once(jira: FakeHttp) -> None:
     site = new_container(secret(), None)
     assert site.cloud_id() == site.cloud_id() == CLOUD_ID
     assert new_container(secret(), None).cloud_id() == CLOUD_ID

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from jira_bridge.jira import adf
 from jira_bridge.jira.adf import adf_to_text, doc, from_text, paragraph, text, to_adf
 
-pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
+pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked under urllib3 (tests/http_fake.py)
 
 
 def test_paragraphs_and_hard_breaks() -> None:

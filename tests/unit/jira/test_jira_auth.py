@@ -27,7 +27,7 @@ from jira_bridge.jira.transport import JiraTransport
 from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import API_TOKEN, EMAIL, SITE, FakeTime, TransportFactory
 
-pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
+pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked under urllib3 (tests/http_fake.py)
 
 GATEWAY = "https://api.atlassian.com"
 TOKEN_URL = f"{GATEWAY}/oauth/token"

@@ -15,7 +15,7 @@ from jira_bridge.jira.errors import JiraNotFound, JiraRequestRefused, JiraUnavai
 from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import EMAIL, SITE
 
-pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
+pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked under urllib3 (tests/http_fake.py)
 
 API = f"{SITE}/rest/api/3"
 

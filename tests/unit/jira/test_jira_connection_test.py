@@ -13,7 +13,7 @@ from jira_bridge.jira.software import JiraSoftwareClient
 from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import EMAIL, SITE, TransportFactory
 
-pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
+pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked under urllib3 (tests/http_fake.py)
 
 API = f"{SITE}/rest/api/3"
 GATEWAY = "https://api.atlassian.com"

@@ -20,7 +20,7 @@ from jira_bridge.jira.errors import (
 from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import SITE, TransportFactory
 
-pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
+pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked under urllib3 (tests/http_fake.py)
 
 FIELD_NOT_ON_SCREEN = (
     "Field 'customfield_10050' cannot be set. It is not on the appropriate screen, or unknown."

@@ -14,7 +14,7 @@ from jira_bridge.jira.software import JiraSoftwareClient, SubmissionResult
 from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import SITE, TransportFactory
 
-pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
+pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked under urllib3 (tests/http_fake.py)
 
 GATEWAY = "https://api.atlassian.com"
 CLOUD_ID = "35273b54-3f06-40d2-880f-dd28cf8daafa"

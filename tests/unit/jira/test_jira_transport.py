@@ -23,7 +23,7 @@ from jira_bridge.jira.transport import (
 from tests.http_fake import FakeHttp
 from tests.unit.jira.jira_fakes import API_TOKEN, SITE, FakeTime, TransportFactory
 
-pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked with `responses`
+pytestmark = [pytest.mark.unit, pytest.mark.disable_socket]  # HTTP is faked under urllib3 (tests/http_fake.py)
 
 ISSUE = f"{SITE}/rest/api/3/issue"
 MYSELF = f"{SITE}/rest/api/3/myself"
