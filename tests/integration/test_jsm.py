@@ -247,6 +247,21 @@ def test_agents_comments_become_notes_saying_which_and_customers_do_not(
     ]
 
 
+def test_edited_comments_are_classified_like_new_ones(request_linked: tuple[LocalEnvironment, str]) -> None:
+    """An edit of an internal note is mirrored, saying it is internal; a customer's edit is not."""
+    env, key = request_linked
+    internal = internal_comment(env, ALICE_EMAIL, key, "Concentrator rebooted.")
+    customer = env.jira.as_user(CUSTOMER_EMAIL).comment(key, "Still broken for me!")
+    assert [(r["note"]["text"], r["note"]["jira_visibility"]) for r in settle(env) if r["note"]] == [
+        ("Concentrator rebooted.", "internal")]
+    for email, comment, text in ((ALICE_EMAIL, internal, "Concentrator rebooted twice."),
+                                 (CUSTOMER_EMAIL, customer, "Still broken, and I am angry!")):
+        session = env.jira.as_user(email)
+        session.call("PUT", f"/rest/api/3/issue/{key}/comment/{comment['id']}", json={"body": session._text(text)})
+    notes = [(r["note"]["text"], r["note"].get("jira_visibility")) for r in settle(env) if r["note"]]
+    assert notes == [("(edited) Concentrator rebooted twice.", "internal")]
+
+
 def test_customer_replies_are_mirrored_when_the_runbooks_ask(env: LocalEnvironment) -> None:
     key = customer_request(env)
     runbooks = RUNBOOKS + "inbound: {jsm_comments: [customer]}\n"
@@ -320,3 +335,36 @@ def test_reconciliation_tells_internal_notes_from_customer_replies(env: LocalEnv
     Reconciler(sync.links, sync.site_named, changes, checkpoints).run("default", ["HELP"])
     assert [(u.note.text, u.note.jira_visibility) for u in published.updates if u.note] == [
         ("Concentrator rebooted.", "internal")]
+
+
+def test_a_transition_whose_comment_failed_is_done_whole_on_the_redelivery(env: LocalEnvironment) -> None:
+    """The comment goes first: had the move gone first, the redelivery would find the issue moved and
+    the comment would be lost."""
+    key = customer_request(env)
+    sync = make_sync(env, RUNBOOKS)
+    sync.handle(event(1, jira_issue=key))
+    env.jira.faults.server_error(503, count=None, method="POST", path=f"{api(env)}/issue/*/comment")
+    with pytest.raises(JiraError):
+        sync.handle(event(3, "field_changed", state="acknowledged"))
+    env.jira.faults.clear()
+    assert env.jira.issue(key).status_id != "3"
+    sync.handle(event(3, "field_changed", state="acknowledged"))  # the redelivery
+    assert env.jira.issue(key).status_id == "3"
+    comments = comments_seen_by(env, ALICE_EMAIL, key)
+    assert [to_plain_text(c["body"]) for c in comments] == ["Incident is now acknowledged"]
+    assert not is_public(env, comments[0])
+
+
+def test_a_transition_that_failed_after_its_comment_does_not_write_the_comment_twice(env: LocalEnvironment) -> None:
+    key = customer_request(env)
+    sync = make_sync(env, RUNBOOKS)
+    sync.handle(event(1, jira_issue=key))
+    env.jira.faults.server_error(503, count=None, method="POST", path=f"{api(env)}/issue/*/transitions")
+    with pytest.raises(JiraError):
+        sync.handle(event(3, "field_changed", state="acknowledged"))
+    env.jira.faults.clear()
+    sync.handle(event(3, "field_changed", state="acknowledged"))  # the redelivery
+    assert env.jira.issue(key).status_id == "3"
+    comments = comments_seen_by(env, ALICE_EMAIL, key)
+    assert [to_plain_text(c["body"]) for c in comments] == ["Incident is now acknowledged"]
+    assert env.jira.customer_emails() == []
