@@ -320,6 +320,15 @@ def test_lint_checks_request_type_names_against_jira(env: LocalEnvironment, tmp_
     ]
 
 
+def test_lint_says_when_a_request_type_cannot_be_checked_against_jira(env: LocalEnvironment, tmp_path: Path) -> None:
+    templated = tmp_path / "templated.yaml"
+    templated.write_text(REQUEST_RUNBOOK.replace("project: HELP", 'project: "{{ incident.service }}"'))
+    problems = lint_file(templated, jira_client_for(connector_as(env)))
+    assert [(p.message, p.warning) for p in problems if "request_type" in p.message] == [
+        ("request_type 'Report a system problem' was not checked: its project is a template, known only per "
+         "incident; name the project to check it", True)]
+
+
 def test_reconciliation_tells_internal_notes_from_customer_replies(env: LocalEnvironment) -> None:
     """A missed webhook is replayed from GET comments (jsdPublic or the comment's property, the author's
     account type): same kinds, same choice."""
