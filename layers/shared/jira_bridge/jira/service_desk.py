@@ -18,6 +18,7 @@ Both the property and the servicedeskapi exist on Jira Cloud and Data Center ali
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -42,7 +43,15 @@ def comment_properties(visibility: Visibility) -> dict[str, Any]:
 
 
 def is_internal_property(value: Any) -> bool:
-    """Whether a comment's ``sd.public.comment`` value (None when it has none) makes it internal."""
+    """Whether a comment's ``sd.public.comment`` value (None when it has none) makes it internal.
+
+    Jira answers the value as JSON; Data Center's OpenAPI types ``EntityPropertyBean.value`` as a string
+    (JSON text), so a string that decodes to ``{"internal": true}`` counts too."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return False
     return isinstance(value, dict) and value.get("internal") is True
 
 
