@@ -83,9 +83,15 @@ class UserSession:
     def edit(self, key: str, fields: dict[str, Any] | None = None, update: dict[str, Any] | None = None) -> None:
         self.call("PUT", f"/rest/api/3/issue/{key}", json={"fields": fields or {}, "update": update or {}})
 
-    def comment(self, key: str, text: str | dict[str, Any]) -> dict[str, Any]:
-        body = self._text(text) if isinstance(text, str) else text
-        result: dict[str, Any] = self.call("POST", f"/rest/api/3/issue/{key}/comment", json={"body": body})
+    def comment(
+        self, key: str, text: str | dict[str, Any], *, properties: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Add a comment; ``properties`` (key -> value) as the agent view sets them, e.g. JSM's
+        ``sd.public.comment`` ``{"internal": true}`` for an internal note."""
+        payload: dict[str, Any] = {"body": self._text(text) if isinstance(text, str) else text}
+        if properties:
+            payload["properties"] = [{"key": k, "value": v} for k, v in properties.items()]
+        result: dict[str, Any] = self.call("POST", f"/rest/api/3/issue/{key}/comment", json=payload)
         return result
 
     def transitions(self, key: str) -> list[dict[str, Any]]:

@@ -118,6 +118,18 @@ class Renderer:
             "timeZone": seed.time_zone,
         }
 
+    def application_roles(self, seed: UserSeed) -> dict[str, Any]:
+        """Data Center ``UserBean.applicationRoles`` (``expand=applicationRoles``): the products a user is
+        licensed for. A Jira Service Management customer is a portal-only account with none; an agent
+        holds ``jira-servicedesk`` (the ``jira-servicedesk-users`` group's role)."""
+        items: list[dict[str, str]] = []
+        if seed.account_type != "customer":
+            items.append({"key": "jira-software", "name": "Jira Software"})
+            desks = [p.key for p in self.site.projects if p.project_type == "service_desk"]
+            if any("SERVICEDESK_AGENT" in seed.permissions_in(key) for key in desks):
+                items.append({"key": "jira-servicedesk", "name": "Jira Service Management"})
+        return {"size": len(items), "items": items, "max-results": 100}
+
     def required_user(self, user: UserSeed | str) -> dict[str, Any]:
         rendered = self.user(user)
         assert rendered is not None
@@ -368,7 +380,7 @@ class Renderer:
     # -- comments --
 
     def comment(self, issue: Issue, comment: Comment) -> dict[str, Any]:
-        return {
+        rendered = {
             "self": self.rest(f"issue/{issue.id}/comment/{comment.id}"),
             "id": comment.id,
             "author": self.user(comment.author),
@@ -376,8 +388,12 @@ class Renderer:
             "updateAuthor": self.user(comment.update_author),
             "created": jira_timestamp(comment.created),
             "updated": jira_timestamp(comment.updated),
-            "jsdPublic": not comment.internal,
         }
+        if self.flavour == "cloud":
+            # Cloud only: Data Center's CommentJsonBean has no jsdPublic (its JSM keeps the internal flag
+            # in the comment's sd.public.comment property alone; DC 10.3 OpenAPI).
+            rendered["jsdPublic"] = not comment.internal
+        return rendered
 
     def comments_page(self, issue: Issue, comments: list[Comment], start: int, limit: int) -> dict[str, Any]:
         page = comments[start : start + limit]

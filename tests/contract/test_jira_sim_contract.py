@@ -163,7 +163,8 @@ class Platform:
         created = self("POST", "/rest/api/3/issue", json=body)
         assert created.status_code == 201, created.text
         key: str = created.json()["key"]
-        self("POST", f"/rest/api/3/issue/{key}/comment", json={"body": text_doc("first")})
+        self("POST", f"/rest/api/3/issue/{key}/comment", json={
+            "body": text_doc("first"), "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]})
         self.sim.as_user(ALICE).transition(key, "In Progress")
         return key
 
@@ -254,6 +255,11 @@ PLATFORM_SCENARIOS: dict[str, list[Scenario]] = {
         lambda c, k: c("PUT", f"/rest/api/3/issue/{k}/comment/10000", json={"body": text_doc("edited")}),
     ],
     "deleteComment": [lambda c, k: c("DELETE", f"/rest/api/3/issue/{k}/comment/10000")],
+    "getCommentProperty": [
+        lambda c, _k: c("GET", "/rest/api/3/comment/10000/properties/sd.public.comment"),
+        lambda c, _k: c("GET", "/rest/api/3/comment/10000/properties/missing"),
+        lambda c, _k: c("GET", "/rest/api/3/comment/99999/properties/sd.public.comment"),
+    ],
     "getIssuePropertyKeys": [lambda c, k: c("GET", f"/rest/api/3/issue/{k}/properties")],
     "getIssueProperty": [
         lambda c, k: c("GET", f"/rest/api/3/issue/{k}/properties/jiraBridge"),

@@ -62,11 +62,13 @@ RICH_TEXT_FIELDS = ("description", "environment", "customfield_10044", "customfi
 
 
 def datacenter_dialect_problems(recorded: RecordedRequest) -> list[str]:
-    """What makes a request wrong for Jira Data Center: not REST v2 (or the webhook APIs), an
+    """What makes a request wrong for Jira Data Center: not REST v2 (or the webhook or JSM APIs), an
     accountId anywhere, or rich text (descriptions, comments, textarea fields) that is not a string."""
     where = f"{recorded.method} {recorded.path}"
     problems = []
-    if not recorded.path.startswith(("/rest/api/2/", "/rest/webhooks/1.0/", "/rest/jira-webhook/1.0/")):
+    # /rest/servicedeskapi: Jira Service Management's API, the same paths on Data Center (REST v1005)
+    if not recorded.path.startswith(("/rest/api/2/", "/rest/webhooks/1.0/", "/rest/jira-webhook/1.0/",
+                                     "/rest/servicedeskapi/")):
         problems.append(f"{where}: not a Data Center REST v2 path")
     text = json.dumps(recorded.body) + json.dumps(recorded.query)
     if "accountId" in text:

@@ -23,15 +23,15 @@ from jira_bridge.publishing import RecordingPublisher
 from jira_bridge.webhooks.jira_changes import JiraChangeSync, JiraDelivery
 from jira_bridge.webhooks.jira_payload import JiraWebhookPayload
 from jira_bridge.webhooks.reconcile import Reconciler
-from jira_sim.adf import text_doc, to_plain_text
+from jira_sim.adf import to_plain_text
 from jira_sim.seed import ALICE_EMAIL, CAROL_EMAIL, CUSTOMER_EMAIL, GET_HELP, HELP_DESK
 from local_runtime.environment import LocalEnvironment
-from tests.integration.conftest import connector_as
+from tests.integration.conftest import BOTH_SITES, api, connector_as, site_user_id
 from tests.integration.test_incident_sync import link_store
 from tests.integration.test_jira_changes_rules import MemoryCheckpoints
 from tests.integration.test_jira_to_incident import incident_event, settle
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, BOTH_SITES]
 
 RUNBOOKS = """
 mappings:
@@ -82,15 +82,25 @@ def customer_request(env: LocalEnvironment, summary: str = "I cannot reach the V
 
 
 def comments_seen_by(env: LocalEnvironment, email: str, key: str) -> list[dict[str, Any]]:
-    page = env.jira.as_user(email).call("GET", f"/rest/api/3/issue/{key}/comment")
+    page = env.jira.as_user(email).call("GET", f"{api(env)}/issue/{key}/comment")
     return list(page["comments"])
+
+
+def is_public(env: LocalEnvironment, comment: dict[str, Any]) -> bool:
+    """Whether an agent's view shows a comment as public: ``jsdPublic`` on Cloud; on Data Center (no
+    jsdPublic) the comment's ``sd.public.comment`` property, as Jira Service Management keeps it there."""
+    if env.jira.flavour == "cloud":
+        return bool(comment["jsdPublic"])
+    response = env.jira.as_user(ALICE_EMAIL).request(
+        "GET", f"{api(env)}/comment/{comment['id']}/properties/sd.public.comment")
+    return response.status_code == 404 or response.json()["value"].get("internal") is not True
 
 
 def test_the_simulator_emails_customers_for_a_comment_without_the_property(env: LocalEnvironment) -> None:
     """What the bridge must avoid, shown on the simulator: a plain REST comment on a request is public."""
     key = customer_request(env)
     env.jira.as_user(ALICE_EMAIL).comment(key, "root cause: bad config in v42")
-    assert [c["jsdPublic"] for c in comments_seen_by(env, ALICE_EMAIL, key)] == [True]
+    assert [is_public(env, c) for c in comments_seen_by(env, ALICE_EMAIL, key)] == [True]
     assert [e.recipients for e in env.jira.customer_emails(key)] == [(env.jira.user(CUSTOMER_EMAIL).account_id,)]
     assert len(comments_seen_by(env, CUSTOMER_EMAIL, key)) == 1
 
@@ -104,7 +114,7 @@ def test_incident_notes_and_transition_comments_land_as_internal_comments(env: L
 
     comments = comments_seen_by(env, ALICE_EMAIL, key)
     assert len(comments) == 2
-    assert all(c["jsdPublic"] is False for c in comments), "both the note and the transition's comment"
+    assert not any(is_public(env, c) for c in comments), "both the note and the transition's comment"
     assert env.jira.issue(key).status_id == "3"  # In Progress: the transition itself still happened
     assert env.jira.customer_emails() == [], "no customer was emailed"
     assert comments_seen_by(env, CUSTOMER_EMAIL, key) == []
@@ -119,7 +129,7 @@ def test_a_runbook_with_visibility_public_posts_a_public_reply(env: LocalEnviron
     sync.handle(event(2, "note_added", note="We are on it; next update in 30 minutes."))
 
     [comment] = comments_seen_by(env, CUSTOMER_EMAIL, key)
-    assert comment["jsdPublic"] is True
+    assert is_public(env, comment)
     assert [e.recipients for e in env.jira.customer_emails(key)] == [(env.jira.user(CUSTOMER_EMAIL).account_id,)]
 
 
@@ -140,7 +150,7 @@ def test_project_type_is_read_once_per_project(env: LocalEnvironment) -> None:
     env.jira.reset_log()
     sync.handle(event(2, "note_added", note="one"))
     sync.handle(event(3, "note_added", note="two"))
-    assert env.jira.count("GET", "/rest/api/3/project") == 1
+    assert env.jira.count("GET", f"{api(env)}/project") == 1
 
 
 REQUEST_RUNBOOK = RUNBOOKS.replace(
@@ -170,7 +180,7 @@ def test_a_request_type_create_appears_as_a_request(env: LocalEnvironment) -> No
 def test_a_request_whose_follow_up_edit_failed_is_finished_on_the_retry_not_raised_twice(
         env: LocalEnvironment) -> None:
     sync = make_sync(env, REQUEST_RUNBOOK)
-    env.jira.faults.server_error(503, count=None, method="PUT", path="/rest/api/3/issue/*")
+    env.jira.faults.server_error(503, count=None, method="PUT", path=f"{api(env)}/issue/*")
     with pytest.raises(JiraError):
         sync.handle(event(1))
     env.jira.faults.clear()
@@ -198,9 +208,7 @@ def stack_event(sequence: int, change: dict[str, Any], custom_fields: dict[str, 
 
 def internal_comment(env: LocalEnvironment, email: str, key: str, text: str) -> dict[str, Any]:
     """An agent's internal note, as Jira's agent view writes it (the sd.public.comment property)."""
-    body = {"body": text_doc(text), "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]}
-    result: dict[str, Any] = env.jira.as_user(email).call("POST", f"/rest/api/3/issue/{key}/comment", json=body)
-    return result
+    return env.jira.as_user(email).comment(key, text, properties={"sd.public.comment": {"internal": True}})
 
 
 @pytest.fixture
@@ -219,7 +227,7 @@ def test_incident_notes_through_the_stack_are_internal_and_email_nobody(
     env.put_events([stack_event(2, {"kind": "note_added", "note": note}, {"jira_issue_key": key})])
     settle(env)
     [comment] = comments_seen_by(env, ALICE_EMAIL, key)
-    assert comment["jsdPublic"] is False
+    assert not is_public(env, comment)
     assert "rolled back v42" in to_plain_text(comment["body"])
     assert env.jira.customer_emails() == []
 
@@ -237,6 +245,21 @@ def test_agents_comments_become_notes_saying_which_and_customers_do_not(
         {"text": "We are investigating.", "jira_comment_id": public["id"],
          "author_name": "Alice Oncall", "jira_visibility": "public"},
     ]
+
+
+def test_edited_comments_are_classified_like_new_ones(request_linked: tuple[LocalEnvironment, str]) -> None:
+    """An edit of an internal note is mirrored, saying it is internal; a customer's edit is not."""
+    env, key = request_linked
+    internal = internal_comment(env, ALICE_EMAIL, key, "Concentrator rebooted.")
+    customer = env.jira.as_user(CUSTOMER_EMAIL).comment(key, "Still broken for me!")
+    assert [(r["note"]["text"], r["note"]["jira_visibility"]) for r in settle(env) if r["note"]] == [
+        ("Concentrator rebooted.", "internal")]
+    for email, comment, text in ((ALICE_EMAIL, internal, "Concentrator rebooted twice."),
+                                 (CUSTOMER_EMAIL, customer, "Still broken, and I am angry!")):
+        session = env.jira.as_user(email)
+        session.call("PUT", f"/rest/api/3/issue/{key}/comment/{comment['id']}", json={"body": session._text(text)})
+    notes = [(r["note"]["text"], r["note"].get("jira_visibility")) for r in settle(env) if r["note"]]
+    assert notes == [("(edited) Concentrator rebooted twice.", "internal")]
 
 
 def test_customer_replies_are_mirrored_when_the_runbooks_ask(env: LocalEnvironment) -> None:
@@ -266,12 +289,17 @@ def test_connection_test_names_the_missing_agent_role(env: LocalEnvironment) -> 
 
     carol = run_connection_test(jira_client_for(connector_as(env, CAROL_EMAIL)), ["HELP"])
     check = carol.check("service desk agent in HELP")
+    who = CAROL_EMAIL if env.jira.flavour == "cloud" else site_user_id(env, CAROL_EMAIL)  # how each site logs in
     assert check.status == "fail"
-    assert "carol@example.com is not one of its agents" in check.detail
+    assert f"{who} is not one of its agents" in check.detail
     assert check.fix is not None
-    assert "Add carol@example.com to the 'Service Desk Team' role of HELP" in check.fix
-    assert "'jira-servicedesk-users' group" in check.fix
-    assert "fix: Add carol@example.com to the 'Service Desk Team' role" in carol.to_text()
+    assert f"Add {who} to the 'Service Desk Team' role of HELP" in check.fix
+    if env.jira.flavour == "datacenter":  # the agent licence is a group on Data Center
+        assert "the 'jira-servicedesk-users' group, which gives the Jira Service Management agent licence" in check.fix
+    else:
+        assert "Jira Service Management product access as an agent (admin.atlassian.com" in check.fix
+        assert "jira-servicedesk-users" not in check.fix
+    assert f"fix: Add {who} to the 'Service Desk Team' role" in carol.to_text()
 
 
 def test_lint_checks_request_type_names_against_jira(env: LocalEnvironment, tmp_path: Path) -> None:
@@ -292,8 +320,18 @@ def test_lint_checks_request_type_names_against_jira(env: LocalEnvironment, tmp_
     ]
 
 
+def test_lint_says_when_a_request_type_cannot_be_checked_against_jira(env: LocalEnvironment, tmp_path: Path) -> None:
+    templated = tmp_path / "templated.yaml"
+    templated.write_text(REQUEST_RUNBOOK.replace("project: HELP", 'project: "{{ incident.service }}"'))
+    problems = lint_file(templated, jira_client_for(connector_as(env)))
+    assert [(p.message, p.warning) for p in problems if "request_type" in p.message] == [
+        ("request_type 'Report a system problem' was not checked: its project is a template, known only per "
+         "incident; name the project to check it", True)]
+
+
 def test_reconciliation_tells_internal_notes_from_customer_replies(env: LocalEnvironment) -> None:
-    """A missed webhook is replayed from GET comments (jsdPublic, author): same kinds, same choice."""
+    """A missed webhook is replayed from GET comments (jsdPublic or the comment's property, the author's
+    account type): same kinds, same choice."""
     key = customer_request(env)
     sync = make_sync(env, RUNBOOKS)
     sync.handle(event(1, jira_issue=key))
@@ -306,3 +344,25 @@ def test_reconciliation_tells_internal_notes_from_customer_replies(env: LocalEnv
     Reconciler(sync.links, sync.site_named, changes, checkpoints).run("default", ["HELP"])
     assert [(u.note.text, u.note.jira_visibility) for u in published.updates if u.note] == [
         ("Concentrator rebooted.", "internal")]
+
+
+@pytest.mark.parametrize("failing", ["comment", "transitions"])
+def test_a_transition_with_a_comment_that_failed_midway_is_done_once_on_the_redelivery(
+        env: LocalEnvironment, failing: str) -> None:
+    """The comment goes first and is recorded under the event: a failed comment leaves the issue unmoved
+    (had the move gone first, the redelivery would find it moved and the comment would be lost), and a
+    failed move after the comment does not write the comment twice."""
+    key = customer_request(env)
+    sync = make_sync(env, RUNBOOKS)
+    sync.handle(event(1, jira_issue=key))
+    env.jira.faults.server_error(503, count=None, method="POST", path=f"{api(env)}/issue/*/{failing}")
+    with pytest.raises(JiraError):
+        sync.handle(event(3, "field_changed", state="acknowledged"))
+    env.jira.faults.clear()
+    assert env.jira.issue(key).status_id != "3"
+    sync.handle(event(3, "field_changed", state="acknowledged"))  # the redelivery
+    assert env.jira.issue(key).status_id == "3"
+    comments = comments_seen_by(env, ALICE_EMAIL, key)
+    assert [to_plain_text(c["body"]) for c in comments] == ["Incident is now acknowledged"]
+    assert not is_public(env, comments[0])
+    assert env.jira.customer_emails() == []

@@ -1,10 +1,11 @@
-"""Issue comments (ADF bodies): list, add, read, update, delete."""
+"""Issue comments (ADF bodies): list, add, read, update, delete; a comment's properties."""
 
 from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
 from jira_sim.context import RequestContext
+from jira_sim.errors import JiraError
 from jira_sim.issues import find_visible_issue
 from jira_sim.routes import RouteTable, json_response, no_content
 
@@ -58,3 +59,22 @@ def delete_comment(ctx: RequestContext, issue_id_or_key: str, comment_id: str) -
         issue = find_visible_issue(ctx.state, ctx.user, issue_id_or_key)
         ctx.services.comments.delete(ctx.user, issue, comment_id)
     return no_content()
+
+
+@routes.route("/rest/api/3/comment/<comment_id>/properties/<property_key>", "GET", auth="basic")
+def get_comment_property(ctx: RequestContext, comment_id: str, property_key: str) -> Response:
+    """``getCommentProperty`` (Cloud; Data Center serves the same under ``/rest/api/2``): 404 when the
+    comment has no such property, or is not one the caller may see (an internal note, to a non-agent)."""
+    with ctx.state.lock:
+        found = next(((i, c) for i in ctx.state.all() for c in i.comments if c.id == comment_id), None)
+        if found is not None:
+            issue, comment = found
+            project = ctx.site.project_by_id(issue.project_id)
+            permissions = ctx.user.permissions_in(project.key)
+            if "BROWSE_PROJECTS" not in permissions or (comment.internal and "SERVICEDESK_AGENT" not in permissions):
+                found = None
+        if found is None:
+            raise JiraError(404, [f"Can not find a comment for the id: {comment_id}."])
+        if property_key not in found[1].properties:
+            raise JiraError(404, [f"The property with key '{property_key}' does not exist."])
+        return json_response({"key": property_key, "value": found[1].properties[property_key]})

@@ -126,7 +126,11 @@ def get_user(ctx: RequestContext) -> Response:
     user = ctx.site.find_dc_user(ref)
     if user is None:
         raise JiraError(404, [USER_NOT_FOUND])
-    return json_response(ctx.renderer().required_user(user))
+    renderer = ctx.renderer()
+    rendered = renderer.required_user(user)
+    if "applicationRoles" in ctx.query_list("expand"):
+        rendered["applicationRoles"] = renderer.application_roles(user)
+    return json_response(rendered)
 
 
 @routes.route(f"{V2}/user/search", "GET", auth="basic")

@@ -95,7 +95,8 @@ def create_request(ctx: RequestContext) -> Response:
             if reporter is None:
                 raise JiraError(400, [f"The user {on_behalf} does not exist."])
         fields = dict(values)
-        if isinstance(fields.get("description"), str):  # the servicedeskapi takes plain text here
+        if isinstance(fields.get("description"), str) and not ctx.services.datacenter:
+            # the servicedeskapi takes plain text here; Cloud stores it as ADF, Data Center as wiki markup
             fields["description"] = text_doc(fields["description"])
         fields |= {"project": {"key": desk.project_key}, "issuetype": {"id": request_type.issue_type_id}}
         issue = ctx.services.issues.create(ctx.user, {"fields": fields})

@@ -81,3 +81,23 @@ def test_an_unknown_template_name_is_a_warning_not_an_error(tmp_path: Path) -> N
     assert problem.warning
     assert "titel" in problem.message
     assert "renders empty at run time" in problem.message
+
+
+def test_a_request_type_offline_is_a_warning_that_it_was_not_checked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Only Jira knows a service desk's request types: offline, lint says it did not check the name."""
+    from jira_bridge_cli.main import main
+
+    text = """
+runbooks:
+  - name: open
+    trigger: {type: created}
+    actions:
+      - create_issue: {project: HELP, issue_type: Task, request_type: Report a system problem, summary: x}
+"""
+    problems = lint(tmp_path, text)
+    assert [str(p) for p in problems] == [
+        "runbooks.yaml:6: warning: request_type 'Report a system problem' was not checked: lint ran offline; "
+        "run `jira-bridge lint --connector NAME` to check it against the project's request types"]
+    assert main(["lint", str(tmp_path / "runbooks.yaml")]) == 0
+    assert "ok, 1 warning(s)" in capsys.readouterr().out

@@ -3,7 +3,7 @@
 import pytest
 
 from jira_bridge.jira.client import Comment
-from jira_bridge.jira.service_desk import classify_comment, comment_properties
+from jira_bridge.jira.service_desk import classify_comment, comment_properties, is_internal_property
 
 pytestmark = pytest.mark.unit
 
@@ -32,3 +32,17 @@ def test_comments_read_jsd_public_and_the_authors_account_type() -> None:
     assert comment.jsd_public is False
     assert comment.author_account_type == "customer"
     assert Comment.from_json({"id": "2"}).jsd_public is None
+
+
+@pytest.mark.parametrize(("value", "internal"), [
+    ({"internal": True}, True),
+    ({"internal": False}, False),
+    ({"internal": "true"}, False),  # Jira Service Management reads a JSON boolean
+    ({}, False),
+    (None, False),  # no property: the comment is public
+    ("{\"internal\": true}", True),  # DC's OpenAPI types the value as JSON text
+    ("{\"internal\": false}", False),
+    ("not json", False),
+])
+def test_only_internal_true_in_the_property_makes_a_comment_internal(value: object, internal: bool) -> None:
+    assert is_internal_property(value) is internal

@@ -62,6 +62,25 @@ def lint_file(path: Path, client: JiraClient | None = None) -> list[Problem]:
     problems = lint_offline(document, runbooks)
     if client is not None:
         problems.extend(lint_against_jira(document, runbooks, client))
+    else:
+        problems.extend(_request_types_not_checked(document, runbooks, "lint ran offline; run `jira-bridge lint "
+                                                   "--connector NAME` to check it against the project's request types"))
+    return problems
+
+
+def _request_types_not_checked(document: YamlDocument, runbooks: RunbookSet, why: str,
+                               only_templated_projects: bool = False) -> list[Problem]:
+    """A request_type is a name in one service desk: only Jira can say it exists. Where lint cannot ask,
+    it says so (a warning) rather than passing the name in silence."""
+    problems = []
+    for r_index, runbook in enumerate(runbooks.runbooks):
+        for a_index, action in enumerate(runbook.actions):
+            spec = action.create_issue
+            if spec is None or not spec.request_type or (only_templated_projects and not is_template(spec.project)):
+                continue
+            loc: Location = ("runbooks", r_index, "actions", a_index, action.kind, "request_type")
+            problems.append(Problem(document.where(loc), f"request_type {spec.request_type!r} was not checked: {why}",
+                                    warning=True))
     return problems
 
 
@@ -199,6 +218,9 @@ def lint_against_jira(document: YamlDocument, runbooks: RunbookSet, client: Jira
         priorities = {p.name.lower() for p in client.priorities()}
     except JiraError as error:
         return [Problem("jira", f"cannot read fields/priorities: {error}")]
+    problems.extend(_request_types_not_checked(
+        document, runbooks, "its project is a template, known only per incident; name the project to check it",
+        only_templated_projects=True))
     for r_index, runbook in enumerate(runbooks.runbooks):
         for a_index, action in enumerate(runbook.actions):
             loc: Location = ("runbooks", r_index, "actions", a_index, action.kind)

@@ -30,7 +30,6 @@ from jira_bridge.incidents.jsm import comment_properties_for, create_request, fi
 from jira_bridge.incidents.runbooks import (
     Action,
     AddComment,
-    CommentVisibility,
     CreateIssue,
     MappedValue,
     Runbook,
@@ -619,6 +618,7 @@ class IncidentSync:
         terminal = {s.lower() for s in self.runbooks.terminal_statuses}
         extra_fields = self._format_fields(site, dict(spec.fields), event, link) if spec else {}
         comment = from_markdown(render(spec.comment, self._context(event, link))) if spec and spec.comment else None
+        jsm = comment_properties_for(site.metadata, link.project_key, spec.visibility) if spec and comment else {}
         entered: list[str] = []
         refused: tuple[str, str, JiraRequestRefused] | None = None  # (status, transition id, Jira's answer)
         while True:
@@ -628,9 +628,8 @@ class IncidentSync:
                 raise refused[2]
             try:
                 for number, hop in enumerate(path, start=1):
-                    final = number == len(path)
-                    self._take(site, link, hop, extra_fields, comment if final else None,
-                               spec.visibility if spec else "internal")
+                    link = self._take(site, link, hop, extra_fields, comment if number == len(path) else None,
+                                      jsm, event)
                     entered.append(hop.to_status)
                     current = hop.to_status
                 break
@@ -723,17 +722,36 @@ class IncidentSync:
                           f"{old_key} stays closed, as history.", detail=f"{event.event_id}")
 
     def _take(
-        self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any],
-        comment: AdfNode | None, visibility: CommentVisibility = "internal",
-    ) -> None:
+        self, site: JiraSite, link: IssueLink, hop: TransitionOption, fields: dict[str, Any], comment: AdfNode | None,
+        jsm: dict[str, Any], event: IncidentChanged,
+    ) -> IssueLink:
+        """One hop; on JSM projects (`jsm`: the comment properties) its comment is written apart, first."""
+        if comment is not None and jsm:
+            link, comment = self._jsm_transition_comment(site, link, comment, jsm, event), None
         on_screen = {name: value for name, value in fields.items() if name in hop.screen_fields}
-        jsm = comment_properties_for(site.metadata, link.project_key, visibility) if comment else {}
-        # A comment inside a transition cannot carry the JSM property: on JSM projects it follows as
-        # its own comment, so it is never public (and never emailed to customers) by accident.
-        site.client.transition_issue(str(link.issue_id), hop.id, fields=on_screen or None,
-                                     comment=None if jsm else comment)
-        if jsm and comment:
-            site.client.add_comment(str(link.issue_id), comment, properties=jsm)
+        site.client.transition_issue(str(link.issue_id), hop.id, fields=on_screen or None, comment=comment)
+        return link
+
+    def _jsm_transition_comment(
+        self, site: JiraSite, link: IssueLink, comment: AdfNode, properties: dict[str, Any], event: IncidentChanged,
+    ) -> IssueLink:
+        """A transition's comment on a JSM project, written as its own comment just before the last hop.
+
+        A comment inside a transition has no documented way to carry ``sd.public.comment``, so it could
+        be public and emailed to customers. Written before the hop and recorded under the event, a
+        redelivery after a failed hop (or a re-planned one) neither loses it nor writes it twice; written
+        after the hop, a failure in between would have lost it (the redelivery finds the issue moved).
+        """
+        written_key = f"transition-comment:{event.event_id}"
+        if written_key in link.written.mirrored_notes:
+            return link
+        created = site.client.add_comment(str(link.issue_id), comment, properties=properties)
+
+        def record(current: IssueLink) -> None:
+            current.written.comment_ids = [*current.written.comment_ids, created.id]
+            current.written.mirrored_notes = [*current.written.mirrored_notes, written_key]
+
+        return self._save(link, record)
 
     # ----- link bookkeeping ------------------------------------------------------------------------
 

@@ -635,6 +635,18 @@ class JiraClient:
             total=int(body.get("total", len(comments))),
         )
 
+    def get_comment_property(self, comment_id: str, key: str) -> Any:
+        """``getCommentProperty``: GET /rest/api/3/comment/{commentId}/properties/{propertyKey}; the
+        value, or None when the comment has no such property (404)."""
+        try:
+            response = self.transport.get(
+                f"{self.api}/comment/{_seg(comment_id)}/properties/{_seg(key)}",
+                template=f"{self.api}/comment/{{commentId}}/properties/{{propertyKey}}",
+            )
+        except JiraNotFound:
+            return None
+        return _dict(response.body).get("value")
+
     # issue properties ----------------------------------------------------------------------
 
     def set_issue_property(self, id_or_key: str, key: str, value: Any) -> None:

@@ -299,10 +299,19 @@ def _agent_check(client: JiraClient, key: str, identity: str, site: str) -> Chec
         "fail",
         f"{key} is a Jira Service Management project and {identity} is not one of its agents "
         f"(no 'Service Project Agent' permission): comments, internal notes and transitions will be refused",
-        f"Add {identity} to the '{AGENT_ROLE}' role of {key} (Project settings > People > Add people, "
-        f"role {AGENT_ROLE}); the account needs a Jira Service Management agent licence (Cloud: product access "
-        f"in admin.atlassian.com; Data Center: the '{AGENT_GROUP_DC}' group)",
+        _agent_fix(client, key, identity),
     )
+
+
+def _agent_fix(client: JiraClient, key: str, identity: str) -> str:
+    """The role in the project, and the agent licence in this site kind's own terms."""
+    if client.kind == "datacenter":
+        return (f"Add {identity} to the '{AGENT_ROLE}' role of {key} (Project settings > Users and roles) and to "
+                f"the '{AGENT_GROUP_DC}' group, which gives the Jira Service Management agent licence "
+                "(Administration > User management)")
+    return (f"Add {identity} to the '{AGENT_ROLE}' role of {key} (Project settings > People > Add people, role "
+            f"{AGENT_ROLE}); the account needs Jira Service Management product access as an agent "
+            "(admin.atlassian.com > Products, or the group that grants it)")
 
 
 def _software_check(software_client: JiraSoftwareClient, site: str) -> CheckResult:

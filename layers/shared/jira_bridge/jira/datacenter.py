@@ -21,6 +21,7 @@ What differs from Cloud, all of it here and nowhere in the domain (contract:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from jira_bridge.jira.adf import is_doc
@@ -64,8 +65,20 @@ class DataCenterClient(JiraClient):
         return {}  # Data Center's mypermissions takes no `permissions` and answers every key
 
     def get_user(self, account_id: str) -> JiraUser:
-        """``GET /rest/api/2/user?username=`` (``account_id`` is the username on Data Center)."""
-        return JiraUser.from_json(self.transport.get(f"{self.api}/user", params={"username": account_id}).body)
+        """``GET /rest/api/2/user?username=&expand=applicationRoles`` (``account_id`` is the username on
+        Data Center).
+
+        Data Center has no ``accountType``; its nearest fact is the user's application roles. A user with
+        none is a portal-only account, what Jira Service Management calls a customer (Cloud's
+        ``accountType: customer``); anyone licensed for a product is ``atlassian``.
+        """
+        body = _dict(self.transport.get(
+            f"{self.api}/user", params={"username": account_id, "expand": "applicationRoles"}).body)
+        user = JiraUser.from_json(body)
+        roles = body.get("applicationRoles")
+        if isinstance(roles, dict) and isinstance(roles.get("items"), list):
+            user = replace(user, account_type="atlassian" if roles["items"] else "customer")
+        return user
 
     # metadata ------------------------------------------------------------------------------
 

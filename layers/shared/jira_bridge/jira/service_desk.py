@@ -7,6 +7,9 @@
   ``visibility: public`` (:func:`comment_properties`).
 - Inbound: a comment is ``internal`` (``jsdPublic: false``), ``public`` (by an agent) or by a
   ``customer`` (an account of type ``customer``, Jira's portal-only account) (:func:`classify_comment`).
+  Data Center says neither: its comments have no ``jsdPublic`` (the flag is the comment's
+  ``sd.public.comment`` property, read with ``getCommentProperty``) and its users no ``accountType``
+  (a user without application roles is the portal-only customer; ``DataCenterClient.get_user``).
 - Requests: ``/rest/servicedeskapi`` lists service desks and request types and creates customer
   requests (:class:`ServiceDeskApi`), the same on Cloud and Data Center.
 
@@ -15,6 +18,7 @@ Both the property and the servicedeskapi exist on Jira Cloud and Data Center ali
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -36,6 +40,19 @@ type CommentKind = Literal["internal", "public", "customer"]
 def comment_properties(visibility: Visibility) -> dict[str, Any]:
     """The comment properties that make a JSM comment internal (or explicitly public)."""
     return {SD_PUBLIC_COMMENT: {"internal": visibility == "internal"}}
+
+
+def is_internal_property(value: Any) -> bool:
+    """Whether a comment's ``sd.public.comment`` value (None when it has none) makes it internal.
+
+    Jira answers the value as JSON; Data Center's OpenAPI types ``EntityPropertyBean.value`` as a string
+    (JSON text), so a string that decodes to ``{"internal": true}`` counts too."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return False
+    return isinstance(value, dict) and value.get("internal") is True
 
 
 def classify_comment(jsd_public: bool | None, author_account_type: str | None) -> CommentKind:

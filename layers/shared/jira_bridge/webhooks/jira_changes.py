@@ -25,7 +25,7 @@ from jira_bridge.incidents.sync import JiraSite
 from jira_bridge.incidents.updates import IncidentNoteRequested, IncidentUpdateRequested, JiraOrigin, RequestedNote
 from jira_bridge.jira.adf import adf_to_text
 from jira_bridge.jira.errors import JiraNotFound
-from jira_bridge.jira.service_desk import CommentKind, classify_comment
+from jira_bridge.jira.service_desk import SD_PUBLIC_COMMENT, CommentKind, classify_comment, is_internal_property
 from jira_bridge.jira.users import user_id
 from jira_bridge.links.model import MAX_REQUESTS_KEPT, IssueLink
 from jira_bridge.links.store import LinkStore, StaleLink
@@ -270,14 +270,21 @@ class JiraChangeSync:
 
     @staticmethod
     def _jsm_kind(site: JiraSite, link: IssueLink, comment: WebhookComment) -> CommentKind | None:
-        """On a JSM project: internal note, agent's public reply or customer's comment (else None)."""
+        """On a JSM project: internal note, agent's public reply or customer's comment (else None).
+
+        Cloud's payload says both (``jsdPublic``, the author's ``accountType``); what it leaves out
+        (always, on Data Center) is read from Jira: the comment's ``sd.public.comment`` property and
+        the author's account type, cached per account."""
         if not link.project_key or not site.metadata.is_service_desk(link.project_key):
             return None
+        jsd_public = comment.jsd_public
+        if jsd_public is None:
+            jsd_public = not is_internal_property(site.client.get_comment_property(comment.id, SD_PUBLIC_COMMENT))
         author = comment.author
         account_type = author.account_type if author else None
-        if account_type is None and author is not None and author.account_id and comment.jsd_public is not False:
-            account_type = site.metadata.account_type(author.account_id)
-        return classify_comment(comment.jsd_public, account_type)
+        if account_type is None and author is not None and author.id and jsd_public:
+            account_type = site.metadata.account_type(author.id)
+        return classify_comment(jsd_public, account_type)
 
     def _edited_note(self, site: JiraSite, link: IssueLink, payload: JiraWebhookPayload,
                      outcome: ChangeOutcome) -> RequestedNote | None:
@@ -293,7 +300,8 @@ class JiraChangeSync:
             outcome.reasons.append(f"edit {edit_id} was already sent to the incident")
             return None
         editor = payload.comment.update_author.display_name if payload.comment.update_author else note.author_name
-        return RequestedNote(text=f"(edited) {note.text}", jira_comment_id=edit_id, author_name=editor)
+        return RequestedNote(text=f"(edited) {note.text}", jira_comment_id=edit_id, author_name=editor,
+                             jira_visibility=note.jira_visibility)
 
     # ----- bookkeeping -----------------------------------------------------------------------------
 
