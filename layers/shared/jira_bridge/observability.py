@@ -5,7 +5,8 @@ template.yaml sets per function. Creating these objects does no I/O.
 
 The Tracer is given an X-Ray provider that loads the X-Ray SDK on first use instead of at import:
 the SDK pulls in botocore, ~200 ms that would otherwise sit in every handler's cold import (the
-handler imports boto3 itself, lazily, only when it first needs AWS).
+handler imports boto3 itself, lazily, only when it first needs AWS). The libraries it traces are
+patched as they are imported (see ``TRACED_LIBRARIES``).
 
 Secrets never reach the logs, whatever the log level: at DEBUG, botocore logs every response body
 (``GetSecretValue`` answers included) and urllib3 every request line. Lambda's application log
@@ -36,7 +37,9 @@ def quiet_wire_logging(level: int = logging.WARNING) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-# What the bridge calls out through; X-Ray records a subsegment per call once patched.
+# What the bridge calls out through; X-Ray records a subsegment per call once patched. Each is patched
+# when it is imported (at once if it already is): a function that never calls out through requests (the
+# webhook receivers only queue, with boto3) does not import it just to patch it (~10 ms of a cold start).
 TRACED_LIBRARIES = ("requests", "botocore")
 
 
@@ -46,11 +49,19 @@ class LazyXRayProvider(BaseProvider):
     @cached_property
     def _recorder(self) -> Any:
         import aws_xray_sdk.core
+        import wrapt
 
         recorder = aws_xray_sdk.core.xray_recorder
         # Send subsegments as they finish (what Tracer does for its own X-Ray provider).
         recorder.configure(streaming_threshold=0)
-        aws_xray_sdk.core.patch(TRACED_LIBRARIES)
+        def patch_when_imported(library: str) -> None:
+            def patch(_module: object) -> None:
+                aws_xray_sdk.core.patch((library,))
+
+            wrapt.register_post_import_hook(patch, library)
+
+        for library in TRACED_LIBRARIES:
+            patch_when_imported(library)
         return recorder
 
     def in_subsegment(self, name: str | None = None, **kwargs: Any) -> AbstractContextManager[Any]:  # type: ignore[override]
