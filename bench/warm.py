@@ -125,8 +125,8 @@ class InstantAws:
 
 
 class CachedSecrets:
-    """Powertools' `parameters.get_secret` answering from its cache, as in a warm container (the same object
-    each time): the bridge's own secret handling (parsing, fingerprints) runs as deployed."""
+    """`adapters.get_secret_json` (Powertools' secrets provider) answering from its cache, as in a warm container
+    (the same object each time): the bridge's own secret handling (parsing, fingerprints) runs as deployed."""
 
     def __init__(self, connector: dict[str, Any]) -> None:
         self.secrets = {
@@ -134,7 +134,7 @@ class CachedSecrets:
             "bench/ci-callers": {"callers": {"bench": {"api_key": CI_API_KEY}}},
         }
 
-    def __call__(self, name: str, **_: Any) -> Any:
+    def __call__(self, name: str, max_age: int) -> Any:
         return self.secrets[name]
 
 
@@ -262,18 +262,16 @@ PATCHED = ("link_store", "metadata_store", "aws_client", "ci_once")
 def measure(count: int = 500) -> dict[str, Any]:
     """The handlers against the simulator; the real factories and settings are restored afterwards
     (bench/run.py goes on to run the handlers against the local stack in the same process)."""
-    from aws_lambda_powertools.utilities import parameters
-
     from jira_bridge.settings import load_settings
 
     saved = {name: getattr(adapters, name) for name in PATCHED}
-    get_secret = parameters.get_secret
+    get_secret_json = adapters.get_secret_json
     try:
         with simulator() as secret:
-            parameters.get_secret = CachedSecrets(secret)  # type: ignore[assignment]
+            adapters.get_secret_json = CachedSecrets(secret)  # type: ignore[assignment]
             return _measure(count)
     finally:
-        parameters.get_secret = get_secret
+        adapters.get_secret_json = get_secret_json
         for name, factory in saved.items():
             setattr(adapters, name, factory)
         load_settings.cache_clear()

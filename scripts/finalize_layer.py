@@ -62,7 +62,8 @@ Target: the finalized layer stays <= 20 MB unzipped (tests/template/test_sam_bui
      names through ``importlib``). Every ``import`` statement in the layer's first-party code and
      the handlers, at any depth and including ``TYPE_CHECKING`` blocks (they name the modules that
      ``__getattr__`` loads), is imported too, repeated until nothing new loads. Plus
-     ``DYNAMIC_IMPORTS``: modules a dependency loads by a computed name on the first invocation.
+     ``DYNAMIC_IMPORTS``: modules a dependency loads by a computed name on the first invocation. Less
+     the import statements of ``FALLBACK_ONLY`` (PyYAML: the layer ships the config compiled to JSON).
 
    Each function is probed in its own fresh interpreter, as Lambda runs it: what a module imports
    can depend on what was imported before (Powertools' batch types load all the parser models when
@@ -219,6 +220,13 @@ UNUSED_AFTER_CLOSURE = (
 # botocore: aws_xray_sdk.core.patch() imports `aws_xray_sdk.ext.<library>.patch` by name.
 DYNAMIC_IMPORTS = ("aws_xray_sdk.ext.httplib.patch", "aws_xray_sdk.ext.botocore.patch")
 
+# Imported lazily only on a path a cold start does not take, so their import statements are not followed
+# (what a handler's import or first invocation really loads is still precompiled). PyYAML: the layer ships
+# config/*.yaml compiled to JSON (scripts/compile_config.py), which read_yaml uses for exactly the text it
+# was made from; only a config file edited after the build, or one with a problem to report, is parsed as
+# YAML, and that cold start compiles PyYAML's sources (~0.26 MB of pycs not shipped).
+FALLBACK_ONLY = ("yaml",)
+
 # Run by the closure probe, a fresh interpreter. argv[1]: JSON config. Prints JSON on its last line.
 PROBE = r"""
 import ast, importlib, importlib.util, json, os, sys
@@ -227,6 +235,7 @@ config = json.loads(sys.argv[1])
 sys.path[:0] = [*config["code_dirs"], config["first_party_dir"]]
 sys.path.append(config["layer"])  # pure-Python layer dependencies the venv lacks
 first_party = set(config["first_party"])
+fallback_only = set(config["fallback_only"])
 shipped = set(config["shipped"]) | set(sys.stdlib_module_names)
 stdlib = os.path.realpath(os.path.dirname(os.__file__)) + os.sep  # the base interpreter's, not the venv's
 code_dirs = tuple(os.path.realpath(d) + os.sep for d in config["code_dirs"])
@@ -329,7 +338,8 @@ while True:
     for name, module in pending:
         scanned.add(name)
         for imported, maybe_attribute in imports_of(module):
-            load(imported, maybe_attribute)
+            if imported.partition(".")[0] not in fallback_only:
+                load(imported, maybe_attribute)
 print(json.dumps({"cold": cold, "all": loaded(), "unresolved": unresolved, "absent": sorted(absent)}))
 """
 
@@ -608,6 +618,7 @@ def probe(
     """Run `PROBE` for one function, in its own interpreter: what a fresh Lambda container would import."""
     config = {
         "code_dirs": [str(handler.code_dir.resolve())], "handlers": [handler.module], "extra": list(DYNAMIC_IMPORTS),
+        "fallback_only": list(FALLBACK_ONLY),
         "layer": str(python_dir.resolve()), "first_party_dir": str(scratch / "first_party"),
         "first_party": first_party, "shipped": sorted(shipped | top_level_modules(handler.code_dir)),
     }  # fmt: skip

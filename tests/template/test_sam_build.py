@@ -38,12 +38,12 @@ REMOVED_GLOBS = ("yaml/_yaml*.so", "aws_lambda_powertools/event_handler/openapi/
 FIRST_INVOCATION = (
     "aws_lambda_powertools.utilities.parameters", "aws_lambda_powertools.utilities.idempotency",
     "aws_lambda_powertools.utilities.idempotency.persistence.dynamodb", "urllib3.poolmanager",
-    "urllib3.connectionpool", "jinja2.sandbox", "yaml", "jwt", "aws_xray_sdk.core", "aws_xray_sdk.ext.httplib.patch",
+    "urllib3.connectionpool", "jinja2.sandbox", "jwt", "aws_xray_sdk.core", "aws_xray_sdk.ext.httplib.patch",
     "aws_xray_sdk.ext.botocore.patch",
 )  # fmt: skip
 # Pure-python modules of the layer that import on any CPU (the layer's native wheels are arm64).
 PORTABLE_MODULES = ("jira_bridge", "urllib3", "jmespath", "jwt", "jinja2",
-                    "typing_extensions", "annotated_types", "yaml")  # fmt: skip
+                    "typing_extensions", "annotated_types")  # fmt: skip
 
 
 def size_mb(path: Path) -> float:
@@ -150,6 +150,9 @@ def test_sam_build_layer_is_lean_and_precompiled(built: Built, tmp_path: Path) -
     closure = set(report["compiled"])
     expected = {module_file(python_dir, m) for m in FIRST_INVOCATION}
     assert not expected - closure, f"lazily imported modules left out of the closure: {sorted(expected - closure)}"
+    # config/*.yaml ships compiled to JSON (scripts/compile_config.py): no cold start parses YAML
+    assert (python_dir / "jira_bridge" / "compiled_config" / "runbooks.yaml.json").is_file()
+    assert not {f for f in closure if f.startswith("yaml/")}, "PyYAML is precompiled: a cold start imports it"
     # what the handlers and the adapters' factories import, at any depth (read, not imported)
     sources = [*handlers.values(), python_dir / "jira_bridge" / "adapters.py"]
     named = {name for path in sources for name in imported_names(path)}

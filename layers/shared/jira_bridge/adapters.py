@@ -70,6 +70,32 @@ def _boto3_client(service: str) -> Any:
     return boto3.client(service)  # type: ignore[call-overload]
 
 
+def get_secret_json(secret_id: str, max_age: int) -> Any:
+    """A JSON secret through Powertools' Secrets Manager provider: cached ``max_age`` seconds per container,
+    Powertools' errors (``GetParameterError``, ``TransformParameterError``).
+
+    The provider is given the container's shared client: left to build its own, it makes a second boto3
+    session, which loads botocore's endpoint rules and service model again (~50 ms of every cold start
+    that reads a secret). It is kept with Powertools' default providers, so ``parameters.clear_caches()``
+    and :func:`reset` drop it and its cache (a new stack never gets an answer read through an old client).
+
+    One provider per function (``AWS_LAMBDA_FUNCTION_NAME``): in Lambda a process runs a single function,
+    so there is one; the local runner runs every function in one process, where each must keep its own
+    cache as its containers do (a secret the Jira webhook function read and cached is not what CI notify
+    serves after an operator replaced it).
+    """
+    import os
+
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    key = f"secrets:{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', '')}"
+    provider = DEFAULT_PROVIDERS.get(key)
+    if provider is None:
+        provider = DEFAULT_PROVIDERS[key] = SecretsProvider(boto3_client=aws_client("secretsmanager"))
+    return provider.get(secret_id, transform="json", max_age=max_age)
+
+
 def override_clock(monotonic: Callable[[], float], sleep: Callable[[float], None],
                    wall: Callable[[], float] = time.time) -> None:
     """Local runtimes only: Jira transports (retry waits), request budgets and `now()` (``wall``: epoch

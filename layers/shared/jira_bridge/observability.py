@@ -5,7 +5,8 @@ template.yaml sets per function. Creating these objects does no I/O.
 
 The Tracer is given an X-Ray provider that loads the X-Ray SDK on first use instead of at import:
 the SDK pulls in botocore, ~200 ms that would otherwise sit in every handler's cold import (the
-handler imports boto3 itself, lazily, only when it first needs AWS).
+handler imports boto3 itself, lazily, only when it first needs AWS). The libraries it traces are
+patched as they are imported (see ``TRACED_LIBRARIES``).
 
 Secrets never reach the logs, whatever the log level: at DEBUG, botocore logs every response body
 (``GetSecretValue`` answers included) and urllib3 every request line. Lambda's application log

@@ -141,13 +141,12 @@ def test_a_service_account_token_calls_the_api_gateway_with_the_cloud_id() -> No
 def test_a_cached_secret_is_parsed_once_and_a_rotated_one_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """Powertools answers the same object while the secret is in its cache: the same Connector comes back
     (no validation per event); a refreshed answer (rotation) is parsed and used."""
-    from aws_lambda_powertools.utilities import parameters
-
+    from jira_bridge import adapters
     from jira_bridge.adapters import _fingerprint
     from jira_bridge.connectors.secrets import SecretsManagerConnectors
 
     answers = {"jira-bridge/connectors/default": dict(SECRET)}
-    monkeypatch.setattr(parameters, "get_secret", lambda secret_id, **_: answers[secret_id])
+    monkeypatch.setattr(adapters, "get_secret_json", lambda secret_id, max_age: answers[secret_id])
     source = SecretsManagerConnectors("jira-bridge/connectors/")
     first = source.get("default")
     assert source.get("default") is first
@@ -162,14 +161,55 @@ def test_a_cached_secret_is_parsed_once_and_a_rotated_one_again(monkeypatch: pyt
 
 
 def test_a_cached_callers_secret_gives_the_same_directory_until_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from aws_lambda_powertools.utilities import parameters
-
+    from jira_bridge import adapters
     from jira_bridge.ci.callers import SecretsManagerCallers
 
     answer = {"callers": {"ci": {"api_key": "ci-api-key-0123456789"}}}
-    monkeypatch.setattr(parameters, "get_secret", lambda secret_id, **_: answer)
+    monkeypatch.setattr(adapters, "get_secret_json", lambda secret_id, max_age: answer)
     callers = SecretsManagerCallers("jira-bridge/ci-callers")
     directory = callers.directory()
     assert callers.directory() is directory
     answer = {"callers": {"ci": {"api_key": "ci-api-key-rotated-0123456789"}}}
     assert callers.directory() is not directory
+
+
+class CountingSecrets:
+    """A Secrets Manager client answering one secret and counting the reads."""
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        self.value = value
+        self.reads: list[str] = []
+
+    def get_secret_value(self, SecretId: str, **_: Any) -> dict[str, Any]:
+        import json
+
+        self.reads.append(SecretId)
+        return {"SecretString": json.dumps(self.value)}
+
+
+def test_secrets_are_read_through_the_shared_client_cached_per_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider uses the container's shared client (no second boto3 session), caches for max_age, keeps
+    one cache per function (the local runner runs them all in one process), and clear_caches drops it."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from jira_bridge import adapters
+
+    client = CountingSecrets(SECRET)
+    adapters.reset()
+    adapters.override_aws_client("secretsmanager", client)
+    try:
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "JiraWebhookFunction")
+        assert adapters.get_secret_json("s", max_age=300) == SECRET
+        assert adapters.get_secret_json("s", max_age=300) == SECRET
+        assert client.reads == ["s"]  # cached
+
+        client.value = {**SECRET, "api_token": "tok-replaced"}  # an operator replaces the secret
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "CiNotifyFunction")
+        assert adapters.get_secret_json("s", max_age=300)["api_token"] == "tok-replaced"  # its own cache
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "JiraWebhookFunction")
+        assert adapters.get_secret_json("s", max_age=300)["api_token"] == "tok-123"  # until its cache expires
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+        assert adapters.get_secret_json("s", max_age=300)["api_token"] == "tok-replaced"
+        assert client.reads == ["s", "s", "s"]
+    finally:
+        adapters.reset()

@@ -259,8 +259,10 @@ class SecretsManagerCallers:
     def directory(self) -> CallerDirectory:
         from aws_lambda_powertools.utilities import parameters
 
+        from jira_bridge.adapters import get_secret_json
+
         try:
-            payload: Any = parameters.get_secret(self.secret_id, transform="json", max_age=self._max_age)
+            payload: Any = get_secret_json(self.secret_id, self._max_age)
         except parameters.exceptions.TransformParameterError:
             raise ConfigurationError(f"secret {self.secret_id} is not valid JSON") from None
         except parameters.exceptions.GetParameterError as error:

@@ -30,9 +30,11 @@ class SecretsManagerConnectors:
         # when a connector is actually needed.
         from aws_lambda_powertools.utilities import parameters
 
+        from jira_bridge.adapters import get_secret_json
+
         secret_id = self.secret_id(name)
         try:
-            payload: Any = parameters.get_secret(secret_id, transform="json", max_age=self._max_age)
+            payload: Any = get_secret_json(secret_id, self._max_age)
         except parameters.exceptions.TransformParameterError:
             raise ConfigurationError(
                 f"connector {name!r}: secret {secret_id} is not valid JSON; store a JSON object "

@@ -104,8 +104,10 @@ def load_pagerduty_secret(secret_id: str, *, max_age: int = 300) -> PagerDutySec
     # Imported here: Powertools parameters pulls in boto3, which only a caller that reads it pays for.
     from aws_lambda_powertools.utilities import parameters
 
+    from jira_bridge.adapters import get_secret_json
+
     try:
-        payload: Any = parameters.get_secret(secret_id, transform="json", max_age=max_age)
+        payload: Any = get_secret_json(secret_id, max_age)
     except parameters.exceptions.TransformParameterError:
         raise ConfigurationError(
             f"PagerDuty secret {secret_id} is not valid JSON; store a JSON object with api_token and from_email"
