@@ -216,9 +216,10 @@ UNUSED_AFTER_CLOSURE = (
 )
 
 # Imported on the first invocation by a computed name, which no import statement shows. The
-# observability Tracer loads the X-Ray SDK on the first traced call and patches requests and
-# botocore: aws_xray_sdk.core.patch() imports `aws_xray_sdk.ext.<library>.patch` by name.
-DYNAMIC_IMPORTS = ("aws_xray_sdk.ext.httplib.patch", "aws_xray_sdk.ext.botocore.patch")
+# observability Tracer loads the X-Ray SDK on the first traced call and patches botocore (the Jira
+# transport is wrapped by the bridge itself): aws_xray_sdk.core.patch() imports
+# `aws_xray_sdk.ext.<library>.patch` by name.
+DYNAMIC_IMPORTS = ("aws_xray_sdk.ext.botocore.patch",)
 
 # Imported lazily only on a path a cold start does not take, so their import statements are not followed
 # (what a handler's import or first invocation really loads is still precompiled). PyYAML: the layer ships

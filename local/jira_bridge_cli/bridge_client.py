@@ -83,20 +83,23 @@ class BridgeClient:
     def call(self, method: str, path: str, *, params: dict[str, str] | None = None, body: bytes | None = None,
              deadline: float) -> Answer:
         """The bridge's answer, retrying transient failures until ``deadline`` (on :data:`CLOCK`)."""
-        import urllib3  # the HTTP stack the layer uses (boto3 brings it): no second one for the CLI
+        import urllib3
+
+        from jira_bridge.jira.transport import pool_manager  # the layer's proxy, NO_PROXY and CA bundle reading
 
         monotonic, sleep = CLOCK
         query = urlencode(params or {})
         url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
         signed_path = urlsplit(url).path.removeprefix(urlsplit(self.base_url).path) or path
+        http = pool_manager(self.base_url)
         attempt = 0
         while True:
             attempt += 1
             headers = {"Content-Type": "application/json", **self.credentials.headers(method, signed_path, query, body)}
             retry_after: float | None = None
             try:
-                response = urllib3.request(method, url, body=body, headers=headers, timeout=REQUEST_TIMEOUT,
-                                           retries=False, redirect=False)
+                response = http.request(method, url, body=body, headers=headers, timeout=REQUEST_TIMEOUT,
+                                        retries=False, redirect=False)
             except urllib3.exceptions.HTTPError as error:
                 problem = f"cannot reach {self.base_url}: {type(error).__name__}"
             else:

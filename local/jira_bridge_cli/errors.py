@@ -99,11 +99,20 @@ def _aws(error: BaseException) -> str | None:
 def _network(error: BaseException) -> str | None:
     import urllib3
 
-    if isinstance(error, urllib3.exceptions.HTTPError):
-        url = getattr(error, "url", None) or ""
+    # urllib3: the bridge's own calls (bridge_client, the layer); requests: `jira-bridge local ...`'s clients
+    if isinstance(error, urllib3.exceptions.HTTPError) or _is_requests_error(error):
+        url = getattr(error, "url", None) or getattr(getattr(error, "request", None), "url", None) or ""
         return f"cannot reach {url or 'the URL'}: {type(error).__name__} (check the URL, the network and TLS)"
     from jira_bridge.jira.errors import JiraError
 
     if isinstance(error, JiraError):
         return f"Jira: {error}"
     return None
+
+
+def _is_requests_error(error: BaseException) -> bool:
+    try:
+        from requests import RequestException
+    except ImportError:  # the local extra (the simulator, the local stack) is not installed
+        return False
+    return isinstance(error, RequestException)

@@ -38,7 +38,7 @@ REMOVED_GLOBS = ("yaml/_yaml*.so", "aws_lambda_powertools/event_handler/openapi/
 FIRST_INVOCATION = (
     "aws_lambda_powertools.utilities.parameters", "aws_lambda_powertools.utilities.idempotency",
     "aws_lambda_powertools.utilities.idempotency.persistence.dynamodb", "urllib3.poolmanager",
-    "urllib3.connectionpool", "jinja2.sandbox", "jwt", "aws_xray_sdk.core", "aws_xray_sdk.ext.httplib.patch",
+    "urllib3.connectionpool", "jinja2.sandbox", "jwt", "aws_xray_sdk.core", "aws_xray_sdk.ext.util",
     "aws_xray_sdk.ext.botocore.patch",
 )  # fmt: skip
 # Pure-python modules of the layer that import on any CPU (the layer's native wheels are arm64).

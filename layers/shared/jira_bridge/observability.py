@@ -5,8 +5,8 @@ template.yaml sets per function. Creating these objects does no I/O.
 
 The Tracer is given an X-Ray provider that loads the X-Ray SDK on first use instead of at import:
 the SDK pulls in botocore, ~200 ms that would otherwise sit in every handler's cold import (the
-handler imports boto3 itself, lazily, only when it first needs AWS). The libraries it traces are
-patched as they are imported (see ``TRACED_LIBRARIES``).
+handler imports boto3 itself, lazily, only when it first needs AWS). What it traces is patched with the
+first trace call (see ``TRACED_LIBRARIES`` and :func:`_trace_jira_attempts`).
 
 Secrets never reach the logs, whatever the log level: at DEBUG, botocore logs every response body
 (``GetSecretValue`` answers included) and urllib3 every request line. Lambda's application log
@@ -37,11 +37,36 @@ def quiet_wire_logging(level: int = logging.WARNING) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-# What the bridge calls out through; X-Ray records a subsegment per call once patched. Jira and PagerDuty
-# calls go through urllib3 to http.client ("httplib"); AWS calls are recorded by the botocore patch, so
-# botocore's own http.client connections are left out of the httplib one (else each would be recorded twice).
-TRACED_LIBRARIES = ("httplib", "botocore")
-BOTOCORE_CONNECTIONS = ("botocore.awsrequest.AWSHTTPConnection", "botocore.awsrequest.AWSHTTPSConnection")
+# AWS calls: X-Ray's botocore patch records one subsegment per call. Jira and PagerDuty calls go through
+# urllib3, which X-Ray has no patch for (its "httplib" patch starts recording in an http.client method
+# urllib3 2.x never calls): each attempt of the bridge's own transport is recorded instead
+# (:func:`_trace_jira_attempts`), as X-Ray's requests patch recorded a requests call.
+TRACED_LIBRARIES = ("botocore",)
+TRANSPORT_MODULE = "jira_bridge.jira.transport"
+
+
+def _trace_jira_attempts(module: Any) -> None:
+    """Record each HTTP attempt of ``JiraTransport`` as a remote subsegment (host, method, URL without
+    the query, status or exception), the shape X-Ray's requests patch gave them."""
+    import wrapt
+    from aws_xray_sdk.core import xray_recorder
+    from aws_xray_sdk.core.models import http
+    from aws_xray_sdk.ext.util import get_hostname, strip_url
+
+    def describe(wrapped: Any, instance: Any, args: Any, kwargs: Any, return_value: Any, exception: Any,
+                 subsegment: Any, stack: Any) -> None:
+        subsegment.put_http_meta(http.METHOD, args[0])
+        subsegment.put_http_meta(http.URL, strip_url(args[1]))
+        if return_value is not None:
+            subsegment.put_http_meta(http.STATUS, return_value.status_code)
+        elif exception:
+            subsegment.add_exception(exception, stack)
+
+    def traced(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        return xray_recorder.record_subsegment(wrapped, instance, args, kwargs, name=get_hostname(args[1]),
+                                               namespace="remote", meta_processor=describe)
+
+    wrapt.wrap_function_wrapper(module, "JiraTransport._send", traced)
 
 
 class LazyXRayProvider(BaseProvider):
@@ -55,10 +80,11 @@ class LazyXRayProvider(BaseProvider):
         # Send subsegments as they finish (what Tracer does for its own X-Ray provider).
         recorder.configure(streaming_threshold=0)
         aws_xray_sdk.core.patch(TRACED_LIBRARIES)
-        from aws_xray_sdk.ext.httplib import add_ignored
+        import wrapt
 
-        for connection in BOTOCORE_CONNECTIONS:
-            add_ignored(subclass=connection)
+        # When the transport is imported (at once if it already is): a webhook receiver that never calls
+        # Jira does not import it just to trace it.
+        wrapt.register_post_import_hook(_trace_jira_attempts, TRANSPORT_MODULE)
         return recorder
 
     def in_subsegment(self, name: str | None = None, **kwargs: Any) -> AbstractContextManager[Any]:  # type: ignore[override]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ProxyError, ReadTimeoutError
 
 from jira_bridge.jira.errors import JiraError, JiraRateLimited, JiraUnavailable
 from jira_bridge.jira.transport import (
@@ -544,3 +545,73 @@ def test_a_data_center_context_path_is_kept_in_every_request(mocked: FakeHttp) -
     transport = JiraTransport("https://jira.example.com/jira/")
     assert transport.get("/rest/api/2/myself", params={"expand": "groups"}).body == {"name": "svc"}
     assert mocked.calls[0].request.url == "https://jira.example.com/jira/rest/api/2/myself?expand=groups"
+
+
+def _no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY",
+                 "no_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_proxy_login_in_the_proxy_url_is_sent_to_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib3
+
+    from jira_bridge.jira.transport import pool_manager
+
+    _no_proxy_settings(monkeypatch)
+    monkeypatch.setenv("HTTPS_PROXY", "http://bridge%40corp:p%3Ass@proxy.internal:3128")
+    http = pool_manager("https://acme.atlassian.net")
+    assert isinstance(http, urllib3.ProxyManager)
+    assert http.proxy_headers == urllib3.make_headers(proxy_basic_auth="bridge@corp:p:ss")
+
+
+@pytest.mark.parametrize(("no_proxy", "site", "direct"), [
+    ("10.0.0.0/8", "https://10.1.2.3", True),
+    ("10.0.0.0/8", "https://192.168.1.1", False),
+    ("jira.corp.example:8443", "https://jira.corp.example:8443/jira", True),
+    ("jira.corp.example:8443", "https://jira.corp.example/jira", False),
+    (".corp.example", "https://jira.corp.example", True),
+])
+def test_no_proxy_cidr_ranges_and_host_port_entries_go_direct(
+        monkeypatch: pytest.MonkeyPatch, no_proxy: str, site: str, direct: bool) -> None:
+    import urllib3
+
+    from jira_bridge.jira.transport import pool_manager
+
+    _no_proxy_settings(monkeypatch)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    assert isinstance(pool_manager(site), urllib3.ProxyManager) is not direct
+
+
+def test_a_ca_bundle_directory_is_used_as_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from jira_bridge.jira.transport import pool_manager
+
+    _no_proxy_settings(monkeypatch)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))
+    settings = pool_manager("https://jira.corp.example").connection_pool_kw
+    assert settings["ca_cert_dir"] == str(tmp_path)
+    assert "ca_certs" not in settings
+
+
+def test_a_proxy_that_cannot_be_reached_means_the_post_never_left(
+    mocked: FakeHttp, make_transport: TransportFactory, fake_time: FakeTime
+) -> None:
+    mocked.post(ISSUE, body=ProxyError("Unable to connect to proxy", OSError("refused")))
+    mocked.post(ISSUE, json={"id": "1", "key": "OPS-1"}, status=201)
+    assert make_transport().post("/rest/api/3/issue", json={"fields": {}}).body == {"id": "1", "key": "OPS-1"}
+    assert len(mocked.calls) == 2  # retried: Jira saw nothing
+
+
+def test_a_credential_that_is_no_header_value_is_named_without_echoing_it(
+    mocked: FakeHttp, make_transport: TransportFactory
+) -> None:
+    from jira_bridge.jira.errors import JiraAuthError
+
+    mocked.get(MYSELF, body=ValueError(f"Invalid header value b'Basic {API_TOKEN}\\n'"))
+    with pytest.raises(JiraAuthError) as refused:
+        make_transport().get("/rest/api/3/myself")
+    assert "connector secret" in str(refused.value)
+    assert API_TOKEN not in str(refused.value)
+    assert refused.value.__cause__ is None
+    assert refused.value.__suppress_context__

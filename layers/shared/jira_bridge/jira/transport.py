@@ -43,6 +43,7 @@ bundle read from the environment once per transport, the query and JSON body enc
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import json as _json
 import logging
 import os
@@ -54,7 +55,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 from urllib.request import getproxies, proxy_bypass
 
 import urllib3
@@ -249,9 +250,11 @@ def _provably_not_sent(exc: HTTPError) -> bool:
     """True when the request never reached the server: connect timeout, refused, DNS failure.
 
     With ``retries=False`` urllib3 raises the failure itself: ``NewConnectionError`` (refused, no such
-    host: ``NameResolutionError`` is one) and a connect timeout are both ``ConnectTimeoutError``s.
+    host: ``NameResolutionError`` is one) and a connect timeout are both ``ConnectTimeoutError``s. A
+    ``ProxyError`` is raised only while reaching the proxy or opening its tunnel, before Jira sees anything
+    (an answer the proxy relays, 502 included, is an HTTP answer, not an exception).
     """
-    return isinstance(exc, ConnectTimeoutError)
+    return isinstance(exc, ConnectTimeoutError | ProxyError)
 
 
 def _describe_failure(exc: HTTPError) -> str:
@@ -265,7 +268,7 @@ def _describe_failure(exc: HTTPError) -> str:
     if isinstance(exc, SSLError):
         return "TLS error"
     if isinstance(exc, ProxyError):
-        return "proxy error"
+        return "proxy unreachable or refused the tunnel"
     if isinstance(exc, ProtocolError):
         return "connection dropped"
     return type(exc).__name__
@@ -299,13 +302,35 @@ def pool_manager(base_url: str) -> urllib3.PoolManager:
     """
     parts = urlsplit(base_url)
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or _default_ca_bundle()
-    pools: dict[str, Any] = {"num_pools": 4, "maxsize": 10, "retries": False, "ca_certs": bundle,
-                             "cert_reqs": "CERT_REQUIRED"}
+    pools: dict[str, Any] = {"num_pools": 4, "maxsize": 10, "retries": False, "cert_reqs": "CERT_REQUIRED",
+                             "ca_cert_dir" if os.path.isdir(bundle) else "ca_certs": bundle}
     proxies = getproxies()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if proxy and not proxy_bypass(parts.hostname or ""):
+    if proxy and not _bypasses_proxy(parts.hostname or "", parts.port):
+        proxy_url = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        if proxy_url.username is not None:  # user:password@proxy: urllib3 sends it only if asked to
+            login = f"{unquote(proxy_url.username)}:{unquote(proxy_url.password or '')}"
+            pools["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=login)
         return urllib3.ProxyManager(proxy, **pools)
     return urllib3.PoolManager(**pools)
+
+
+def _bypasses_proxy(host: str, port: int | None) -> bool:
+    """``NO_PROXY`` as requests read it: the standard library's host and domain suffixes, plus CIDR
+    ranges (``10.0.0.0/8``) and ``host:port`` entries, which the standard library does not match."""
+    if proxy_bypass(host):
+        return True
+    no_proxy = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
+    for entry in (e.strip() for e in no_proxy.split(",") if e.strip()):
+        if "/" in entry:
+            try:
+                if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                continue
+        elif port is not None and entry == f"{host}:{port}":
+            return True
+    return False
 
 
 def _default_ca_bundle() -> str:
@@ -401,6 +426,8 @@ class JiraTransport:
             self._remaining_time = previous
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
         self._http.clear()
 
     def __enter__(self) -> JiraTransport:
@@ -471,7 +498,7 @@ class JiraTransport:
         safe_to_repeat = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
         pairs = normalize_params(params)
         url = self.base_url + path
-        # Encoded once, as requests' `json=` would (compact separators aside: the same JSON value), so a
+        # Encoded once, byte for byte as requests' `json=` encoded it, so a
         # retry resends the same bytes.
         body = None if json is None else _json.dumps(json, allow_nan=False).encode("utf-8")
         attempt = 0
@@ -562,14 +589,26 @@ class JiraTransport:
         query = f"?{urlencode(pairs)}" if pairs else ""
         timeout = urllib3.Timeout(connect=timeouts[0], read=timeouts[1])
         response: urllib3.BaseHTTPResponse
-        if self._pool is None:
-            response = self._http.urlopen(method, url + query, body=body, headers=headers, timeout=timeout,
-                                          retries=False, redirect=False, preload_content=True)
-        else:
-            response = self._pool.urlopen(method, self._url_path + url[len(self.base_url):] + query, body=body,
-                                          headers=headers, timeout=timeout, retries=False, redirect=False,
-                                          preload_content=True)
+        try:
+            response = self._urlopen(method, url, query, body, headers, timeout)
+        except ValueError:
+            # http.client refuses a header value holding a line break or control character before sending
+            # anything. The only header values from outside are the credentials, so this is the connector
+            # secret; not chained: the exception's text is the header value itself.
+            raise JiraAuthError(method=method, path=url[len(self.base_url):], status=401, error_messages=[
+                "a credential in the connector secret is not a valid HTTP header value (a line break or "
+                "control character, often from a copy and paste): set it again (jira-bridge connector set)"
+            ]) from None
         return HttpAnswer(response.status, response.headers, response.data)
+
+    def _urlopen(self, method: str, url: str, query: str, body: bytes | None, headers: dict[str, str],
+                 timeout: urllib3.Timeout) -> urllib3.BaseHTTPResponse:
+        if self._pool is None:
+            return self._http.urlopen(method, url + query, body=body, headers=headers, timeout=timeout,
+                                      retries=False, redirect=False, preload_content=True)
+        return self._pool.urlopen(method, self._url_path + url[len(self.base_url):] + query, body=body,
+                                  headers=headers, timeout=timeout, retries=False, redirect=False,
+                                  preload_content=True)
 
     def _wait_asked(self, response: HttpAnswer) -> float | None:
         """How long Jira asked us to wait; a 429 also slows the site's budget."""
