@@ -27,7 +27,7 @@ from jira_sim.adf import to_plain_text
 from jira_sim.seed import ALICE_EMAIL, CAROL_EMAIL, CUSTOMER_EMAIL, GET_HELP, HELP_DESK
 from local_runtime.environment import LocalEnvironment
 from tests.integration.conftest import BOTH_SITES, api, connector_as, site_user_id
-from tests.integration.test_incident_sync import link_store
+from tests.integration.test_incident_sync import CrashAfterCreate, link_store
 from tests.integration.test_jira_changes_rules import MemoryCheckpoints
 from tests.integration.test_jira_to_incident import incident_event, settle
 
@@ -67,10 +67,10 @@ def event(sequence: int, kind: str = "created", *, state: str = "triggered", not
     })
 
 
-def make_sync(env: LocalEnvironment, runbooks: str) -> IncidentSync:
+def make_sync(env: LocalEnvironment, runbooks: str, links: Any = None) -> IncidentSync:
     client = jira_client_for(connector_as(env))
     site = JiraSite(connector="default", client=client, metadata=JiraMetadata(client))
-    return IncidentSync(runbooks=RunbookSet.model_validate(yaml.safe_load(runbooks)), links=link_store(env),
+    return IncidentSync(runbooks=RunbookSet.model_validate(yaml.safe_load(runbooks)), links=links or link_store(env),
                         site_for_project=lambda _project: site, site_named=lambda _name: site)
 
 
@@ -189,6 +189,27 @@ def test_a_request_whose_follow_up_edit_failed_is_finished_on_the_retry_not_rais
     issue = env.jira.issue("HELP-1")
     assert issue.fields["customfield_10040"] == "INC-7"
     assert issue.properties["jira-bridge"]["incidentId"] == "INC-7"
+
+
+def test_a_request_raised_before_the_function_stopped_is_found_again_not_raised_twice(
+        env: LocalEnvironment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The servicedeskapi takes no marker at create: a stop between the create and the link leaves an
+    unmarked request, which the redelivery finds by its reporter, project, age and summary."""
+    crashing = CrashAfterCreate(link_store(env))
+    with pytest.raises(RuntimeError):
+        make_sync(env, REQUEST_RUNBOOK, links=crashing).handle(event(1))
+    assert [i.key for i in env.jira.issues()] == ["HELP-1"]
+    assert "jira-bridge" not in env.jira.issue("HELP-1").properties
+
+    lease_over = datetime.now(UTC) + timedelta(minutes=3)  # the redelivery comes after the claim's lease
+    monkeypatch.setattr("jira_bridge.incidents.sync.utc_now", lambda: lease_over)
+    result = make_sync(env, REQUEST_RUNBOOK, links=crashing).handle(event(1))
+    assert result.issue_key == "HELP-1"
+    assert "found existing HELP-1" in result.actions
+    assert [i.key for i in env.jira.issues()] == ["HELP-1"]
+    issue = env.jira.issue("HELP-1")
+    assert issue.properties["jira-bridge"]["incidentId"] == "INC-7"
+    assert issue.fields["customfield_10040"] == "INC-7"
 
 
 def test_an_unknown_request_type_is_refused_with_the_ones_there_are(env: LocalEnvironment) -> None:

@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn, TypeVar
 
 from jira_bridge.incidents.errors import ClaimInProgress, SyncRefused
@@ -339,6 +339,14 @@ class IncidentSync:
                 return link
             if utc_now() - link.claimed_at < CLAIM_LEASE and link.sync_status.value == "ok":
                 raise ClaimInProgress(f"incident {event.incident.id} was claimed at {link.claimed_at:%H:%M:%S}")
+            if spec.request_type:
+                found = self._find_unmarked_request(site, spec, self._newest_snapshot(event, link), project,
+                                                    since=link.claimed_at)
+                if found is not None:
+                    link = self._attach(link, found["id"], found["key"], site.connector,
+                                        note="recovered: raised before the function stopped")
+                    result.actions.append(f"found existing {found['key']}")
+                    return self._resume(site, runbook, spec, event, link, result)
             link.claimed_at = utc_now()  # take the stale claim over; a racing taker gets StaleLink
             link = self.links.save(link)
         marker = {MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}}
@@ -805,6 +813,27 @@ class IncidentSync:
         for issue in page.issues:
             marker = (issue.get("properties") or {}).get(MARKER_PROPERTY) or {}
             if marker.get("incidentId") == incident_id and str(issue.get("id")) not in (skip or set()):
+                return issue
+        return None
+
+    def _find_unmarked_request(self, site: JiraSite, spec: CreateIssue, event: IncidentChanged, project: str,
+                               *, since: datetime) -> dict[str, Any] | None:
+        """A customer request this incident raised before its function stopped, not yet marked.
+
+        The servicedeskapi takes neither an issue property nor a label at create, so a request's marker
+        follows in an edit once it is linked (`_resume`); a stop in between leaves a request the marker
+        search cannot find. It is found by what the create itself wrote: raised by the bridge's account,
+        in the project, since the claim, with the summary this incident renders, and no marker (a marked
+        request belongs to an incident that finished).
+        """
+        summary = self._create_fields(site, spec, event, project).get("summary")
+        minutes = int((utc_now() - since).total_seconds() // 60) + 2
+        jql = f'project = "{project}" AND reporter = currentUser() AND created >= -{minutes}m ORDER BY created DESC'
+        page = site.client.search_jql(jql, fields=["summary"], max_results=50, properties=[MARKER_PROPERTY])
+        for issue in page.issues:
+            if (issue.get("properties") or {}).get(MARKER_PROPERTY):
+                continue
+            if summary and (issue.get("fields") or {}).get("summary") == summary:
                 return issue
         return None
 
