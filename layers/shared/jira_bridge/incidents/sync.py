@@ -339,14 +339,9 @@ class IncidentSync:
                 return link
             if utc_now() - link.claimed_at < CLAIM_LEASE and link.sync_status.value == "ok":
                 raise ClaimInProgress(f"incident {event.incident.id} was claimed at {link.claimed_at:%H:%M:%S}")
-            if spec.request_type:
-                found = self._find_unmarked_request(site, spec, self._newest_snapshot(event, link), project,
-                                                    since=link.claimed_at)
-                if found is not None:
-                    link = self._attach(link, found["id"], found["key"], site.connector,
-                                        note="recovered: raised before the function stopped")
-                    result.actions.append(f"found existing {found['key']}")
-                    return self._resume(site, runbook, spec, event, link, result)
+            recovered = self._recover_request(site, runbook, spec, event, link, project, result)
+            if recovered is not None:
+                return recovered
             link.claimed_at = utc_now()  # take the stale claim over; a racing taker gets StaleLink
             link = self.links.save(link)
         marker = {MARKER_PROPERTY: {"incidentId": event.incident.id, "connector": site.connector}}
@@ -815,6 +810,20 @@ class IncidentSync:
             if marker.get("incidentId") == incident_id and str(issue.get("id")) not in (skip or set()):
                 return issue
         return None
+
+    def _recover_request(self, site: JiraSite, runbook: Runbook, spec: CreateIssue, event: IncidentChanged,
+                         link: IssueLink, project: str, result: SyncResult) -> IssueLink | None:
+        """A stale claim of a request create: the request it may have raised, linked and finished."""
+        if not spec.request_type:
+            return None
+        found = self._find_unmarked_request(site, spec, self._newest_snapshot(event, link), project,
+                                            since=link.claimed_at)
+        if found is None:
+            return None
+        link = self._attach(link, found["id"], found["key"], site.connector,
+                            note="recovered: raised before the function stopped")
+        result.actions.append(f"found existing {found['key']}")
+        return self._resume(site, runbook, spec, event, link, result)
 
     def _find_unmarked_request(self, site: JiraSite, spec: CreateIssue, event: IncidentChanged, project: str,
                                *, since: datetime) -> dict[str, Any] | None:
