@@ -183,12 +183,17 @@ def run_connector_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_connector_show(args: argparse.Namespace) -> int:
-    resources = resources_for(args)
-    secret_id = connector_prefix(resources) + args.name
+def read_connector(resources: Resources, name: str) -> tuple[str, dict[str, Any]]:
+    """The connector's secret id and payload, or a ConfigurationError naming the secret that is missing."""
+    secret_id = connector_prefix(resources) + name
     payload = SecretStore(resources).read(secret_id)
     if payload is None:
-        raise ConfigurationError(f"connector {args.name!r}: no secret {secret_id} (`jira-bridge connector list`)")
+        raise ConfigurationError(f"connector {name!r}: no secret {secret_id} (`jira-bridge connector list`)")
+    return secret_id, payload
+
+
+def run_connector_show(args: argparse.Namespace) -> int:
+    secret_id, payload = read_connector(resources_for(args), args.name)
     return _show(secret_id, payload, args.reveal)
 
 
@@ -221,10 +226,7 @@ def run_connector_test(args: argparse.Namespace) -> int:
     from jira_bridge.jira.connection_test import CheckResult, run_connection_test
 
     resources = resources_for(args)
-    secret_id = connector_prefix(resources) + args.name
-    payload = SecretStore(resources).read(secret_id)
-    if payload is None:
-        raise ConfigurationError(f"connector {args.name!r}: no secret {secret_id} (`jira-bridge connector list`)")
+    secret_id, payload = read_connector(resources, args.name)
     webhook = webhook_secret_check(payload, args.name, _where(args))
     connector = parse_connector_secret(args.name, secret_id, payload)
     from jira_bridge.adapters import build_ci_site

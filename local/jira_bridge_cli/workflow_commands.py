@@ -58,13 +58,9 @@ def run_workflow_snapshot(args: argparse.Namespace) -> int:
     from jira_bridge.connectors.model import parse_connector_secret
     from jira_bridge.incidents.runbooks import load_runbooks
     from jira_bridge_cli.dlq_commands import resources_for
-    from jira_bridge_cli.secret_commands import SecretStore, connector_prefix
+    from jira_bridge_cli.secret_commands import read_connector
 
-    resources = resources_for(args)
-    secret_id = connector_prefix(resources) + args.connector
-    payload = SecretStore(resources).read(secret_id)
-    if payload is None:
-        raise ConfigurationError(f"connector {args.connector!r}: no secret {secret_id} (`jira-bridge connector list`)")
+    secret_id, payload = read_connector(resources_for(args), args.connector)
     client = jira_client_for(parse_connector_secret(args.connector, secret_id, payload))
     key = f"{args.project.upper()}/{args.issue_type}" if args.issue_type else args.project.upper()
     # what the bridge uses now for this project and type (this entry, else the project-wide one)

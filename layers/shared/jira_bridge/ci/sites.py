@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from jira_bridge.ci.model import Site
 
 if TYPE_CHECKING:
-    from jira_bridge.jira.auth import SharedValues
+    from jira_bridge.incidents.metadata_store import MetadataStore
     from jira_bridge.jira.client import JiraClient
     from jira_bridge.jira.software import JiraSoftwareClient
 
@@ -33,7 +33,7 @@ class CiSite:
     remote_links: bool = False
     """The site has no builds/deployments API (Jira Data Center): runs become remote issue links,
     and approval gating is decided by the configured field criteria."""
-    shared: SharedValues | None = None
+    shared: MetadataStore | None = None
     """The stack-wide metadata cache, where a looked-up cloud id is kept for every container."""
 
     def cloud_id(self) -> str:

@@ -20,11 +20,14 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from jira_bridge.jira.errors import JiraError
 from jira_bridge.jira.transport import JiraTransport
+
+if TYPE_CHECKING:  # the stack-wide cache's interface only: the Jira client imports nothing of incidents/
+    from jira_bridge.incidents.metadata_store import MetadataStore
 
 ATLASSIAN_API = "https://api.atlassian.com"
 """Default for both the OAuth token server (``auth_url``) and the builds/deployments gateway."""
@@ -304,14 +307,6 @@ CLOUD_ID_SHARED_TTL = 30 * 86_400
 id does not change; the expiry only bounds how long a site URL moved to another tenant would be wrong."""
 
 
-class SharedValues(Protocol):
-    """A cache every container of the stack shares (``jira_bridge.incidents.metadata_store`` is one):
-    ``get`` answers None on a miss or an error, ``put`` never raises."""
-
-    def get(self, key: str) -> Any | None: ...
-    def put(self, key: str, value: Any, ttl_seconds: int) -> None: ...
-
-
 def cloud_id_key(site_url: str) -> str:
     """The shared cache's key for a site's cloud id (per site URL, whichever connector asks)."""
     digest = hashlib.sha256(site_url.rstrip("/").encode()).hexdigest()[:12]
@@ -326,7 +321,7 @@ class CloudIdResolver:
         self._lock = threading.Lock()
         self._by_site: dict[str, str] = {}
 
-    def resolve(self, site_transport: JiraTransport, shared: SharedValues | None = None) -> str:
+    def resolve(self, site_transport: JiraTransport, shared: MetadataStore | None = None) -> str:
         site = site_transport.base_url
         with self._lock:
             cached = self._by_site.get(site)
@@ -369,6 +364,6 @@ DEFAULT_CLOUD_IDS = CloudIdResolver()
 
 
 def resolve_cloud_id(site_transport: JiraTransport, resolver: CloudIdResolver | None = None,
-                     shared: SharedValues | None = None) -> str:
+                     shared: MetadataStore | None = None) -> str:
     """The site's cloud id (cached per site URL, and in ``shared`` for every container when given)."""
     return (resolver or DEFAULT_CLOUD_IDS).resolve(site_transport, shared)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from jira_bridge.jira.auth import (
@@ -26,10 +26,12 @@ from jira_bridge.jira.auth import (
     CloudIdResolver,
     ConnectJwt,
     OAuthClientCredentials,
-    SharedValues,
 )
 from jira_bridge.jira.errors import JiraError
 from jira_bridge.jira.transport import JiraTransport
+
+if TYPE_CHECKING:
+    from jira_bridge.incidents.metadata_store import MetadataStore
 
 type Kind = Literal["builds", "deployments"]
 type Mode = Literal["oauth", "connect"]
@@ -139,7 +141,7 @@ class JiraSoftwareClient:
         auth_url: str = ATLASSIAN_API,
         like: JiraTransport | None = None,
         cloud_ids: CloudIdResolver | None = None,
-        shared: SharedValues | None = None,
+        shared: MetadataStore | None = None,
     ) -> JiraSoftwareClient:
         """OAuth client credentials against ``api_gateway_url`` (token from ``auth_url``).
 
