@@ -21,6 +21,11 @@ How it is measured:
 * The boto3 floor: right after, a fresh interpreter imports boto3 and builds the same boto3 clients the
   first event built (read from the handler's interpreter). Any handler using those AWS services pays it;
   `floor_ratio` is that floor over `import boto3`, so what the bridge adds on top of it is visible.
+* The library floor: then a fresh interpreter builds the same floor and imports every module the handler's
+  first event had loaded except the bridge's own (the handler, `jira_bridge.*`): pydantic, Powertools,
+  the X-Ray SDK, Jinja, urllib3, the stdlib modules they pull in. That is the least any handler built on
+  the same libraries pays; `bridge_cpu_ms` (handler minus library floor) is what the bridge's own code
+  costs: its modules, model classes, settings, first calls.
 * Peak RSS (VmHWM) after the first event is recorded per function (MemorySize choice), and the cold
   start is modelled at Lambda memory sizes: CPU ms / CPU share (1 vCPU at 1,769 MB, proportional below,
   https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). A model, not a measurement:
@@ -75,6 +80,11 @@ module = importlib.import_module(spec["module"])
 cpu1, wall1 = time.process_time(), time.perf_counter()
 for service in spec.get("clients", []):  # the boto3 floor: `import boto3` and the clients a handler built
     module.client(service)
+for name in spec.get("imports", []):  # the library floor: + every module the handler's first event loaded
+    try:
+        importlib.import_module(name)
+    except Exception:  # a module only its package can load (e.g. six.moves' virtual ones): its package did
+        pass
 result, error = None, None
 if spec.get("function"):
     try:
@@ -95,7 +105,8 @@ with open("/proc/self/status") as status:
 with open(spec["out"], "w") as out:
     json.dump({"import_cpu_ms": (cpu1 - cpu0) * 1000, "total_cpu_ms": (cpu2 - cpu0) * 1000,
                "total_wall_ms": (wall2 - wall0) * 1000, "peak_rss_mb": peak_kb / 1024, "modules": len(sys.modules),
-               "clients": clients, "result": result, "error": error}, out, default=str)
+               "clients": clients, "result": result, "error": error, "loaded": sorted(sys.modules)},
+              out, default=str)
 """
 
 
@@ -131,6 +142,8 @@ class Sample:
     modules: int
     floor_cpu_ms: float  # `import boto3` + the boto3 clients this first event built, in a fresh interpreter
     clients: tuple[str, ...]
+    library_cpu_ms: float  # that floor + every module the first event loaded but the bridge's own
+    libraries: tuple[str, ...]  # the layer's third-party packages among them
 
     @property
     def ratio(self) -> float:
@@ -150,15 +163,16 @@ class ColdProbe:
 
     def run(self, module: str, code_dir: Path | None = None, env: dict[str, str] | None = None,
             event: Any = None, function: str | None = None, context: dict[str, Any] | None = None,
-            clients: list[str] | None = None) -> dict[str, Any]:
+            clients: list[str] | None = None, imports: list[str] | None = None) -> dict[str, Any]:
         with self._lock:  # one probe at a time: Jira's webhooks reach the stack from another thread
-            return self._run(module, code_dir, env, event, function, context, clients)
+            return self._run(module, code_dir, env, event, function, context, clients, imports)
 
     def _run(self, module: str, code_dir: Path | None, env: dict[str, str] | None, event: Any,
-             function: str | None, context: dict[str, Any] | None, clients: list[str] | None) -> dict[str, Any]:
+             function: str | None, context: dict[str, Any] | None, clients: list[str] | None,
+             imports: list[str] | None) -> dict[str, Any]:
         out = self.scratch / "out.json"
         event_file = self.scratch / "event.json"
-        spec: dict[str, Any] = {"module": module, "out": str(out), "clients": clients or []}
+        spec: dict[str, Any] = {"module": module, "out": str(out), "clients": clients or [], "imports": imports or []}
         if function is not None:
             event_file.write_text(json.dumps(event))
             spec.update(event=str(event_file), function=function, context=context or {})
@@ -181,6 +195,14 @@ class ColdProbe:
         if failure is not None:  # a cold start that fails is not the cold start a user pays for
             raise RuntimeError(f"cold first event of {module} failed: {failure}\n{done.stdout[-3000:]}")
         return report
+
+
+def library_modules(loaded: list[str], handler_module: str) -> list[str]:
+    """What a first event loaded that is not the bridge's own code: the handler and `jira_bridge.*` aside,
+    every module (the libraries, stdlib included) stays, so `import boto3` + clients + these is the least
+    any handler that uses the same libraries pays."""
+    return [name for name in loaded
+            if name not in (handler_module, "__main__") and name.split(".")[0] != "jira_bridge"]
 
 
 def lambda_environment(function: str) -> dict[str, str]:
@@ -250,6 +272,8 @@ def measure(rounds: int = 5, layer: Path | None = None, profile_dir: Path | None
 
     layer = layer or build_layer(HOST_PLATFORMS, "layer-host")
     runtime = runtime_dir()
+    layer_packages = {path.name.removesuffix(".py") for path in (layer / "python").iterdir()
+                      if path.name != "jira_bridge" and not path.name.endswith((".dist-info", "__pycache__"))}
     samples: dict[str, list[Sample]] = {}
     # The in-process (warm) invocations of the scenario stay quiet; the cold ones publish metrics as in Lambda.
     # The site's request budget is shared by MaximumConcurrency containers (2 requests/s each by default):
@@ -283,10 +307,14 @@ def measure(rounds: int = 5, layer: Path | None = None, profile_dir: Path | None
                 raise
             floor = probe.run("boto3", env={**lambda_environment("boto3"), **env.aws.environment()},
                               clients=report["clients"])
+            own_libraries = library_modules(report["loaded"], spec.module_name)
+            libraries = probe.run("boto3", env={**lambda_environment("boto3"), **env.aws.environment()},
+                                  clients=report["clients"], imports=own_libraries)
             samples.setdefault(logical_id, []).append(Sample(
                 logical_id, report["total_cpu_ms"], report["import_cpu_ms"], report["total_wall_ms"],
                 boto3["total_cpu_ms"], report["peak_rss_mb"], report["modules"], floor["total_cpu_ms"],
-                tuple(report["clients"])))
+                tuple(report["clients"]), libraries["total_cpu_ms"],
+                tuple(sorted({name.split(".")[0] for name in own_libraries if name.split(".")[0] in layer_packages}))))
             return report["result"]
 
         env.runner.invoke = invoke  # type: ignore[method-assign]
@@ -320,6 +348,10 @@ def summarise(samples: dict[str, list[Sample]]) -> dict[str, Any]:
             "boto3_cpu_ms": round(statistics.median(s.boto3_cpu_ms for s in runs), 1),
             "boto3_floor_cpu_ms": round(statistics.median(s.floor_cpu_ms for s in runs), 1),
             "floor_ratio": round(statistics.median(s.floor_cpu_ms / s.boto3_cpu_ms for s in runs), 2),
+            "library_floor_cpu_ms": round(statistics.median(s.library_cpu_ms for s in runs), 1),
+            "library_floor_ratio": round(statistics.median(s.library_cpu_ms / s.boto3_cpu_ms for s in runs), 2),
+            "bridge_cpu_ms": round(statistics.median(s.cpu_ms - s.library_cpu_ms for s in runs), 1),
+            "libraries": list(runs[-1].libraries),
             "clients": list(runs[-1].clients),
             "peak_rss_mb": round(max(s.peak_rss_mb for s in runs), 1),
             "modules": max(s.modules for s in runs),

@@ -46,7 +46,9 @@ def rows(figures: dict[str, Any]) -> list[Row]:
     for function, cold in figures["cold"].items():
         table.append(Row(f"{function}: cold import + first event / import boto3",
                          f"{cold['ratio']:.2f}x ({cold['cold_cpu_ms']:.0f} vs {cold['boto3_cpu_ms']:.0f} ms CPU; "
-                         f"boto3 + its {len(cold['clients'])} clients alone {cold['floor_ratio']:.2f}x; "
+                         f"boto3 + its {len(cold['clients'])} clients alone {cold['floor_ratio']:.2f}x, "
+                         f"+ the libraries it loads {cold['library_floor_ratio']:.2f}x, bridge's own code "
+                         f"{cold['bridge_cpu_ms']:.0f} ms; "
                          f"handler import {cold['import_cpu_ms']:.0f} ms; peak RSS {cold['peak_rss_mb']:.0f} MB)",
                          f"<= {COLD_RATIO_GOAL}x", cold["ratio"] <= COLD_RATIO_GOAL))
     for function, warm in figures["warm"].items():

@@ -73,3 +73,14 @@ def test_failure_of_names_failed_records_and_error_answers() -> None:
     assert measures.failure_of(None) is None
     assert "failed records" in str(measures.failure_of({"batchItemFailures": [{"itemIdentifier": "m1"}]}))
     assert "answered 503" in str(measures.failure_of({"statusCode": 503, "body": "Jira is unavailable"}))
+
+
+def test_library_floor_keeps_every_library_and_leaves_out_only_the_bridges_own_code() -> None:
+    cold_import = _load("cold_import")
+    loaded = ["__main__", "asyncio", "boto3", "incident_events_handler", "jira_bridge", "jira_bridge.incidents.sync",
+              "jinja2.sandbox", "pydantic", "pydantic_core._pydantic_core", "jira_bridge_extra"]
+
+    libraries = cold_import.library_modules(loaded, "incident_events_handler")
+
+    assert libraries == ["asyncio", "boto3", "jinja2.sandbox", "pydantic", "pydantic_core._pydantic_core",
+                         "jira_bridge_extra"]
