@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 
@@ -84,3 +86,50 @@ def test_library_floor_keeps_every_library_and_leaves_out_only_the_bridges_own_c
 
     assert libraries == ["asyncio", "boto3", "jinja2.sandbox", "pydantic", "pydantic_core._pydantic_core",
                          "jira_bridge_extra"]
+
+
+def test_http_floor_replays_each_invocation_on_the_issue_it_creates() -> None:
+    import http.server
+    import threading
+
+    with patch.dict(os.environ):  # bench/warm.py sets the handlers' environment when it loads
+        warm = _load("warm")
+    seen: list[str] = []
+
+    class Jira(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append(self.path)
+            if self.path == "/rest/api/3/issue":
+                body = b'{"key": "OPS-2", "id": "10002"}'
+                self.send_response(201)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            self.send_response(204 if self.path == "/rest/api/3/issue/OPS-2/transitions" else 404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jira)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host, port = server.server_address[:2]
+        sent = [[
+            warm.Exchange(host, port, "POST", "/rest/api/3/issue", b'{"fields": {}}', {}, 201,
+                          b'{"key": "OPS-1", "id": "10001"}'),
+            warm.Exchange(host, port, "POST", "/rest/api/3/issue/OPS-1/transitions",
+                          b'{"transition": {"id": "31"}}', {}, 204, b""),
+        ]]
+
+        floor = warm.http_floor(sent, per_event=2)
+    finally:
+        server.shutdown()
+
+    assert seen == ["/rest/api/3/issue", "/rest/api/3/issue/OPS-2/transitions"]
+    assert floor["http_floor_events_per_second_per_core"] > 0
