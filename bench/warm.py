@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -103,6 +104,7 @@ with JiraSimulator(contracts_dir=contracts if contracts.exists() else None) as s
     sim.services.base_url = f"http://127.0.0.1:{keep_alive.effective_port}"
     print(json.dumps(simulator_connector_secret(sim)), flush=True)
     sys.stdin.read()
+    keep_alive.task_dispatcher.shutdown()  # its threads done first: a thread still answering would wake a closed loop
     keep_alive.close()
 """
 
@@ -234,14 +236,16 @@ def run(handler: Any, events: list[dict[str, Any]], per_event: int, warm_up: int
 
 def _run(handler: Any, events: list[dict[str, Any]], per_event: int, warm_up: int) -> dict[str, float]:
     context = Context()
-    for event in events[:warm_up]:
+    for number, event in enumerate(events[:warm_up]):
+        os.environ["_X_AMZN_TRACE_ID"] = trace_header(len(events) + number)
         check(handler(event, context))
     counter = adapters.request_counter()
     requests_before = counter.total()
     cpu, wall = [], []
     sent: list[list[Exchange]] = []
     cpu_started, wall_started = time.process_time(), time.perf_counter()
-    for event in events[warm_up:]:
+    for number, event in enumerate(events[warm_up:]):
+        os.environ["_X_AMZN_TRACE_ID"] = trace_header(number)
         sent.append([])
         with recorded(sent[-1]):
             c, w = time.process_time(), time.perf_counter()
@@ -261,6 +265,19 @@ def _run(handler: Any, events: list[dict[str, Any]], per_event: int, warm_up: in
         "jira_requests_per_event": round((counter.total() - requests_before) / handled, 2),
         **http_floor(sent, per_event),
     }
+
+
+XRAY_SAMPLED_ONE_IN = 20  # X-Ray's default rule: the first request each second and 5% of the others
+
+
+def trace_header(number: int) -> str:
+    """What Lambda's runtime sets before each invocation (Tracing: Active): X-Ray starts a new trace from it.
+    Lambda decides the sampling with X-Ray's default rule, the first request each second and 5% of the rest
+    (https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html); at hundreds of
+    invocations a second that is 1 in 20, what the bench sends. A sampled invocation sends each subsegment
+    to the X-Ray daemon as it ends; the others build X-Ray's placeholders and send nothing."""
+    sampled = int(number % XRAY_SAMPLED_ONE_IN == 0)
+    return f"Root=1-6750a000-{number:024x};Parent={number + 1:016x};Sampled={sampled}"
 
 
 @dataclass(frozen=True)
@@ -336,6 +353,8 @@ def http_floor(sent: list[list[Exchange]], per_event: int) -> dict[str, float]:
             if answer.status >= 400:
                 raise RuntimeError(f"the HTTP floor's replay of {exchange.method} {url} got {answer.status}")
         cpu.append(time.process_time() - started)
+    for pool in pools.values():
+        pool.close()  # before the simulator stops (waitress would wake a closed loop for a connection still open)
     handled = len(sent) * per_event
     return {"http_floor_events_per_second_per_core": round(handled / sum(cpu))}
 
@@ -351,8 +370,22 @@ PATCHED = ("link_store", "metadata_store", "aws_client", "ci_once")
 
 
 def measure(count: int = 500) -> dict[str, Any]:
-    """The handlers against the simulator; the real factories and settings are restored afterwards
-    (bench/run.py goes on to run the handlers against the local stack in the same process)."""
+    """The handlers against the simulator, in an interpreter of their own whose environment is a Lambda
+    function's from its first import: X-Ray's recorder and Powertools' Tracer decide when they load whether
+    they run in Lambda (outside it they trace nothing, and the Jira metrics are not kept), and Lambda traces
+    these functions (`Tracing: Active`): each subsegment is sent to the X-Ray daemon as it ends."""
+    from cold_import import lambda_environment
+
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "warm.json"
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), str(count), str(out)], check=True,
+                       env={**os.environ, **lambda_environment("bench")})
+        figures: dict[str, Any] = json.loads(out.read_text())
+        return figures
+
+
+def measure_here(count: int) -> dict[str, Any]:
+    """`measure` in this interpreter; the real factories and settings are restored afterwards."""
     from jira_bridge.settings import load_settings
 
     saved = {name: getattr(adapters, name) for name in PATCHED}
@@ -398,4 +431,8 @@ def _measure(count: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 500), indent=2))
+    figures = measure_here(int(sys.argv[1]) if len(sys.argv) > 1 else 500)
+    if len(sys.argv) > 2:
+        Path(sys.argv[2]).write_text(json.dumps(figures))
+    else:
+        print(json.dumps(figures, indent=2))
