@@ -23,7 +23,8 @@ type FieldValue = str | int | float | bool | None
 
 
 class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: the validator is built by the first validation (nested models inside it), not at import
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class NativeDeployment(_Config):

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class UserMapping(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the validator is built by the first validation (nested models inside it), not at import
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     # incident-side email -> Jira account id, for people whose Jira email is hidden or different
     accounts: dict[str, str] = Field(default_factory=dict)
@@ -32,7 +33,8 @@ class UserMapping(BaseModel):
 
 
 class Mappings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the validator is built by the first validation (nested models inside it), not at import
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     status: dict[str, str] = Field(default_factory=dict, description="incident state -> Jira status")
     priority: dict[str, str] = Field(default_factory=dict, description="incident priority -> Jira priority")

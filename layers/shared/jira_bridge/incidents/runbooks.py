@@ -39,7 +39,8 @@ FieldValue = str | int | float | bool | list[Any] | dict[str, Any] | None
 
 
 class _Config(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # defer_build: the validator is built by the first validation (nested models inside it), not at import
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", populate_by_name=True)
 
 
 class MappedValue(_Config):

@@ -20,7 +20,8 @@ SOURCE = "jira-bridge"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: the validator is built by the first validation (nested models inside it), not at import
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class JiraOrigin(_Model):

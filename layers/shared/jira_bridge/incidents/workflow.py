@@ -158,7 +158,8 @@ StatusCategory = Literal["new", "indeterminate", "done"]
 class SnapshotTransition(BaseModel):
     """One transition of a workflow snapshot; `from` empty means global (offered from every status)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # defer_build: the validator is built by the first validation (nested models inside it), not at import
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", populate_by_name=True)
 
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -182,7 +183,8 @@ class WorkflowSnapshot(BaseModel):
     ```
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the validator is built by the first validation (nested models inside it), not at import
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     initial: str | None = None
     statuses: dict[str, StatusCategory] = Field(min_length=1)

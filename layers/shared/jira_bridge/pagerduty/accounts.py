@@ -55,7 +55,8 @@ def account_secret_name(default_secret_name: str, account: str) -> str:
 
 
 class PagerDutyAccount(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the validator is built by the first validation (nested models inside it), not at import
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     services: list[str] = Field(default_factory=list, description="PagerDuty service ids (e.g. PABC123)")
     event_sources: list[str] = Field(
@@ -82,7 +83,8 @@ class PagerDutyAccounts(BaseModel):
     """`pagerduty.yaml`. Build it with :func:`load_pagerduty_accounts`, which also refuses a bad account
     name and a service or event source routed to two accounts (naming the lines)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the validator is built by the first validation (nested models inside it), not at import
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     accounts: dict[str, PagerDutyAccount] = Field(default_factory=dict)
 

@@ -22,8 +22,6 @@ from pydantic import ValidationError
 
 from jira_bridge.incidents.events import DETAIL_TYPE, IncidentChanged
 from jira_bridge.pagerduty.errors import PagerDutyPayloadInvalid
-from jira_bridge.pagerduty.eventbridge import EventBridgeEnvelope, V2Message, map_v2_message
-from jira_bridge.pagerduty.v3 import V3Body, map_v3
 from jira_bridge.webhooks.http import parse_json
 
 PUBLISH_SOURCE = "jira-bridge.pagerduty"
@@ -44,13 +42,20 @@ def to_canonical(
     """
     emails = user_emails or {}
     payload = _as_mapping(pd_event)
+    # Each delivery path's models are imported when a payload takes it: POST /incidents publishes with
+    # put_events_entry and reads neither; the webhook route reads V3 only (~3-5 ms of pydantic model
+    # building per model module at cold start).
     try:
         if "detail-type" in payload and "detail" in payload:
+            from jira_bridge.pagerduty.eventbridge import EventBridgeEnvelope, V2Message, map_v2_message
+
             detail = EventBridgeEnvelope.model_validate(payload).detail
             if isinstance(detail.get("event"), str):
                 return map_v2_message(V2Message.model_validate(detail), emails)
             payload = detail
         if isinstance(payload.get("event"), Mapping):
+            from jira_bridge.pagerduty.v3 import V3Body, map_v3
+
             return map_v3(V3Body.model_validate(payload).event, emails)
     except ValidationError as error:
         raise PagerDutyPayloadInvalid(f"not a PagerDuty event PagerDuty would send: {_first(error)}") from None
