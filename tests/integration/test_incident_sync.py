@@ -240,6 +240,15 @@ def test_notes_become_comments_once(env: LocalEnvironment) -> None:
     assert link.written.mirrored_notes == ["n-1"]
 
 
+def test_templates_after_the_create_name_the_issue_it_made(env: LocalEnvironment) -> None:
+    # One event renders templates before its issue exists and after: the later ones see the new link.
+    sync = make_sync(env, CREATE + '      - add_comment: {body: "Tracked as [jira.key] for [incident.id]"}\n')
+    sync.handle(event(1, incident_id="INC-1"))
+    sync.handle(event(1, incident_id="INC-2"))
+    assert comment_texts(env, "OPS-1") == ["Tracked as OPS-1 for INC-1"]
+    assert comment_texts(env, "OPS-2") == ["Tracked as OPS-2 for INC-2"]
+
+
 def test_field_change_trigger_needs_a_real_change(env: LocalEnvironment) -> None:
     sync = make_sync(env, FOLLOW)
     sync.handle(event(1))

@@ -18,12 +18,15 @@ errors still show, their wire traces never do. :func:`quiet_wire_logging` runs a
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit  # loaded with Metrics: no import cost of its own
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.tracing.base import BaseProvider
 
 # Libraries whose DEBUG/INFO output is the wire itself: response bodies (secrets), request lines, headers.
@@ -62,8 +65,10 @@ def _trace_jira_attempts(module: Any) -> None:
         elif exception:
             subsegment.add_exception(exception, stack)
 
+    hostname = lru_cache(maxsize=32)(get_hostname)  # a transport's URLs share its base URL's host
+
     def traced(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        return xray_recorder.record_subsegment(wrapped, instance, args, kwargs, name=get_hostname(args[1]),
+        return xray_recorder.record_subsegment(wrapped, instance, args, kwargs, name=hostname(instance.base_url),
                                                namespace="remote", meta_processor=describe)
 
     wrapt.wrap_function_wrapper(module, "JiraTransport._send", traced)
@@ -116,11 +121,6 @@ def record_jira_call(status: int | None, elapsed_ms: float) -> None:
     """One HTTP exchange with Jira, as metrics the dashboard and alarms read: JiraRequests,
     JiraLatency (ms) and JiraRateLimited (429s). Only inside Lambda, whose handlers flush metrics
     (``@metrics.log_metrics``); elsewhere (the CLI, tests) nothing would flush them, so nothing is kept."""
-    import os
-
-    from aws_lambda_powertools.metrics import MetricUnit
-    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-
     # No namespace (set from POWERTOOLS_METRICS_NAMESPACE when this module loaded): nothing could flush.
     # Disabled: Powertools keeps what is added without flushing it, and its automatic flush at 100
     # values per metric would then fail; so nothing is added.

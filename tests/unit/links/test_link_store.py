@@ -377,11 +377,24 @@ def test_a_save_from_a_version_never_read_is_stale(store: LinkStore) -> None:
         store.save(link.model_copy(update={"version": 5}))
 
 
+def test_what_a_caller_changes_after_a_save_is_not_stored_until_it_saves_again(store: LinkStore) -> None:
+    saved = store.save(store.claim(new_link()).link)
+    saved.written.comment_ids.append("10500")
+    saved.last_error = "not saved"
+    reread = store.get_by_incident("INC-1")
+    assert reread is not None
+    assert (reread.written.comment_ids, reread.last_error, reread.version) == ([], None, 2)
+    reread.written.statuses.append("Done")
+    again = store.get_by_incident("INC-1")
+    assert again is not None
+    assert again.written.statuses == [], "every read is a copy of its own"
+
+
 def test_a_long_lived_link_still_saves() -> None:
     store = InMemoryLinkStore()  # versions past 256 are not small cached ints: compared by value
     link = store.claim(new_link()).link.model_copy(update={"version": 300})
-    store.by_incident["INC-1"] = link.model_dump_json()
-    assert store.save(IssueLink.model_validate_json(store.by_incident["INC-1"])).version == 301
+    store.by_incident["INC-1"] = (300, link.model_dump_json())
+    assert store.save(IssueLink.model_validate_json(store.by_incident["INC-1"][1])).version == 301
 
 
 def test_a_claim_outcome_cannot_be_changed() -> None:

@@ -95,6 +95,9 @@ class IncidentSync:
     notes: NotePublisher | None = None
     _unknown_users: list[str] = field(default_factory=list, init=False)
     _user_fields: dict[str, str] = field(default_factory=dict, init=False)  # field id -> the e-mail it was set from
+    # The last template context built: (event, the link's issue key/id/project, context); see `_context`.
+    _last_context: tuple[IncidentChanged, tuple[str | None, ...] | None, dict[str, Any]] | None = field(
+        default=None, init=False, repr=False)
 
     # ----- entry point ---------------------------------------------------------------------------
 
@@ -846,9 +849,17 @@ class IncidentSync:
                 return issue
         return None
 
-    @staticmethod
-    def _context(event: IncidentChanged, link: IssueLink | None) -> dict[str, Any]:
-        return template_context(event, link)
+    def _context(self, event: IncidentChanged, link: IssueLink | None) -> dict[str, Any]:
+        """`template_context`, built once per event and issue: an event's actions render several templates
+        (project, fields, issue type; target status, comment) from the same context. Sharing it is safe: an
+        event is frozen, and templates render in Jinja's immutable sandbox, which cannot change a dict."""
+        jira = (link.issue_key, link.issue_id, link.project_key) if link is not None and link.issue_key else None
+        last = self._last_context
+        if last is not None and last[0] is event and last[1] == jira:
+            return last[2]
+        context = template_context(event, link)
+        self._last_context = (event, jira, context)
+        return context
 
 
 def template_context(event: IncidentChanged, link: IssueLink | None) -> dict[str, Any]:
