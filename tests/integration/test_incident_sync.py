@@ -337,6 +337,32 @@ def test_crash_between_create_and_link_finds_the_issue_again(env: LocalEnvironme
     assert "found existing OPS-1" in result.actions
 
 
+class CrashBeforeRemembering(CrashAfterCreate):
+    """A link store whose first write of an event's sequence fails: the process died after the create was linked
+    and settled, before the event's incident values were recorded."""
+
+    def save(self, link: IssueLink) -> IssueLink:
+        if link.last_sequence is not None and not self.crashed:
+            self.crashed = True
+            raise RuntimeError("Lambda timed out")
+        return self.inner.save(link)
+
+
+def test_a_create_applied_but_not_remembered_is_remembered_on_redelivery(env: LocalEnvironment) -> None:
+    crashing = CrashBeforeRemembering(link_store(env))
+    with pytest.raises(RuntimeError):
+        make_sync(env, CREATE, links=crashing).handle(event(1, state="acknowledged"))
+
+    result = make_sync(env, CREATE, links=crashing).handle(event(1, state="acknowledged"))  # the SQS redelivery
+
+    assert issue_count(env) == 1
+    assert result.skipped  # not applied twice
+    link = link_store(env).get_by_incident("INC-1")
+    assert link is not None
+    assert link.last_sequence == 1
+    assert link.incident_values.get("state") == "acknowledged"  # what Jira's webhooks are compared with
+
+
 @pytest.mark.parametrize(("status", "searched"), [(503, False), (429, False), (502, True)])
 def test_a_create_that_failed_is_retried_with_a_marker_search_only_if_it_may_have_landed(
         env: LocalEnvironment, status: int, searched: bool) -> None:

@@ -141,6 +141,11 @@ class IncidentSync:
                                               incident_account=event.incident_account)).link
         if link is not None and self._already_applied(link, event):
             result.skipped.append(f"event {event.event_id} is older than what the issue already shows")
+            if event.sequence > (link.last_sequence or 0):
+                # Applied, but the function stopped before remembering it (a create or a note is recorded as
+                # applied by its own write): the incident's values still go on the link, or Jira's webhooks
+                # would be compared with nothing (an echo of the incident's own values, a reopen let through).
+                link = self._remember_event(link, event)
             return link
         if link is not None and link.state is LinkState.ENDED and needs_issue:
             past = link.history[-1] if link.history else None
