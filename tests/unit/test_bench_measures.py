@@ -199,3 +199,13 @@ def test_http_floor_replays_with_the_bridges_timeouts() -> None:
     finally:
         release.set()
         server.shutdown()
+
+
+def test_the_warm_handlers_log_at_the_deployed_default_level() -> None:
+    # each event's INFO line is part of what a deployment with the template's defaults pays per event
+    from local_runtime.cfn_yaml import load_template
+
+    warm = _load("warm")
+    template = load_template(BENCH.parent / "template.yaml")
+
+    assert warm.HANDLER_ENVIRONMENT["POWERTOOLS_LOG_LEVEL"] == template["Parameters"]["LogLevel"]["Default"]
