@@ -4,7 +4,8 @@ The handlers run exactly as deployed (Powertools wiring, parsing, domain, the re
 clients with their urllib3 pools, retries and auth) against the Jira simulator, which runs in a
 *separate process* on 127.0.0.1 (a real socket, real HTTP, the simulator's strict contract checks).
 What is faked is below the bridge's own code and outside Jira: DynamoDB (links, idempotency) and SQS /
-EventBridge answer from memory, as a network the benchmark leaves out.
+EventBridge answer from memory, as a network the benchmark leaves out. The handlers log at the template's default
+level (INFO: a line per event) to a sink, as a deployment with the defaults does.
 
 The figure is this process's CPU time per event (`time.process_time`): the simulator's time, and the
 time spent waiting on the socket for it, are another process's and are excluded, like the network and
@@ -28,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,21 +39,28 @@ sys.path.insert(0, str(ROOT / "bench"))
 for path in ("layers/shared", "functions/incident_events", "functions/jira_webhook", "functions/ci_notify", "local"):
     sys.path.insert(0, str(ROOT / path))
 
-os.environ.update({
-    "POWERTOOLS_SERVICE_NAME": "bench", "POWERTOOLS_LOG_LEVEL": "ERROR",
+# The handlers' own settings (template.yaml's Environment, pointed at the bench's stand-ins). Given to the
+# measuring interpreter only (see measure): set here, in the process that imports this module, they would
+# stay in its environment, and bench/run.py goes on to run the local stack's functions in that process.
+HANDLER_ENVIRONMENT = {
+    # template.yaml's LogLevel default: each event's INFO line ("incident event applied", "ci run reported") is
+    # formatted and written as deployed, to a sink (measure's stdout); at ERROR the bench left that cost out.
+    "POWERTOOLS_SERVICE_NAME": "bench", "POWERTOOLS_LOG_LEVEL": "INFO",
     "POWERTOOLS_METRICS_NAMESPACE": "JiraBridge",
     "LINK_TABLE_NAME": "links", "IDEMPOTENCY_TABLE_NAME": "idempotency", "CONNECTOR_SECRET_PREFIX": "bench/",
     "EVENT_BUS_NAME": "bus", "INCIDENT_EVENTS_DLQ_URL": "https://sqs.invalid/dlq", "CONFIG_DIR": str(ROOT / "config"),
     "INCIDENT_EVENTS_QUEUE_URL": "https://sqs.invalid/events.fifo",
     "JIRA_CHANGES_QUEUE_URL": "https://sqs.invalid/changes.fifo", "CI_CALLERS_SECRET_NAME": "bench/ci-callers",
     "AWS_DEFAULT_REGION": "us-east-1",
-})
+}
+# What the measuring interpreter takes from the environment it is started from: nothing that would change what
+# is measured (an earlier bench stage's AWS endpoint and credentials, a developer's proxy, AWS profile or CA bundle).
+INHERITED = ("PATH", "TMPDIR")
 
 from measures import failure_of, percentile  # noqa: E402
 
-from jira_bridge import adapters  # noqa: E402
-from jira_bridge.links.store import InMemoryLinkStore  # noqa: E402
-
+# The bridge's modules are imported by the measuring interpreter only (inside the functions below): they read
+# their environment when they load (Powertools' service and namespace), which is a Lambda function's there.
 SECRET = "bench-webhook-secret"  # noqa: S105 - a benchmark's own value
 CI_API_KEY = "bench-ci-api-key-0123456789"
 CONTRACTS = ROOT.parent / "shared" / "contracts"
@@ -235,6 +243,8 @@ def run(handler: Any, events: list[dict[str, Any]], per_event: int, warm_up: int
 
 
 def _run(handler: Any, events: list[dict[str, Any]], per_event: int, warm_up: int) -> dict[str, float]:
+    from jira_bridge import adapters
+
     context = Context()
     for number, event in enumerate(events[:warm_up]):
         os.environ["_X_AMZN_TRACE_ID"] = trace_header(len(events) + number)
@@ -292,6 +302,7 @@ class Exchange:
     headers: dict[str, str]
     status: int
     answer: bytes
+    timeout: Any = None  # the bridge's connect and read timeouts (every request of a handler has them)
 
     def created(self) -> tuple[str, str] | None:
         if self.method == "POST" and self.url.endswith("/issue") and self.status == 201:
@@ -310,7 +321,8 @@ def recorded(into: list[Exchange]) -> Iterator[None]:
 
     def recording(pool: Any, method: str, url: str, body: Any = None, headers: Any = None, **kwargs: Any) -> Any:
         answer = urlopen(pool, method, url, body=body, headers=headers, **kwargs)
-        into.append(Exchange(pool.host, pool.port, method, url, body, headers or {}, answer.status, answer.data))
+        into.append(Exchange(pool.host, pool.port, method, url, body, headers or {}, answer.status, answer.data,
+                             kwargs.get("timeout")))
         return answer
 
     urllib3.HTTPConnectionPool.urlopen = recording  # type: ignore[method-assign]
@@ -344,8 +356,9 @@ def http_floor(sent: list[list[Exchange]], per_event: int) -> dict[str, float]:
             if pool is None:
                 pool = pools[(exchange.host, exchange.port)] = urllib3.HTTPConnectionPool(
                     exchange.host, exchange.port, maxsize=1)
+            timeout = {"timeout": exchange.timeout} if exchange.timeout is not None else {}
             answer = pool.urlopen(exchange.method, url, body=body, headers=exchange.headers, retries=False,
-                                  redirect=False, preload_content=True)
+                                  redirect=False, preload_content=True, **timeout)
             created = exchange.created()
             if created is not None:
                 issue = json.loads(answer.data)
@@ -373,19 +386,29 @@ def measure(count: int = 500) -> dict[str, Any]:
     """The handlers against the simulator, in an interpreter of their own whose environment is a Lambda
     function's from its first import: X-Ray's recorder and Powertools' Tracer decide when they load whether
     they run in Lambda (outside it they trace nothing, and the Jira metrics are not kept), and Lambda traces
-    these functions (`Tracing: Active`): each subsegment is sent to the X-Ray daemon as it ends."""
+    these functions (`Tracing: Active`): each subsegment is sent to the X-Ray daemon as it ends. Nothing else of this
+    process's environment goes with it (see measuring_environment): bench/run.py's earlier stages leave their local
+    AWS endpoint and credentials in it."""
     from cold_import import lambda_environment
 
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "warm.json"
+        # Its stdout is the handlers' log stream (in Lambda, the runtime's pipe to CloudWatch): written, then dropped.
         subprocess.run([sys.executable, str(Path(__file__).resolve()), str(count), str(out)], check=True,
-                       env={**os.environ, **lambda_environment("bench")})
+                       env=measuring_environment(os.environ, lambda_environment("bench")), stdout=subprocess.DEVNULL)
         figures: dict[str, Any] = json.loads(out.read_text())
         return figures
 
 
+def measuring_environment(parent: Mapping[str, str], function: dict[str, str]) -> dict[str, str]:
+    """The measuring interpreter's whole environment: a Lambda function's (`function`) with the handlers'
+    settings, and from the `parent` process only what locates programs and scratch space."""
+    return {**{name: parent[name] for name in INHERITED if name in parent}, **HANDLER_ENVIRONMENT, **function}
+
+
 def measure_here(count: int) -> dict[str, Any]:
     """`measure` in this interpreter; the real factories and settings are restored afterwards."""
+    from jira_bridge import adapters
     from jira_bridge.settings import load_settings
 
     saved = {name: getattr(adapters, name) for name in PATCHED}
@@ -403,6 +426,8 @@ def measure_here(count: int) -> dict[str, Any]:
 
 
 def _measure(count: int) -> dict[str, Any]:
+    from jira_bridge import adapters
+    from jira_bridge.links.store import InMemoryLinkStore
     from jira_bridge.settings import load_settings
 
     load_settings.cache_clear()  # settings an earlier stack in this process cached (e.g. its request budget)
@@ -431,8 +456,7 @@ def _measure(count: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    figures = measure_here(int(sys.argv[1]) if len(sys.argv) > 1 else 500)
-    if len(sys.argv) > 2:
-        Path(sys.argv[2]).write_text(json.dumps(figures))
+    if len(sys.argv) > 2:  # the measuring interpreter `measure` starts
+        Path(sys.argv[2]).write_text(json.dumps(measure_here(int(sys.argv[1]))))
     else:
-        print(json.dumps(figures, indent=2))
+        print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 500), indent=2))

@@ -6,7 +6,6 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
-from unittest.mock import patch
 
 import pytest
 
@@ -92,8 +91,7 @@ def test_http_floor_replays_each_invocation_on_the_issue_it_creates() -> None:
     import http.server
     import threading
 
-    with patch.dict(os.environ):  # bench/warm.py sets the handlers' environment when it loads
-        warm = _load("warm")
+    warm = _load("warm")
     seen: list[str] = []
 
     class Jira(http.server.BaseHTTPRequestHandler):
@@ -133,3 +131,81 @@ def test_http_floor_replays_each_invocation_on_the_issue_it_creates() -> None:
 
     assert seen == ["/rest/api/3/issue", "/rest/api/3/issue/OPS-2/transitions"]
     assert floor["http_floor_events_per_second_per_core"] > 0
+
+
+def test_loading_the_warm_bench_leaves_the_process_environment_alone() -> None:
+    # bench/run.py imports it and goes on to run the local stack's functions in the same process
+    before = dict(os.environ)
+
+    warm = _load("warm")
+
+    assert dict(os.environ) == before
+    assert "LINK_TABLE_NAME" in warm.HANDLER_ENVIRONMENT
+
+
+def test_the_warm_handlers_get_a_lambda_environment_and_nothing_of_the_parents_but_scratch_space() -> None:
+    warm = _load("warm")
+    cold_import = _load("cold_import")
+    parent = {"TMPDIR": "/scratch", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "AWS_ACCESS_KEY_ID": "testing",
+              "HTTPS_PROXY": "http://proxy:3128", "AWS_CA_BUNDLE": "/etc/ca.pem", "POWERTOOLS_TRACE_DISABLED": "1"}
+
+    environment = warm.measuring_environment(parent, cold_import.lambda_environment("bench"))
+
+    assert environment["TMPDIR"] == "/scratch"
+    assert environment["AWS_LAMBDA_FUNCTION_NAME"] == "bench"  # Tracer and the Jira metrics are on
+    assert environment["LINK_TABLE_NAME"] == warm.HANDLER_ENVIRONMENT["LINK_TABLE_NAME"]
+    leaked = {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "HTTPS_PROXY", "AWS_CA_BUNDLE", "POWERTOOLS_TRACE_DISABLED"}
+    assert not leaked & set(environment)
+
+
+def test_http_floor_replays_with_the_bridges_timeouts() -> None:
+    import http.server
+    import threading
+
+    import urllib3
+
+    warm = _load("warm")
+    release = threading.Event()
+
+    class SlowJira(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            if self.path == "/slow":
+                release.wait(5)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowJira)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host, port = server.server_address[:2]
+        sent: list = []  # type: ignore[type-arg]
+        pool = urllib3.HTTPConnectionPool(host, port)
+        timeout = urllib3.Timeout(connect=1.0, read=0.2)
+        with warm.recorded(sent):
+            pool.urlopen("GET", "/fast", headers={"Accept": "application/json"}, timeout=timeout, retries=False)
+        pool.close()
+        assert sent[0].timeout is timeout
+
+        slow = [[warm.Exchange(host, port, "GET", "/slow", None, {}, 200, b"{}", timeout)]]
+        with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+            warm.http_floor(slow, per_event=1)
+    finally:
+        release.set()
+        server.shutdown()
+
+
+def test_the_warm_handlers_log_at_the_deployed_default_level() -> None:
+    # each event's INFO line is part of what a deployment with the template's defaults pays per event
+    from local_runtime.cfn_yaml import load_template
+
+    warm = _load("warm")
+    template = load_template(BENCH.parent / "template.yaml")
+
+    assert warm.HANDLER_ENVIRONMENT["POWERTOOLS_LOG_LEVEL"] == template["Parameters"]["LogLevel"]["Default"]
