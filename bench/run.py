@@ -106,7 +106,7 @@ def collect() -> dict[str, Any]:
     import warm
 
     figures: dict[str, Any] = {"layer": layer_figures()}
-    figures["cold"] = cold_import.measure(rounds=3)  # interleaved A/B: 3 rounds keep `make bench` near 5 minutes
+    figures["cold"] = cold_import.measure(rounds=5)  # interleaved A/B; 5 rounds keep `make bench` near 3 minutes
     figures["warm"] = warm.measure()
     figures["jira_requests"] = jira_requests.measure()
     figures["dynamodb"] = dynamodb_writes.measure()
