@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load(name: str):  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
+from tests.bench_modules import BENCH
+from tests.bench_modules import load as _load
 
 measures = _load("measures")
 
@@ -87,52 +75,6 @@ def test_library_floor_keeps_every_library_and_leaves_out_only_the_bridges_own_c
                          "jira_bridge_extra"]
 
 
-def test_http_floor_replays_each_invocation_on_the_issue_it_creates() -> None:
-    import http.server
-    import threading
-
-    warm = _load("warm")
-    seen: list[str] = []
-
-    class Jira(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            seen.append(self.path)
-            if self.path == "/rest/api/3/issue":
-                body = b'{"key": "OPS-2", "id": "10002"}'
-                self.send_response(201)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return
-            self.send_response(204 if self.path == "/rest/api/3/issue/OPS-2/transitions" else 404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jira)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        host, port = server.server_address[:2]
-        sent = [[
-            warm.Exchange(host, port, "POST", "/rest/api/3/issue", b'{"fields": {}}', {}, 201,
-                          b'{"key": "OPS-1", "id": "10001"}'),
-            warm.Exchange(host, port, "POST", "/rest/api/3/issue/OPS-1/transitions",
-                          b'{"transition": {"id": "31"}}', {}, 204, b""),
-        ]]
-
-        floor = warm.http_floor(sent, per_event=2)
-    finally:
-        server.shutdown()
-
-    assert seen == ["/rest/api/3/issue", "/rest/api/3/issue/OPS-2/transitions"]
-    assert floor["http_floor_events_per_second_per_core"] > 0
-
-
 def test_loading_the_warm_bench_leaves_the_process_environment_alone() -> None:
     # bench/run.py imports it and goes on to run the local stack's functions in the same process
     before = dict(os.environ)
@@ -156,49 +98,6 @@ def test_the_warm_handlers_get_a_lambda_environment_and_nothing_of_the_parents_b
     assert environment["LINK_TABLE_NAME"] == warm.HANDLER_ENVIRONMENT["LINK_TABLE_NAME"]
     leaked = {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "HTTPS_PROXY", "AWS_CA_BUNDLE", "POWERTOOLS_TRACE_DISABLED"}
     assert not leaked & set(environment)
-
-
-def test_http_floor_replays_with_the_bridges_timeouts() -> None:
-    import http.server
-    import threading
-
-    import urllib3
-
-    warm = _load("warm")
-    release = threading.Event()
-
-    class SlowJira(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            if self.path == "/slow":
-                release.wait(5)
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowJira)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        host, port = server.server_address[:2]
-        sent: list = []  # type: ignore[type-arg]
-        pool = urllib3.HTTPConnectionPool(host, port)
-        timeout = urllib3.Timeout(connect=1.0, read=0.2)
-        with warm.recorded(sent):
-            pool.urlopen("GET", "/fast", headers={"Accept": "application/json"}, timeout=timeout, retries=False)
-        pool.close()
-        assert sent[0].timeout is timeout
-
-        slow = [[warm.Exchange(host, port, "GET", "/slow", None, {}, 200, b"{}", timeout)]]
-        with pytest.raises(urllib3.exceptions.ReadTimeoutError):
-            warm.http_floor(slow, per_event=1)
-    finally:
-        release.set()
-        server.shutdown()
 
 
 def test_the_warm_handlers_log_at_the_deployed_default_level() -> None:
