@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from jira_bridge.config_files import compiled_document
+from jira_bridge.config_files import read_yaml
 from jira_bridge.errors import ConfigurationError
 from jira_bridge.settings import describe_validation_error
 
@@ -72,17 +72,7 @@ def load_routing(path: Path) -> ConnectorRouting:
     """Read connectors.yaml; a missing file means "the default connector for every project"."""
     if not path.exists():
         return ConnectorRouting()
-    text = path.read_text(encoding="utf-8")
-    compiled = compiled_document(path, text)  # the layer build's JSON of this very text: no YAML to parse
-    if compiled is not None:
-        data: Any = compiled.data or {}
-    else:
-        import yaml
-
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as error:
-            raise ConfigurationError(f"{path}: not valid YAML: {error}") from None
+    data: Any = read_yaml(path).data or {}  # the layer build's compiled copy when it matches
     if not isinstance(data, dict):
         raise ConfigurationError(f"{path}: expected a mapping with default_connector and projects")
     try:
